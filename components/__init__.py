@@ -1,0 +1,1 @@
+"""One module per ComponentResource of the airflow-aks stack."""

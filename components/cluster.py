@@ -1,0 +1,147 @@
+"""Cluster: resource group and AKS (or an existing cluster), and the Kubernetes provider."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_azure_native import authorization, containerregistry, containerservice, resources
+
+from settings import Settings
+
+ACR_PULL_ROLE_ID = "7f951dcb-4ce2-4c62-a3b7-2a5b3b5d2b2d"
+
+
+def role_definition_id(subscription_id: pulumi.Input[str], role_id: str) -> pulumi.Output[str]:
+    """The subscription-qualified id of a built-in Azure role."""
+    return pulumi.Output.concat(
+        "/subscriptions/", subscription_id, "/providers/Microsoft.Authorization/roleDefinitions/", role_id
+    )
+
+
+def _decode_kubeconfig(creds: Any) -> str:
+    return base64.b64decode(creds.kubeconfigs[0].value).decode()
+
+
+def _require_workload_identity(cluster: Any) -> str:
+    """An existing cluster must already have the OIDC issuer and workload identity on."""
+    issuer = cluster.oidc_issuer_profile.issuer_url if cluster.oidc_issuer_profile else None
+    wi = cluster.security_profile.workload_identity if cluster.security_profile else None
+    if not issuer or not (wi and wi.enabled):
+        raise ValueError(
+            f"existing cluster {cluster.name}: enable the OIDC issuer and workload identity first "
+            "(az aks update --enable-oidc-issuer --enable-workload-identity)"
+        )
+    return str(issuer)
+
+
+@dataclass
+class ClusterArgs:
+    settings: Settings
+    subscription_id: pulumi.Input[str]
+
+
+class Cluster(pulumi.ComponentResource):
+    """AKS as the article series builds it (or an existing cluster) plus a Kubernetes provider."""
+
+    resource_group_name: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
+    cluster_resource_group: pulumi.Output[str]
+    oidc_issuer_url: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airflow-aks:cluster:Cluster", name, None, opts)
+        s = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+
+        group = resources.ResourceGroup(
+            f"{name}-rg", resource_group_name=s.effective_resource_group, location=s.location, opts=child
+        )
+        self.resource_group_name = group.name
+
+        if s.cluster_mode == "create":
+            aks = self._create_aks(name, s, group, args.subscription_id)
+            self.cluster_name = aks.name
+            self.cluster_resource_group = group.name
+            self.oidc_issuer_url = aks.oidc_issuer_profile.apply(lambda p: str(p.issuer_url) if p else "")
+        else:
+            existing = containerservice.get_managed_cluster_output(
+                resource_group_name=s.effective_cluster_resource_group, resource_name=s.cluster_name
+            )
+            self.cluster_name = existing.name
+            self.cluster_resource_group = pulumi.Output.from_input(s.effective_cluster_resource_group)
+            self.oidc_issuer_url = existing.apply(_require_workload_identity)
+
+        creds = containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=self.cluster_resource_group, resource_name=self.cluster_name
+        )
+        self.kubeconfig = pulumi.Output.secret(creds.apply(_decode_kubeconfig))
+        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child)
+
+        self.register_outputs(
+            {
+                "resourceGroupName": self.resource_group_name,
+                "clusterName": self.cluster_name,
+                "clusterResourceGroup": self.cluster_resource_group,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+    def _create_aks(
+        self, name: str, s: Settings, group: resources.ResourceGroup, subscription_id: pulumi.Input[str]
+    ) -> containerservice.ManagedCluster:
+        child = pulumi.ResourceOptions(parent=self)
+        aks = containerservice.ManagedCluster(
+            f"{name}-aks",
+            resource_name_=s.effective_cluster_name,
+            resource_group_name=group.name,
+            location=s.location,
+            dns_prefix=s.effective_cluster_name,
+            kubernetes_version=s.kubernetes_version,
+            sku=containerservice.ManagedClusterSKUArgs(name="Base", tier=s.cluster_tier),
+            identity=containerservice.ManagedClusterIdentityArgs(type="SystemAssigned"),
+            agent_pool_profiles=[
+                containerservice.ManagedClusterAgentPoolProfileArgs(
+                    name="system",
+                    mode="System",
+                    count=s.node_count,
+                    vm_size=s.node_vm_size,
+                    availability_zones=list(s.availability_zones),
+                    os_type="Linux",
+                    type="VirtualMachineScaleSets",
+                )
+            ],
+            network_profile=containerservice.ContainerServiceNetworkProfileArgs(
+                network_plugin="azure", load_balancer_sku="standard"
+            ),
+            auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel=s.auto_upgrade_channel, node_os_upgrade_channel=s.node_os_upgrade_channel
+            ),
+            oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=containerservice.ManagedClusterSecurityProfileArgs(
+                workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True)
+            ),
+            storage_profile=containerservice.ManagedClusterStorageProfileArgs(
+                blob_csi_driver=containerservice.ManagedClusterStorageProfileBlobCSIDriverArgs(enabled=True)
+            ),
+            enable_rbac=True,
+            opts=child,
+        )
+        registry = containerregistry.get_registry_output(
+            registry_name=s.acr_name, resource_group_name=s.acr_resource_group
+        )
+        authorization.RoleAssignment(
+            f"{name}-acr-pull",
+            scope=registry.id,
+            role_definition_id=role_definition_id(subscription_id, ACR_PULL_ROLE_ID),
+            principal_id=aks.identity_profile.apply(lambda p: str(p["kubeletidentity"].object_id) if p else ""),
+            principal_type="ServicePrincipal",
+            opts=child,
+        )
+        return aks

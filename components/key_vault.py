@@ -1,0 +1,140 @@
+"""Key Vault access: the vault, a least-privilege grant for the identity, generated secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_random as random
+from pulumi_azure_native import authorization, keyvault
+
+from components.cluster import role_definition_id
+
+KEY_VAULT_SECRETS_USER_ROLE_ID = "4633458b-17de-408a-b874-0445c86b69e6"
+
+# Key Vault secret names of the credentials this stack generates.
+ADMIN_PASSWORD_SECRET = "airflow-admin-password"
+WEBSERVER_SECRET_KEY_SECRET = "airflow-webserver-secret-key"
+FERNET_KEY_SECRET = "airflow-fernet-key"
+
+
+def vault_name(prefix: str, suffix: str) -> str:
+    """3-24 chars, letters/digits/single hyphens, globally unique through the suffix."""
+    return f"{prefix}-kv-{suffix}"
+
+
+def _urlsafe(b64: str) -> str:
+    """A Fernet key is url-safe base64 of 32 bytes."""
+    return b64.replace("+", "-").replace("/", "_")
+
+
+@dataclass
+class KeyVaultArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    name_prefix: str
+    tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    reader_principal_id: pulumi.Input[str]
+    authorization: Literal["rbac", "accessPolicy"]
+    purge_protection: bool
+    soft_delete_retention_days: int
+
+
+class KeyVault(pulumi.ComponentResource):
+    """The vault Airflow's secrets live in; the identity may only read secrets of this vault."""
+
+    vault_name: pulumi.Output[str]
+    vault_uri: pulumi.Output[str]
+    vault_id: pulumi.Output[str]
+    read_grant: pulumi.Resource
+    secrets: dict[str, keyvault.Secret]
+
+    def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airflow-aks:key_vault:KeyVault", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # A destroyed vault stays soft-deleted and blocks its name: a generated suffix,
+        # stable in state, keeps names unique per stack instance.
+        suffix = random.RandomString(f"{name}-suffix", length=6, special=False, upper=False, opts=child)
+        rbac = args.authorization == "rbac"
+        access_policies = (
+            None
+            if rbac
+            else [
+                keyvault.AccessPolicyEntryArgs(
+                    tenant_id=args.tenant_id,
+                    object_id=args.reader_principal_id,
+                    permissions=keyvault.PermissionsArgs(secrets=["get"]),
+                )
+            ]
+        )
+        vault = keyvault.Vault(
+            f"{name}-vault",
+            vault_name=suffix.result.apply(lambda sfx: vault_name(args.name_prefix, sfx)),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=args.tenant_id,
+                sku=keyvault.SkuArgs(family="A", name="standard"),
+                enable_rbac_authorization=rbac,
+                access_policies=access_policies,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=args.soft_delete_retention_days,
+                # Azure accepts only `true` or an absent value here.
+                enable_purge_protection=True if args.purge_protection else None,
+            ),
+            opts=child,
+        )
+        self.vault_name = vault.name
+        self.vault_id = vault.id
+        self.vault_uri = vault.properties.apply(lambda p: str(p.vault_uri))
+
+        if rbac:
+            self.read_grant = authorization.RoleAssignment(
+                f"{name}-secrets-user",
+                scope=vault.id,
+                role_definition_id=role_definition_id(args.subscription_id, KEY_VAULT_SECRETS_USER_ROLE_ID),
+                principal_id=args.reader_principal_id,
+                # A just-created identity may not have replicated yet: without the type,
+                # ARM looks it up and fails with PrincipalNotFound.
+                principal_type="ServicePrincipal",
+                opts=child,
+            )
+        else:
+            self.read_grant = vault
+
+        admin = random.RandomPassword(f"{name}-admin-password", length=24, special=False, opts=child)
+        webserver_key = random.RandomPassword(f"{name}-webserver-secret-key", length=64, special=False, opts=child)
+        fernet = random.RandomBytes(f"{name}-fernet-key", length=32, opts=child)
+        generated = {
+            ADMIN_PASSWORD_SECRET: admin.result,
+            WEBSERVER_SECRET_KEY_SECRET: webserver_key.result,
+            FERNET_KEY_SECRET: fernet.base64.apply(_urlsafe),
+        }
+        self.secrets = {
+            secret_name: vault_secret(
+                f"{name}-{secret_name}", self.vault_name, args.resource_group_name, secret_name, value, parent=self
+            )
+            for secret_name, value in generated.items()
+        }
+        self.register_outputs({"vaultName": self.vault_name, "vaultUri": self.vault_uri})
+
+
+def vault_secret(
+    resource_name: str,
+    vault: pulumi.Input[str],
+    resource_group_name: pulumi.Input[str],
+    secret_name: str,
+    value: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> keyvault.Secret:
+    """A Key Vault secret whose value is always marked secret (in state, diffs and logs)."""
+    return keyvault.Secret(
+        resource_name,
+        secret_name=secret_name,
+        vault_name=vault,
+        resource_group_name=resource_group_name,
+        properties=keyvault.SecretPropertiesArgs(value=pulumi.Output.secret(value)),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

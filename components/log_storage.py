@@ -1,0 +1,153 @@
+"""Log storage: storage account and container, their Key Vault secrets, Blob CSI PV and claim."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+from pulumi_azure_native import keyvault, storage
+
+from components.airflow_values import AIRFLOW_GID, AIRFLOW_UID
+from components.key_vault import vault_secret
+
+BLOB_CSI_DRIVER = "blob.csi.azure.com"
+STORAGE_CLASS = "azureblob-fuse-premium"
+# Key Vault secret names (the article's) and the Kubernetes Secret ESO builds from them.
+ACCOUNT_NAME_SECRET = "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME"
+ACCOUNT_KEY_SECRET = "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY"
+KUBERNETES_SECRET = "airflow-logs-storage"
+KUBERNETES_SECRET_DATA = {
+    "azurestorageaccountname": ACCOUNT_NAME_SECRET,
+    "azurestorageaccountkey": ACCOUNT_KEY_SECRET,
+}
+# The article's options, plus ownership: blobfuse ignores the pod's fsGroup, so without
+# uid/gid Airflow (uid 50000, gid 0) cannot write its task logs (apache/airflow#45405).
+MOUNT_OPTIONS = [
+    "-o allow_other",
+    "--file-cache-timeout-in-seconds=120",
+    f"-o uid={AIRFLOW_UID}",
+    f"-o gid={AIRFLOW_GID}",
+]
+
+
+def storage_account_name(prefix: str, suffix: str) -> str:
+    """3-24 lowercase letters and digits, globally unique through the suffix."""
+    return f"{prefix}logs{suffix}"
+
+
+def claim_name(namespace: str) -> str:
+    return f"pvc-{namespace}-logs"
+
+
+def volume_name(namespace: str) -> str:
+    """PersistentVolumes are cluster-scoped: the namespace keeps two stacks apart."""
+    return f"pv-{namespace}-logs"
+
+
+@dataclass
+class LogStorageArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    name_prefix: str
+    container_name: str
+    volume_size: str
+    namespace: pulumi.Input[str]
+    vault_name: pulumi.Input[str]
+    provider: k8s.Provider
+
+
+class LogStorage(pulumi.ComponentResource):
+    """Blob storage mounted by Airflow's pods as a ReadWriteMany log volume."""
+
+    account_name: pulumi.Output[str]
+    container_name: pulumi.Output[str]
+    claim_name: pulumi.Output[str]
+    volume: k8s.core.v1.PersistentVolume
+    claim: k8s.core.v1.PersistentVolumeClaim
+    vault_secrets: list[keyvault.Secret]
+
+    def __init__(self, name: str, args: LogStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airflow-aks:log_storage:LogStorage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        kube = pulumi.ResourceOptions(parent=self, provider=args.provider)
+
+        suffix = random.RandomString(f"{name}-suffix", length=6, special=False, upper=False, opts=child)
+        account = storage.StorageAccount(
+            f"{name}-account",
+            account_name=suffix.result.apply(lambda sfx: storage_account_name(args.name_prefix, sfx)),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="StorageV2",
+            sku=storage.SkuArgs(name="Standard_ZRS"),
+            enable_https_traffic_only=True,
+            minimum_tls_version="TLS1_2",
+            allow_blob_public_access=False,
+            opts=child,
+        )
+        container = storage.BlobContainer(
+            f"{name}-container",
+            container_name=args.container_name,
+            account_name=account.name,
+            resource_group_name=args.resource_group_name,
+            public_access="None",
+            opts=child,
+        )
+        self.account_name = account.name
+        self.container_name = container.name
+
+        keys = storage.list_storage_account_keys_output(
+            resource_group_name=args.resource_group_name, account_name=account.name
+        )
+        account_key = pulumi.Output.secret(keys.apply(lambda k: str(k.keys[0].value)))
+        self.vault_secrets = [
+            vault_secret(f"{name}-kv-account-name", args.vault_name, args.resource_group_name,
+                         ACCOUNT_NAME_SECRET, account.name, parent=self),
+            vault_secret(f"{name}-kv-account-key", args.vault_name, args.resource_group_name,
+                         ACCOUNT_KEY_SECRET, account_key, parent=self),
+        ]
+
+        namespace = pulumi.Output.from_input(args.namespace)
+        self.volume = k8s.core.v1.PersistentVolume(
+            f"{name}-pv",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=namespace.apply(volume_name), labels={"app.kubernetes.io/part-of": "airflow-aks"}
+            ),
+            spec=k8s.core.v1.PersistentVolumeSpecArgs(
+                capacity={"storage": args.volume_size},
+                access_modes=["ReadWriteMany"],
+                # Delete would remove the blob container's data with the claim.
+                persistent_volume_reclaim_policy="Retain",
+                storage_class_name=STORAGE_CLASS,
+                mount_options=MOUNT_OPTIONS,
+                csi=k8s.core.v1.CSIPersistentVolumeSourceArgs(
+                    driver=BLOB_CSI_DRIVER,
+                    read_only=False,
+                    volume_handle=pulumi.Output.concat(account.name, "_", container.name),
+                    volume_attributes={
+                        "resourceGroup": args.resource_group_name,
+                        "storageAccount": account.name,
+                        "containerName": container.name,
+                        "protocol": "fuse2",
+                    },
+                    node_stage_secret_ref=k8s.core.v1.SecretReferenceArgs(name=KUBERNETES_SECRET, namespace=namespace),
+                ),
+            ),
+            opts=kube,
+        )
+        self.claim = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-pvc",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace.apply(claim_name), namespace=namespace),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                storage_class_name=STORAGE_CLASS,
+                access_modes=["ReadWriteMany"],
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": args.volume_size}),
+                volume_name=self.volume.metadata.name,
+            ),
+            opts=kube,
+        )
+        self.claim_name = self.claim.metadata.name
+        self.register_outputs(
+            {"accountName": self.account_name, "containerName": self.container_name, "claimName": self.claim_name}
+        )

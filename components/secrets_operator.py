@@ -1,0 +1,130 @@
+"""Secrets operator: External Secrets Operator, a SecretStore on the vault, ExternalSecrets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+ESO_CHART_REPO = "https://charts.external-secrets.io"
+ESO_CHART_NAME = "external-secrets"
+# The API version the pinned operator serves (2.x serves v1 only; the article's v1beta1 is gone).
+ESO_API_VERSION = "external-secrets.io/v1"
+SECRET_STORE_NAME = "azure-store"
+ESO_IMAGES = {
+    # chart values path -> repository path inside the configured registry
+    "image": "external-secrets/external-secrets",
+    "webhook.image": "external-secrets/external-secrets",
+    "certController.image": "external-secrets/external-secrets",
+}
+
+
+def eso_values(registry: str, chart_version: str) -> dict[str, Any]:
+    """Pure: Helm values for the pinned ESO chart, images pulled from the configured registry."""
+    values: dict[str, Any] = {"installCRDs": True}
+    for path, repository in ESO_IMAGES.items():
+        node = values
+        for part in path.split("."):
+            node = node.setdefault(part, {})
+        node.update({"repository": f"{registry}/{repository}", "tag": f"v{chart_version}"})
+    return values
+
+
+def secret_store_spec(vault_uri: str, service_account: str) -> dict[str, Any]:
+    return {
+        "provider": {
+            "azurekv": {
+                "authType": "WorkloadIdentity",
+                "vaultUrl": vault_uri,
+                "serviceAccountRef": {"name": service_account},
+            }
+        }
+    }
+
+
+def external_secret_spec(target: str, data: Mapping[str, str]) -> dict[str, Any]:
+    """`data` maps each key of the Kubernetes Secret to the Key Vault secret it comes from."""
+    return {
+        "refreshInterval": "1h",
+        "secretStoreRef": {"kind": "SecretStore", "name": SECRET_STORE_NAME},
+        "target": {"name": target, "creationPolicy": "Owner"},
+        "data": [{"secretKey": key, "remoteRef": {"key": remote}} for key, remote in data.items()],
+    }
+
+
+@dataclass
+class ExternalSecretSpec:
+    """One Kubernetes Secret that ESO assembles from Key Vault secrets."""
+
+    target: str
+    data: Mapping[str, str]
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+
+
+@dataclass
+class SecretsOperatorArgs:
+    namespace: pulumi.Input[str]
+    service_account_name: pulumi.Input[str]
+    vault_uri: pulumi.Input[str]
+    registry: str
+    chart_version: str
+    install: bool
+    provider: k8s.Provider
+    # What the store needs before ESO can read the vault: the federated credential and the grant.
+    store_depends_on: Sequence[pulumi.Resource]
+    external_secrets: Sequence[ExternalSecretSpec]
+
+
+class SecretsOperator(pulumi.ComponentResource):
+    """ESO (Helm, pinned), the SecretStore on the vault, and one ExternalSecret per target Secret."""
+
+    release: k8s.helm.v3.Release | None
+    store: k8s.apiextensions.CustomResource
+    external_secrets: dict[str, k8s.apiextensions.CustomResource]
+
+    def __init__(self, name: str, args: SecretsOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airflow-aks:secrets_operator:SecretsOperator", name, None, opts)
+        kube = pulumi.ResourceOptions(parent=self, provider=args.provider)
+
+        self.release = None
+        if args.install:
+            self.release = k8s.helm.v3.Release(
+                f"{name}-eso",
+                name="external-secrets",
+                chart=ESO_CHART_NAME,
+                version=args.chart_version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ESO_CHART_REPO),
+                namespace=args.namespace,
+                values=eso_values(args.registry, args.chart_version),
+                timeout=600,
+                opts=kube,
+            )
+
+        store_deps = [*args.store_depends_on, *([self.release] if self.release else [])]
+        self.store = k8s.apiextensions.CustomResource(
+            f"{name}-store",
+            api_version=ESO_API_VERSION,
+            kind="SecretStore",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SECRET_STORE_NAME, namespace=args.namespace),
+            spec=pulumi.Output.all(args.vault_uri, args.service_account_name).apply(
+                lambda v: secret_store_spec(v[0], v[1])
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=store_deps),
+        )
+
+        self.external_secrets = {}
+        for spec in args.external_secrets:
+            self.external_secrets[spec.target] = k8s.apiextensions.CustomResource(
+                f"{name}-es-{spec.target}",
+                api_version=ESO_API_VERSION,
+                kind="ExternalSecret",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.target, namespace=args.namespace),
+                spec=external_secret_spec(spec.target, spec.data),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.provider, depends_on=[self.store, *spec.depends_on]
+                ),
+            )
+        self.register_outputs({"secretStore": SECRET_STORE_NAME, "externalSecrets": sorted(self.external_secrets)})

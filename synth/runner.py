@@ -1,0 +1,147 @@
+"""Run the Pulumi program (or any function) under the mock runtime and record the graph."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from synth.mocks import AzureMocks, struct_to_python
+from synth.project import PROJECT_DIR, StackConfig
+
+
+@dataclass
+class ResourceRecord:
+    """One registration, as the engine would see it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    provider: str
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    inputs: dict[str, Any]  # secrets wrapped in synth.mocks.Secret
+    state: dict[str, Any] = field(default_factory=dict)
+    read: bool = False
+
+    @property
+    def provider_urn(self) -> str:
+        return self.provider.split("::" + self.provider.rsplit("::", 1)[-1])[0] if self.provider else ""
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that keeps parent, provider, dependencies and secret markers."""
+
+    def __init__(self, mocks: AzureMocks) -> None:
+        super().__init__(mocks)
+        self.records: dict[str, ResourceRecord] = {}
+        self.order: list[str] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        urn = response.urn
+        if request.type != "pulumi:pulumi:Stack":
+            self._record(urn, request, read=False)
+        return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802
+        response = super().ReadResource(request)
+        self._record(response.urn, request, read=True)
+        return response
+
+    def _record(self, urn: str, request: Any, read: bool) -> None:
+        props = request.properties if read else request.object
+        self.records[urn] = ResourceRecord(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent,
+            custom=True if read else bool(request.custom),
+            provider=request.provider,
+            dependencies=list(getattr(request, "dependencies", [])),
+            property_dependencies={
+                k: list(v.urns) for k, v in getattr(request, "propertyDependencies", {}).items()
+            },
+            inputs=struct_to_python(props),
+            state=dict(self.resources[urn].state) if urn in self.resources else {},
+            read=read,
+        )
+        self.order.append(urn)
+
+
+@dataclass
+class RunResult:
+    stack: str
+    records: list[ResourceRecord]
+    outputs: dict[str, tuple[Any, bool]]  # name -> (value, is_secret)
+    mocks: AzureMocks
+
+    def by_type(self, typ: str) -> list[ResourceRecord]:
+        return [r for r in self.records if r.type == typ]
+
+    def one(self, typ: str) -> ResourceRecord:
+        found = self.by_type(typ)
+        if len(found) != 1:
+            raise AssertionError(f"expected one {typ}, found {len(found)}")
+        return found[0]
+
+    def by_urn(self) -> dict[str, ResourceRecord]:
+        return {r.urn: r for r in self.records}
+
+
+def setup_mocks(
+    project: str, stack: str, config: dict[str, str], secret_keys: list[str], mocks: AzureMocks | None = None
+) -> tuple[AzureMocks, RecordingMonitor]:
+    """Fresh mock runtime: new root stack, given config. Returns the mocks and the monitor."""
+    mocks = mocks or AzureMocks(location=config.get("azure-native:location", "eastus"))
+    monitor = RecordingMonitor(mocks)
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(dict(config), list(secret_keys))
+    return mocks, monitor
+
+
+def run(
+    program: Callable[[], Any],
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str] | None = None,
+    mocks: AzureMocks | None = None,
+) -> RunResult:
+    """Run `program` to completion under mocks and return everything it registered."""
+    mocks, monitor = setup_mocks(project, stack, config, secret_keys or [], mocks)
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
+    _sync_await(run_pulumi_func(program))
+
+    outputs: dict[str, tuple[Any, bool]] = {}
+    root = runtime_settings.get_root_resource()
+    for key, value in (getattr(root, "outputs", None) or {}).items():
+        out = pulumi.Output.from_input(value)
+        outputs[key] = (_sync_await(out.future()), bool(_sync_await(out.is_secret())))
+    records = [monitor.records[u] for u in monitor.order]
+    return RunResult(stack=stack, records=records, outputs=outputs, mocks=mocks)
+
+
+def run_stack(config: StackConfig, project_dir: Path = PROJECT_DIR, mocks: AzureMocks | None = None) -> RunResult:
+    """Run __main__.py for one stack's config, as `pulumi up` would, but against mocks."""
+    main = project_dir / "__main__.py"
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+
+    def program() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
+    return run(program, config.project, config.stack, config.values, config.secret_keys, mocks)
