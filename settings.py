@@ -342,7 +342,11 @@ def load_settings() -> Settings:
     if location is not None:
         values[PROVIDER_LOCATION_KEY] = location
     values.update(_unknown_project_keys())
-    return parse_settings(pulumi.get_stack(), values)
+    try:
+        return parse_settings(pulumi.get_stack(), values)
+    except ConfigError as err:
+        # RunError: the CLI shows the message alone, without a Python traceback.
+        raise pulumi.RunError(str(err)) from None
 
 
 def _unknown_project_keys() -> dict[str, Any]:
