@@ -1,0 +1,222 @@
+"""Turn a mock run into reviewable artifacts: resources.json, manifests, Helm values, graphs."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synth.mocks import redact
+from synth.runner import ResourceRecord, RunResult
+
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def short_urn(urn: str) -> str:
+    """type::name of a URN (providers and components included)."""
+    if not urn:
+        return ""
+    parts = urn.split("::")
+    return f"{parts[2].split('$')[-1]}::{parts[3]}" if len(parts) >= 4 else urn
+
+
+def provider_urn(ref: str) -> str:
+    """A provider reference is '<urn>::<id>'."""
+    return ref.rsplit("::", 1)[0] if ref else ""
+
+
+def _clean(value: Any) -> Any:
+    """Drop SDK-internal keys (`__defaults`, ...)."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if not k.startswith("__")}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def is_manifest(record: ResourceRecord) -> bool:
+    return (
+        record.custom
+        and record.type.startswith("kubernetes:")
+        and record.type != HELM_RELEASE
+        and not record.type.startswith("kubernetes:helm.sh")
+    )
+
+
+def manifest(record: ResourceRecord) -> dict[str, Any]:
+    """The object `kubectl apply` would receive, secrets redacted."""
+    obj: dict[str, Any] = _clean(redact(record.inputs))
+    ordered = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
+    ordered.update({k: v for k, v in obj.items() if k not in ordered})
+    return ordered
+
+
+def helm_values(record: ResourceRecord) -> dict[str, Any]:
+    values: dict[str, Any] = _clean(redact(record.inputs.get("values") or {}))
+    return values
+
+
+@dataclass
+class Rendered:
+    stack: str
+    resources: list[dict[str, Any]]
+    manifests: dict[str, dict[str, Any]]  # file name -> object
+    helm: dict[str, dict[str, Any]]  # release name -> values
+    helm_meta: dict[str, dict[str, Any]]  # release name -> chart, version, repo, namespace
+    mermaid: str
+    dot: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _release_name(record: ResourceRecord) -> str:
+    return str(record.inputs.get("name") or record.name)
+
+
+def _manifest_file(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace")
+    name = meta.get("name", "unnamed")
+    return f"{obj.get('kind', 'Object')}.{ns + '.' if ns else ''}{name}.yaml"
+
+
+def render(result: RunResult) -> Rendered:
+    resources: list[dict[str, Any]] = []
+    manifests: dict[str, dict[str, Any]] = {}
+    helm: dict[str, dict[str, Any]] = {}
+    helm_meta: dict[str, dict[str, Any]] = {}
+    for rec in result.records:
+        resources.append(
+            {
+                "type": rec.type,
+                "name": rec.name,
+                "urn": rec.urn,
+                "parent": short_urn(rec.parent),
+                "component": not rec.custom,
+                "provider": short_urn(provider_urn(rec.provider)),
+                "dependencies": sorted(short_urn(d) for d in rec.dependencies),
+                "inputs": _clean(redact(rec.inputs)),
+            }
+        )
+        if is_manifest(rec):
+            obj = manifest(rec)
+            manifests[_manifest_file(obj)] = obj
+        elif rec.type == HELM_RELEASE:
+            release = _release_name(rec)
+            helm[release] = helm_values(rec)
+            helm_meta[release] = {
+                "chart": rec.inputs.get("chart"),
+                "version": rec.inputs.get("version"),
+                "repository": (rec.inputs.get("repositoryOpts") or {}).get("repo"),
+                "namespace": rec.inputs.get("namespace"),
+            }
+    counts = dict(sorted(Counter(r.type for r in result.records if r.custom).items()))
+    return Rendered(
+        stack=result.stack,
+        resources=resources,
+        manifests=manifests,
+        helm=helm,
+        helm_meta=helm_meta,
+        mermaid=mermaid(result),
+        dot=dot(result),
+        counts=counts,
+    )
+
+
+# ---------------------------------------------------------------------- graphs
+def _node_id(urn: str) -> str:
+    return "n_" + re.sub(r"[^A-Za-z0-9_]", "_", short_urn(urn))
+
+
+def _label(rec: ResourceRecord) -> str:
+    kind = rec.type.rsplit(":", 1)[-1]
+    return f"{kind}<br/>{rec.name}"
+
+
+def _graph_parts(result: RunResult) -> tuple[dict[str, list[ResourceRecord]], list[tuple[str, str]]]:
+    """Custom resources grouped by component, and dependency edges between them."""
+    known = {r.urn for r in result.records if r.custom}
+    groups: dict[str, list[ResourceRecord]] = {}
+    for rec in result.records:
+        if rec.custom and not rec.type.startswith("pulumi:providers:"):
+            groups.setdefault(rec.parent, []).append(rec)
+    edges: list[tuple[str, str]] = []
+    for rec in result.records:
+        if not rec.custom:
+            continue
+        for dep in sorted(set(rec.dependencies)):
+            if dep in known and not dep.split("::")[2].split("$")[-1].startswith("pulumi:providers:"):
+                edges.append((dep, rec.urn))
+    return groups, edges
+
+
+def mermaid(result: RunResult) -> str:
+    groups, edges = _graph_parts(result)
+    lines = ["flowchart LR"]
+    for parent, recs in groups.items():
+        title = short_urn(parent).split("::")[-1] or "stack"
+        lines.append(f'  subgraph {_node_id(parent)}["{title}"]')
+        lines.extend(f'    {_node_id(r.urn)}["{_label(r)}"]' for r in recs)
+        lines.append("  end")
+    lines.extend(f"  {_node_id(a)} --> {_node_id(b)}" for a, b in edges)
+    return "\n".join(lines) + "\n"
+
+
+def dot(result: RunResult) -> str:
+    groups, edges = _graph_parts(result)
+    lines = [f'digraph "{result.stack}" {{', "  rankdir=LR;", "  node [shape=box, fontsize=10];"]
+    for parent, recs in groups.items():
+        title = short_urn(parent).split("::")[-1] or "stack"
+        lines.append(f'  subgraph "cluster_{_node_id(parent)}" {{ label="{title}";')
+        lines.extend(f'    {_node_id(r.urn)} [label="{_label(r).replace("<br/>", chr(92) + "n")}"];' for r in recs)
+        lines.append("  }")
+    lines.extend(f"  {_node_id(a)} -> {_node_id(b)};" for a, b in edges)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------- output
+def tree(result: RunResult) -> str:
+    """A preview-like tree: component -> children, `+ type name`."""
+    children: dict[str, list[ResourceRecord]] = {}
+    for rec in result.records:
+        children.setdefault(rec.parent, []).append(rec)
+    urns = {r.urn for r in result.records}
+    stack_urn = next((r.parent for r in result.records if r.parent not in urns), "")
+    lines = [f"+ pulumi:pulumi:Stack {stack_urn.split('::')[-1] or result.stack}"]
+
+    def walk(parent: str, depth: int) -> None:
+        for rec in children.get(parent, []):
+            lines.append(f"{'    ' * depth}+ {rec.type} {rec.name}")
+            walk(rec.urn, depth + 1)
+
+    walk(stack_urn, 1)
+    return "\n".join(lines)
+
+
+def write(rendered: Rendered, out: Path) -> list[Path]:
+    """Write build/<stack>/: resources.json, manifests/, manifests/helm/, graph.mmd, graph.dot."""
+    written: list[Path] = []
+    manifests_dir = out / "manifests"
+    helm_dir = manifests_dir / "helm"
+    for d in (out, manifests_dir, helm_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    for stale in [*manifests_dir.glob("*.yaml"), *helm_dir.glob("*.yaml")]:
+        stale.unlink()
+
+    def put(path: Path, text: str) -> None:
+        path.write_text(text)
+        written.append(path)
+
+    put(out / "resources.json", json.dumps(rendered.resources, indent=2, sort_keys=False) + "\n")
+    for fname, obj in sorted(rendered.manifests.items()):
+        put(manifests_dir / fname, yaml.safe_dump(obj, sort_keys=False))
+    for release, values in sorted(rendered.helm.items()):
+        put(helm_dir / f"{release}.values.yaml", yaml.safe_dump(values, sort_keys=False))
+    put(out / "graph.mmd", rendered.mermaid)
+    put(out / "graph.dot", rendered.dot)
+    return written
