@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -26,6 +27,8 @@ class IdentityArgs:
     tenant_id: pulumi.Input[str]
     oidc_issuer_url: pulumi.Input[str]
     provider: k8s.Provider
+    # More workloads trusting this identity: credential name -> exact subject.
+    extra_subjects: Mapping[str, str] = field(default_factory=dict)
 
 
 class Identity(pulumi.ComponentResource):
@@ -82,7 +85,10 @@ class Identity(pulumi.ComponentResource):
         # (ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity):
         # each credential waits for the one before it.
         self.federated_credentials = []
-        subjects = {"external-secrets-operator": federated_subject(args.namespace, args.service_account_name)}
+        subjects = {
+            "external-secrets-operator": federated_subject(args.namespace, args.service_account_name),
+            **args.extra_subjects,
+        }
         previous: list[pulumi.Resource] = []
         for role, subject in subjects.items():
             fic = managedidentity.FederatedIdentityCredential(

@@ -75,6 +75,8 @@ def decode_wire(value: Any) -> Any:
         return [decode_wire(v) for v in value]
     if value == UNKNOWN:
         return Unknown()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire has only doubles; the program's integers come back as ints
     return value
 
 

@@ -31,9 +31,9 @@ def provider_urn(ref: str) -> str:
 
 
 def _clean(value: Any) -> Any:
-    """Drop SDK-internal keys (`__defaults`, ...)."""
+    """Drop SDK-internal keys (`__defaults`, ...) and sort maps, for stable, diffable output."""
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items() if not k.startswith("__")}
+        return {k: _clean(value[k]) for k in sorted(value) if not k.startswith("__")}
     if isinstance(value, list):
         return [_clean(v) for v in value]
     return value

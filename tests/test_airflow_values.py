@@ -1,0 +1,126 @@
+"""The pure values builder, validated against the pinned chart's real values.schema.json."""
+
+import jsonschema
+import pytest
+from helpers import settings_for
+
+from components.airflow import SECRET_DATA, secret_names
+from components.airflow_values import PROFILES, SUPPORTED_CHART_VERSIONS, airflow_values
+from synth import reference
+
+NAMES = secret_names("pvc-airflow-logs")
+
+
+def _values(**overrides: str) -> dict:
+    return airflow_values(settings_for(**overrides), NAMES)
+
+
+@pytest.mark.parametrize("version", SUPPORTED_CHART_VERSIONS)
+def test_values_validate_against_the_pinned_chart_schema(version: str) -> None:
+    values = _values(airflowChartVersion=version)
+    schema = reference.airflow_chart_schema(version)
+    errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(values)]
+    assert errors == []
+
+
+def test_schema_catches_a_misspelt_key() -> None:
+    """The validation above can fail: `images` forbids unknown keys."""
+    values = _values()
+    values["images"]["airflow"]["tagg"] = "2.9.3"
+    schema = reference.airflow_chart_schema("1.15.0")
+    assert any("tagg" in e.message for e in jsonschema.Draft7Validator(schema).iter_errors(values))
+
+
+def test_dev_values_reproduce_the_article() -> None:
+    v = _values()
+    registry = "airflowdevacr.azurecr.io"
+    assert v["executor"] == "KubernetesExecutor"
+    assert v["images"]["airflow"] == {"repository": f"{registry}/airflow", "tag": "2.9.3", "pullPolicy": "IfNotPresent"}
+    assert v["images"]["statsd"]["repository"] == f"{registry}/statsd-exporter"
+    assert v["images"]["statsd"]["tag"] == "v0.26.1"
+    assert v["images"]["pgbouncer"]["tag"] == "airflow-pgbouncer-2024.01.19-1.21.0"
+    assert v["images"]["pgbouncerExporter"]["tag"] == "airflow-pgbouncer-exporter-2024.06.18-0.17.0"
+    assert v["images"]["gitSync"] == {"repository": f"{registry}/git-sync", "tag": "v4.1.0", "pullPolicy": "IfNotPresent"}
+    assert v["env"] == [{"name": "ENVIRONMENT", "value": "dev"}]
+    assert v["config"]["core"]["default_timezone"] == "America/New_York"
+    assert v["postgresql"]["enabled"] is True
+    assert v["pgbouncer"]["enabled"] is True
+    assert v["dags"]["gitSync"] == {
+        "enabled": True, "repo": "https://github.com/donhighmsft/airflowexamples.git", "branch": "main",
+        "rev": "HEAD", "depth": 1, "maxFailures": 0, "subPath": "dags",
+    }
+    assert v["logs"]["persistence"] == {
+        "enabled": True, "existingClaim": "pvc-airflow-logs", "storageClassName": "azureblob-fuse-premium"
+    }
+    for component in ("scheduler", "triggerer", "workers"):
+        assert v[component]["logGroomerSidecar"]["enabled"] is False
+
+
+def test_article_defects_are_fixed() -> None:
+    v = _values()
+    # the gone bitnami image comes from the ACR mirror of bitnamilegacy
+    assert v["postgresql"]["image"] == {
+        "registry": "airflowdevacr.azurecr.io", "repository": "bitnamilegacy/postgresql", "tag": "16.1.0-debian-11-r15"
+    }
+    # hooks off: no deadlock with a waiting release
+    assert v["migrateDatabaseJob"]["useHelmHooks"] is False
+    assert v["createUserJob"]["useHelmHooks"] is False
+    # no admin/admin: the password comes from the ESO-made Secret at run time
+    assert v["webserver"]["defaultUser"]["password"] == ""
+    assert "defaultUser.password" not in " ".join(v["createUserJob"]["args"])
+    assert '"${AIRFLOW_ADMIN_PASSWORD}"' in v["createUserJob"]["args"][2]
+    assert v["createUserJob"]["env"] == [
+        {"name": "AIRFLOW_ADMIN_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "airflow-admin", "key": "password"}}}
+    ]
+    # static keys from Key Vault
+    assert v["webserverSecretKeySecretName"] == "airflow-webserver-secret-key"
+    assert v["fernetKeySecretName"] == "airflow-fernet-key"
+
+
+def test_secret_names_match_what_eso_produces() -> None:
+    v = _values()
+    assert set(SECRET_DATA) == {v["webserverSecretKeySecretName"], v["fernetKeySecretName"], "airflow-admin"}
+    assert SECRET_DATA[v["fernetKeySecretName"]] == {"fernet-key": "airflow-fernet-key"}
+    assert SECRET_DATA[v["webserverSecretKeySecretName"]] == {"webserver-secret-key": "airflow-webserver-secret-key"}
+
+
+def test_every_image_comes_from_the_configured_registry() -> None:
+    v = _values(acrName="otherregistry")
+    for key, image in v["images"].items():
+        if isinstance(image, dict):
+            assert image["repository"].startswith("otherregistry.azurecr.io/"), key
+    assert v["defaultAirflowRepository"] == "otherregistry.azurecr.io/airflow"
+
+
+def test_image_tag_override_applies_to_airflow_images_only() -> None:
+    v = _values(airflowImageTag="2.9.3-custom1")
+    assert {v["images"][k]["tag"] for k in ("airflow", "pod_template", "flower")} == {"2.9.3-custom1"}
+    assert v["defaultAirflowTag"] == "2.9.3-custom1"
+    assert v["images"]["statsd"]["tag"] == "v0.26.1"
+
+
+def test_git_sync_off_without_a_repository() -> None:
+    assert _values(dagsGitRepo="")["dags"]["gitSync"] == {"enabled": False}
+
+
+def test_external_database_replaces_bundled_postgresql() -> None:
+    v = _values(postgresqlEnabled="false", pgbouncerEnabled="false", externalDatabaseSecretName="airflow-metadata")
+    assert v["postgresql"] == {"enabled": False}
+    assert v["data"] == {"metadataSecretName": "airflow-metadata"}
+    schema = reference.airflow_chart_schema("1.15.0")
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(v)) == []
+
+
+def test_values_are_deterministic_and_secret_free() -> None:
+    a, b = _values(), _values()
+    assert a == b
+    text = repr(a).lower()
+    assert "admin:admin" not in text
+    assert "'password': 'admin'" not in text
+
+
+def test_profile_versions_match_the_reference_charts() -> None:
+    for version, profile in PROFILES.items():
+        chart = reference.load_yaml(f"airflow-chart/{version}/Chart.yaml")
+        assert chart["version"] == version
+        assert chart["appVersion"] == profile.airflow_version

@@ -1,0 +1,72 @@
+"""Log storage component: hardened account, container, KV secrets, Blob CSI PV and claim."""
+
+from helpers import deps_of, provider, run_component
+
+from components.log_storage import (
+    ACCOUNT_KEY_SECRET,
+    ACCOUNT_NAME_SECRET,
+    KUBERNETES_SECRET,
+    LogStorage,
+    LogStorageArgs,
+)
+from synth.mocks import Secret
+
+
+def _logs():
+    return run_component(lambda: LogStorage("logs", LogStorageArgs(
+        resource_group_name="airflow-dev-rg", location="eastus", name_prefix="airflow", container_name="airflow-logs",
+        volume_size="5Gi", namespace="airflow", vault_name="airflow-kv-abc123", provider=provider())))
+
+
+def test_storage_account_is_hardened_and_validly_named() -> None:
+    result, _ = _logs()
+    account = result.one("azure-native:storage:StorageAccount").inputs
+    assert account["enableHttpsTrafficOnly"] is True
+    assert account["minimumTlsVersion"] == "TLS1_2"
+    assert account["allowBlobPublicAccess"] is False
+    name = account["accountName"]
+    assert 3 <= len(name) <= 24
+    assert name.isalnum() and name.islower()
+    assert result.one("azure-native:storage:BlobContainer").inputs["publicAccess"] == "None"
+
+
+def test_account_name_and_key_go_to_key_vault_key_marked_secret() -> None:
+    result, _ = _logs()
+    secrets = {r.inputs["secretName"]: r.inputs for r in result.by_type("azure-native:keyvault:Secret")}
+    assert set(secrets) == {ACCOUNT_NAME_SECRET, ACCOUNT_KEY_SECRET}
+    key = secrets[ACCOUNT_KEY_SECRET]["properties"]["value"]
+    assert isinstance(key, Secret)
+    assert key.value in result.mocks.sensitive_values
+    assert secrets[ACCOUNT_KEY_SECRET]["vaultName"] == "airflow-kv-abc123"
+
+
+def test_persistent_volume_is_the_articles_with_ownership_fixed() -> None:
+    result, _ = _logs()
+    pv = result.one("kubernetes:core/v1:PersistentVolume").inputs
+    account = result.one("azure-native:storage:StorageAccount").inputs["accountName"]
+    spec = pv["spec"]
+    assert pv["metadata"]["name"] == "pv-airflow-logs"
+    assert spec["accessModes"] == ["ReadWriteMany"]
+    assert spec["persistentVolumeReclaimPolicy"] == "Retain"
+    assert spec["storageClassName"] == "azureblob-fuse-premium"
+    assert spec["capacity"] == {"storage": "5Gi"}
+    assert spec["mountOptions"][:2] == ["-o allow_other", "--file-cache-timeout-in-seconds=120"]
+    assert "-o uid=50000" in spec["mountOptions"]
+    assert "-o gid=0" in spec["mountOptions"]
+    csi = spec["csi"]
+    assert csi["driver"] == "blob.csi.azure.com"
+    assert csi["volumeHandle"] == f"{account}_airflow-logs"
+    assert csi["volumeAttributes"] == {"resourceGroup": "airflow-dev-rg", "storageAccount": account,
+                                       "containerName": "airflow-logs", "protocol": "fuse2"}
+    assert csi["nodeStageSecretRef"] == {"name": KUBERNETES_SECRET, "namespace": "airflow"}
+
+
+def test_claim_binds_to_the_volume() -> None:
+    result, _ = _logs()
+    claim = result.one("kubernetes:core/v1:PersistentVolumeClaim")
+    spec = claim.inputs["spec"]
+    assert claim.inputs["metadata"] == {"name": "pvc-airflow-logs", "namespace": "airflow"}
+    assert spec["volumeName"] == "pv-airflow-logs"
+    assert spec["accessModes"] == ["ReadWriteMany"]
+    assert spec["resources"] == {"requests": {"storage": "5Gi"}}
+    assert "kubernetes:core/v1:PersistentVolume::logs-pv" in deps_of(result, claim)

@@ -1,0 +1,90 @@
+"""Secrets operator: pinned ESO release, SecretStore and ExternalSecrets, checked against the CRDs."""
+
+import jsonschema
+from helpers import deps_of, provider, run_component
+
+import pulumi_random as random
+
+from components.secrets_operator import (
+    ESO_API_VERSION,
+    ExternalSecretSpec,
+    SecretsOperator,
+    SecretsOperatorArgs,
+    eso_values,
+)
+from synth import reference
+
+VAULT_URI = "https://airflow-kv-abc123.vault.azure.net/"
+
+
+def _operator(install: bool = True):
+    def build():
+        marker = random.RandomString("grant", length=4)
+        return SecretsOperator("secrets", SecretsOperatorArgs(
+            namespace="airflow", service_account_name="airflow", vault_uri=VAULT_URI,
+            registry="airflowdevacr.azurecr.io", chart_version="2.9.0", install=install, provider=provider(),
+            store_depends_on=[marker],
+            external_secrets=[ExternalSecretSpec("airflow-logs-storage", {"azurestorageaccountkey": "KEY"}, [marker])]))
+    return run_component(build)
+
+
+def test_eso_release_is_pinned_with_crds_and_images_from_the_registry() -> None:
+    result, _ = _operator()
+    release = result.one("kubernetes:helm.sh/v3:Release").inputs
+    assert release["chart"] == "external-secrets"
+    assert release["version"] == "2.9.0"
+    assert release["repositoryOpts"]["repo"] == "https://charts.external-secrets.io"
+    assert release["values"]["installCRDs"] is True
+    for path in (("image",), ("webhook", "image"), ("certController", "image")):
+        node = release["values"]
+        for key in path:
+            node = node[key]
+        assert node == {"repository": "airflowdevacr.azurecr.io/external-secrets/external-secrets", "tag": "v2.9.0"}
+
+
+def test_eso_values_validate_against_the_chart_schema() -> None:
+    schema = reference.eso_chart_schema("2.9.0")
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(eso_values("r.azurecr.io", "2.9.0"))) == []
+
+
+def test_store_waits_for_operator_identity_and_grant_and_secrets_wait_for_store() -> None:
+    result, _ = _operator()
+    store = result.one("kubernetes:external-secrets.io/v1:SecretStore")
+    assert {"kubernetes:helm.sh/v3:Release::secrets-eso", "random:index/randomString:RandomString::grant"} <= deps_of(result, store)
+    es = result.one("kubernetes:external-secrets.io/v1:ExternalSecret")
+    assert {"kubernetes:external-secrets.io/v1:SecretStore::secrets-store", "random:index/randomString:RandomString::grant"} <= deps_of(result, es)
+
+
+def test_without_install_the_store_does_not_wait_for_a_release() -> None:
+    result, _ = _operator(install=False)
+    assert result.by_type("kubernetes:helm.sh/v3:Release") == []
+    assert "random:index/randomString:RandomString::grant" in deps_of(result, result.one("kubernetes:external-secrets.io/v1:SecretStore"))
+
+
+def test_objects_use_the_served_api_and_validate_against_the_pinned_crds() -> None:
+    result, _ = _operator()
+    for kind, crd_file in (("SecretStore", "SecretStore"), ("ExternalSecret", "ExternalSecret")):
+        obj = result.one(f"kubernetes:external-secrets.io/v1:{kind}").inputs
+        assert obj["apiVersion"] == ESO_API_VERSION
+        crd = reference.eso_crd("2.9.0", crd_file)
+        served = {v["name"]: v for v in crd["spec"]["versions"] if v["served"]}
+        assert set(served) == {"v1"}
+        schema = served["v1"]["schema"]["openAPIV3Schema"]
+        assert list(jsonschema.Draft7Validator(schema).iter_errors(obj)) == [], kind
+
+
+def test_store_points_at_the_vault_with_workload_identity() -> None:
+    result, _ = _operator()
+    store = result.one("kubernetes:external-secrets.io/v1:SecretStore").inputs
+    assert store["metadata"] == {"name": "azure-store", "namespace": "airflow"}
+    assert store["spec"] == {"provider": {"azurekv": {
+        "authType": "WorkloadIdentity", "vaultUrl": VAULT_URI, "serviceAccountRef": {"name": "airflow"}}}}
+    es = result.one("kubernetes:external-secrets.io/v1:ExternalSecret").inputs
+    assert es["spec"]["target"] == {"name": "airflow-logs-storage", "creationPolicy": "Owner"}
+    assert es["spec"]["data"] == [{"secretKey": "azurestorageaccountkey", "remoteRef": {"key": "KEY"}}]
+
+
+def test_the_articles_v1beta1_is_not_served_by_the_pinned_operator() -> None:
+    crd = reference.eso_crd("2.9.0", "ExternalSecret")
+    served = [v["name"] for v in crd["spec"]["versions"] if v["served"]]
+    assert "v1beta1" not in served
