@@ -12,6 +12,7 @@ Nothing here imports a Pulumi resource module: settings know nothing of componen
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import zoneinfo
@@ -19,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from components.airflow_values import SUPPORTED_CHART_VERSIONS
 
@@ -27,19 +28,30 @@ PROJECT = "airflow-aks"
 PROVIDER_LOCATION_KEY = "azure-native:location"
 
 # --------------------------------------------------------------------------- checks
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-_RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
-_QUANTITY = re.compile(r"^(?P<num>[0-9]+(\.[0-9]+)?)(?P<unit>Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
-_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_GIT_REF = re.compile(r"^(?!.*\.\.)(?!/)[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}(?<![./])$")
-_HTTPS_GIT_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9_.~/-]+$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Every pattern is applied with fullmatch: `$` alone would let a trailing newline through.
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
+_QUANTITY = re.compile(r"(?P<num>[0-9]+(\.[0-9]+)?)(?P<unit>Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?")
+_IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# git check-ref-format, narrowed to the characters git-sync users need.
+_GIT_REF = re.compile(r"(?!.*\.\.)(?!.*//)(?!.*/\.)(?!.*\.lock(/|$))[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}(?<![./])")
+_HOST = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*"
+_HTTPS_GIT_URL = re.compile(rf"https://{_HOST}(:[0-9]{{1,5}})?/(?!(.*/)?\.\.?(/|$))[A-Za-z0-9_.~-][A-Za-z0-9_.~/-]*")
+_SUB_PATH = re.compile(r"(?!/)(?!(.*/)?\.\.(/|$))[A-Za-z0-9_./-]+")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_KUBERNETES_VERSION = re.compile(r"1\.([0-9]+)(\.[0-9]+)?")
+# Namespaces every cluster already has (the stack creates its namespace) and the reserved prefix.
+_SYSTEM_NAMESPACE = re.compile(r"default|kube-.*")
+# AKS uses the cluster name as its DNS prefix when the stack creates the cluster.
+_AKS_DNS_PREFIX = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,52}[A-Za-z0-9])?")
+_RESOURCE_GROUP_RULE = "1-90 letters, digits, '-', '_', '.', '(', ')', not ending in '.'"
 
 
 def _check(pattern: re.Pattern[str], allowed: str) -> Callable[[str], str]:
     def validate(value: str) -> str:
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise ValueError(f"must be {allowed}")
         return value
 
@@ -53,8 +65,47 @@ def _empty_or(check: Callable[[str], str]) -> Callable[[str], str]:
     return validate
 
 
+def _whole_number(lo: int, hi: int) -> Callable[[Any], int]:
+    """Integers as the engine passes them (decimal text); booleans and '3.0' are not integers."""
+
+    def validate(value: Any) -> int:
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and _INTEGER.fullmatch(value):
+            number = int(value)
+        if number is None or not lo <= number <= hi:
+            raise ValueError(f"must be a whole number from {lo} to {hi}")
+        return number
+
+    return validate
+
+
+def _boolean(value: Any) -> bool:
+    """Booleans as Pulumi's Config.get_bool reads them: not 'yes', '1' or 'off'."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "True"):
+        return True
+    if value in ("false", "False"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _string_list(example: str) -> Callable[[Any], list[str]]:
+    def validate(value: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise ValueError(f"must be a JSON array of strings, such as {example}")
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise ValueError(f"item {index} ({json.dumps(item)}) must be a string, as in {example}")
+        return value
+
+    return validate
+
+
 def _quantity(value: str) -> str:
-    match = _QUANTITY.match(value)
+    match = _QUANTITY.fullmatch(value)
     if not match or float(match["num"]) <= 0:
         raise ValueError("must be a positive Kubernetes quantity such as 5Gi, 512Mi or 1Ti")
     return value
@@ -69,7 +120,7 @@ def _timezone(value: str) -> str:
 
 
 def _kubernetes_version(value: str) -> str:
-    match = re.match(r"^1\.(\d+)(\.\d+)?$", value)
+    match = _KUBERNETES_VERSION.fullmatch(value)
     if not match or not 28 <= int(match[1]) <= 37:
         raise ValueError("must be a Kubernetes version 1.28 to 1.37, as 1.MINOR or 1.MINOR.PATCH")
     return value
@@ -85,7 +136,7 @@ def _env(value: list[str]) -> list[str]:
     names: set[str] = set()
     for item in value:
         name, sep, _ = item.partition("=")
-        if not sep or not _ENV_NAME.match(name):
+        if not sep or not _ENV_NAME.fullmatch(name):
             raise ValueError(f"entry {item!r} must look like NAME=value with NAME a valid variable name")
         if name in names:
             raise ValueError(f"variable {name} is set twice")
@@ -101,17 +152,49 @@ def _zones(value: list[str]) -> list[str]:
 
 def _chart_version(value: str) -> str:
     if value not in SUPPORTED_CHART_VERSIONS:
-        raise ValueError(f"has no values profile; supported chart versions: {', '.join(SUPPORTED_CHART_VERSIONS)}")
+        supported = ", ".join(SUPPORTED_CHART_VERSIONS)
+        raise ValueError(f"has no values profile; supported chart versions: {supported}")
     return value
 
 
+def _namespace(value: str) -> str:
+    if _SYSTEM_NAMESPACE.fullmatch(value):
+        raise ValueError("must be a namespace of its own (the stack creates it): not 'default' or 'kube-*'")
+    return value
+
+
+def _matching(pattern: str | re.Pattern[str], allowed: str) -> AfterValidator:
+    return AfterValidator(_check(re.compile(pattern), allowed))
+
+
+def _empty_or_matching(pattern: str | re.Pattern[str], allowed: str) -> AfterValidator:
+    return AfterValidator(_empty_or(_check(re.compile(pattern), allowed)))
+
+
+def _between(lo: int, hi: int) -> BeforeValidator:
+    return BeforeValidator(_whole_number(lo, hi))
+
+
+Boolean = Annotated[bool, BeforeValidator(_boolean)]
 DnsLabel = Annotated[
-    str, AfterValidator(_check(_DNS_LABEL, "a DNS-1123 label: lowercase letters, digits and '-', 1-63 chars, alphanumeric at both ends"))
+    str,
+    _matching(_DNS_LABEL, "a DNS-1123 label: lowercase letters, digits and '-', 1-63 chars, alphanumeric at both ends"),
 ]
 ResourceGroupOrEmpty = Annotated[
-    str, AfterValidator(_empty_or(_check(_RESOURCE_GROUP, "an Azure resource group name: 1-90 letters, digits, '-', '_', '.', '(', ')', not ending in '.'")))
+    str, _empty_or_matching(_RESOURCE_GROUP, f"an Azure resource group name: {_RESOURCE_GROUP_RULE}")
 ]
-GitRef = Annotated[str, AfterValidator(_check(_GIT_REF, "a git branch, tag or commit (no spaces, no '..')"))]
+GitRef = Annotated[
+    str,
+    _matching(
+        _GIT_REF,
+        "a git branch, tag or commit: letters, digits, '_', '.', '-', '/' "
+        "(no spaces, no '..' or '//', no part starting with '.' or ending in '.lock')",
+    ),
+]
+_SUBDOMAIN_RULE = (
+    "a DNS-1123 subdomain: up to 253 lowercase letters, digits, '-' and '.', "
+    "each dot-separated part alphanumeric at both ends"
+)
 
 
 class Settings(BaseModel):
@@ -120,76 +203,104 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     stack: str
-    location: Annotated[str, AfterValidator(_check(re.compile(r"^[a-z0-9]+$"), "an Azure region name such as eastus"))]
+    location: Annotated[str, _matching(r"[a-z0-9]+", "an Azure region name such as eastus")]
     name_prefix: Annotated[
-        str, AfterValidator(_check(re.compile(r"^[a-z][a-z0-9]{1,9}$"), "2-10 lowercase letters and digits, starting with a letter (it is part of globally unique vault and storage names)"))
+        str,
+        _matching(
+            r"[a-z][a-z0-9]{1,9}",
+            "2-10 lowercase letters and digits, starting with a letter "
+            "(it is part of globally unique vault and storage names)",
+        ),
     ] = Field(alias="namePrefix")
     resource_group_name: ResourceGroupOrEmpty = Field(alias="resourceGroupName")
 
     cluster_mode: Literal["create", "existing"] = Field(alias="clusterMode")
     cluster_name: Annotated[
-        str, AfterValidator(_empty_or(_check(re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,61}[A-Za-z0-9]$"), "an AKS cluster name: 2-63 letters, digits, '-', '_', alphanumeric at both ends")))
+        str,
+        _empty_or_matching(
+            r"[A-Za-z0-9][A-Za-z0-9_-]{0,61}[A-Za-z0-9]",
+            "an AKS cluster name: 2-63 letters, digits, '-', '_', alphanumeric at both ends",
+        ),
     ] = Field(alias="clusterName")
     cluster_resource_group: ResourceGroupOrEmpty = Field(alias="clusterResourceGroup")
     kubernetes_version: Annotated[str, AfterValidator(_kubernetes_version)] = Field(alias="kubernetesVersion")
     cluster_tier: Literal["Free", "Standard", "Premium"] = Field(alias="clusterTier")
     node_vm_size: Annotated[
-        str, AfterValidator(_check(re.compile(r"^Standard_[A-Za-z0-9_]+$"), "an Azure VM size such as Standard_DS4_v2"))
+        str, _matching(r"Standard_[A-Za-z0-9_]+", "an Azure VM size such as Standard_DS4_v2")
     ] = Field(alias="nodeVmSize")
-    node_count: int = Field(alias="nodeCount", ge=1, le=100)
-    availability_zones: Annotated[list[str], AfterValidator(_zones)] = Field(alias="availabilityZones")
-    auto_upgrade_channel: Literal["none", "patch", "stable", "rapid", "node-image"] = Field(alias="autoUpgradeChannel")
-    node_os_upgrade_channel: Literal["None", "Unmanaged", "NodeImage", "SecurityPatch"] = Field(alias="nodeOsUpgradeChannel")
+    node_count: Annotated[int, _between(1, 100)] = Field(alias="nodeCount")
+    availability_zones: Annotated[
+        list[str], BeforeValidator(_string_list('["1", "2", "3"]')), AfterValidator(_zones)
+    ] = Field(alias="availabilityZones")
+    auto_upgrade_channel: Literal["none", "patch", "stable", "rapid", "node-image"] = Field(
+        alias="autoUpgradeChannel"
+    )
+    node_os_upgrade_channel: Literal["None", "Unmanaged", "NodeImage", "SecurityPatch"] = Field(
+        alias="nodeOsUpgradeChannel"
+    )
 
     acr_name: Annotated[
-        str, AfterValidator(_check(re.compile(r"^[A-Za-z0-9]{5,50}$"), "an Azure Container Registry name: 5-50 letters and digits"))
+        str, _matching(r"[A-Za-z0-9]{5,50}", "an Azure Container Registry name: 5-50 letters and digits")
     ] = Field(alias="acrName")
     acr_resource_group: Annotated[
-        str, AfterValidator(_check(_RESOURCE_GROUP, "the resource group of the registry (1-90 letters, digits, '-', '_', '.', '(', ')')"))
+        str, _matching(_RESOURCE_GROUP, f"the resource group of the registry ({_RESOURCE_GROUP_RULE})")
     ] = Field(alias="acrResourceGroup")
 
-    namespace: DnsLabel = Field(alias="namespace")
-    service_account_name: Annotated[
-        str, AfterValidator(_check(_DNS_SUBDOMAIN, "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', alphanumeric at both ends"))
-    ] = Field(alias="serviceAccountName")
+    namespace: Annotated[DnsLabel, AfterValidator(_namespace)] = Field(alias="namespace")
+    service_account_name: Annotated[str, _matching(_DNS_SUBDOMAIN, _SUBDOMAIN_RULE)] = Field(
+        alias="serviceAccountName"
+    )
 
     key_vault_authorization: Literal["rbac", "accessPolicy"] = Field(alias="keyVaultAuthorization")
-    key_vault_purge_protection: bool = Field(alias="keyVaultPurgeProtection")
-    key_vault_soft_delete_retention_days: int = Field(alias="keyVaultSoftDeleteRetentionDays", ge=7, le=90)
+    key_vault_purge_protection: Boolean = Field(alias="keyVaultPurgeProtection")
+    key_vault_soft_delete_retention_days: Annotated[int, _between(7, 90)] = Field(
+        alias="keyVaultSoftDeleteRetentionDays"
+    )
 
-    install_secrets_operator: bool = Field(alias="installSecretsOperator")
+    install_secrets_operator: Boolean = Field(alias="installSecretsOperator")
     secrets_operator_chart_version: Literal["2.9.0"] = Field(alias="secretsOperatorChartVersion")
 
     logs_volume_size: Annotated[str, AfterValidator(_quantity)] = Field(alias="logsVolumeSize")
     logs_container_name: Annotated[
-        str, AfterValidator(_check(re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"), "a blob container name: 3-63 lowercase letters, digits and single '-'"))
+        str,
+        _matching(
+            r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]",
+            "a blob container name: 3-63 lowercase letters, digits and single '-'",
+        ),
     ] = Field(alias="logsContainerName")
 
     airflow_chart_version: Annotated[str, AfterValidator(_chart_version)] = Field(alias="airflowChartVersion")
-    executor: Literal["LocalExecutor", "CeleryExecutor", "KubernetesExecutor", "CeleryKubernetesExecutor"] = Field(alias="executor")
+    executor: Literal["LocalExecutor", "CeleryExecutor", "KubernetesExecutor", "CeleryKubernetesExecutor"] = Field(
+        alias="executor"
+    )
     airflow_image_tag: Annotated[str, AfterValidator(_empty_or(_image_tag))] = Field(alias="airflowImageTag")
-    airflow_env: Annotated[list[str], AfterValidator(_env)] = Field(alias="airflowEnv")
+    airflow_env: Annotated[
+        list[str], BeforeValidator(_string_list('["NAME=value"]')), AfterValidator(_env)
+    ] = Field(alias="airflowEnv")
     timezone: Annotated[str, AfterValidator(_timezone)] = Field(alias="timezone")
     dags_git_repo: Annotated[
-        str, AfterValidator(_empty_or(_check(_HTTPS_GIT_URL, "an https git URL such as https://github.com/org/repo.git (or empty to turn git-sync off)")))
+        str,
+        _empty_or_matching(
+            _HTTPS_GIT_URL, "an https git URL such as https://github.com/org/repo.git (or empty to turn git-sync off)"
+        ),
     ] = Field(alias="dagsGitRepo")
     dags_git_branch: GitRef = Field(alias="dagsGitBranch")
     dags_git_rev: GitRef = Field(alias="dagsGitRev")
     dags_git_sub_path: Annotated[
-        str, AfterValidator(_empty_or(_check(re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9_./-]+$"), "a relative path inside the repository, without '..'")))
+        str, _empty_or_matching(_SUB_PATH, "a relative path inside the repository, without '..'")
     ] = Field(alias="dagsGitSubPath")
-    dags_git_depth: int = Field(alias="dagsGitDepth", ge=0, le=10000)
-    postgresql_enabled: bool = Field(alias="postgresqlEnabled")
-    pgbouncer_enabled: bool = Field(alias="pgbouncerEnabled")
+    dags_git_depth: Annotated[int, _between(0, 10000)] = Field(alias="dagsGitDepth")
+    postgresql_enabled: Boolean = Field(alias="postgresqlEnabled")
+    pgbouncer_enabled: Boolean = Field(alias="pgbouncerEnabled")
     external_database_secret_name: Annotated[
-        str, AfterValidator(_empty_or(_check(_DNS_SUBDOMAIN, "a Kubernetes Secret name (DNS-1123 subdomain)")))
+        str, _empty_or_matching(_DNS_SUBDOMAIN, f"a Kubernetes Secret name, {_SUBDOMAIN_RULE}")
     ] = Field(alias="externalDatabaseSecretName")
     admin_username: Annotated[
-        str, AfterValidator(_check(re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,63}$"), "3-64 letters, digits, '_', '.', '-', starting with a letter"))
+        str, _matching(r"[A-Za-z][A-Za-z0-9_.-]{2,63}", "3-64 letters, digits, '_', '.', '-', starting with a letter")
     ] = Field(alias="adminUsername")
-    admin_email: Annotated[
-        str, AfterValidator(_check(re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "an e-mail address"))
-    ] = Field(alias="adminEmail")
+    admin_email: Annotated[str, _matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address")] = Field(
+        alias="adminEmail"
+    )
 
     # ------------------------------------------------------------ derived values
     @property
@@ -223,6 +334,7 @@ CONFIG_KEYS: tuple[str, ...] = tuple(
     f.alias for name, f in Settings.model_fields.items() if f.alias and name not in {"stack", "location"}
 )
 _ARRAY_KEYS = frozenset({"availabilityZones", "airflowEnv"})
+_FIELD_BY_KEY: dict[str, str] = {f.alias or name: name for name, f in Settings.model_fields.items()}
 
 
 @dataclass(frozen=True)
@@ -248,40 +360,141 @@ class ConfigError(ValueError):
         super().__init__(f"invalid stack configuration ({len(problems)} problem{'s' * (len(problems) != 1)}):\n{lines}")
 
 
-def _cross_checks(s: Settings) -> list[Problem]:
+# ------------------------------------------------------------------- cross-checks
+# Each cross-check runs when the fields it reads are valid, even if other fields are not:
+# a conflict is reported together with unrelated bad values, not one run later.
+def _key(name: str) -> str:
+    return f"{PROJECT}:{name}"
+
+
+def _check_existing_cluster(s: Settings) -> list[Problem]:
+    if s.cluster_mode != "existing":
+        return []
     problems: list[Problem] = []
-    if s.cluster_mode == "existing" and not s.cluster_name:
-        problems.append(Problem(f"{PROJECT}:clusterName", s.cluster_name, "required when clusterMode is 'existing' (the AKS cluster to look up)"))
-    if s.cluster_mode == "existing" and s.effective_cluster_resource_group == s.effective_resource_group:
+    if not s.cluster_name:
         problems.append(
-            Problem(f"{PROJECT}:clusterResourceGroup", s.cluster_resource_group,
-                    "must name the existing cluster's resource group, which differs from resourceGroupName (the stack creates that one)")
+            Problem(_key("clusterName"), s.cluster_name,
+                    "required when clusterMode is 'existing' (the AKS cluster to look up)")
         )
-    if not s.postgresql_enabled and not s.external_database_secret_name:
+    if s.effective_cluster_resource_group == s.effective_resource_group:
         problems.append(
-            Problem(f"{PROJECT}:externalDatabaseSecretName", "", "required when postgresqlEnabled is false: a Secret with a 'connection' key for the metadata database")
+            Problem(_key("clusterResourceGroup"), s.cluster_resource_group,
+                    "must name the existing cluster's resource group, which differs from resourceGroupName "
+                    "(the stack creates that one)")
         )
-    if s.postgresql_enabled and s.external_database_secret_name:
-        problems.append(
-            Problem(f"{PROJECT}:externalDatabaseSecretName", s.external_database_secret_name, "conflicts with postgresqlEnabled=true: use one metadata database, not both")
-        )
-    if s.pgbouncer_enabled and not s.postgresql_enabled:
-        problems.append(
-            Problem(f"{PROJECT}:pgbouncerEnabled", True, "only supported with the bundled PostgreSQL (postgresqlEnabled=true); set it to false for an external database")
-        )
-    if s.dags_git_repo == "" and s.dags_git_sub_path not in ("", "dags"):
-        problems.append(Problem(f"{PROJECT}:dagsGitSubPath", s.dags_git_sub_path, "has no effect without dagsGitRepo; set dagsGitRepo or leave the default"))
     return problems
 
 
+def _check_created_cluster(s: Settings) -> list[Problem]:
+    if s.cluster_mode != "create":
+        return []
+    problems: list[Problem] = []
+    if s.cluster_resource_group and s.cluster_resource_group != s.effective_resource_group:
+        problems.append(
+            Problem(_key("clusterResourceGroup"), s.cluster_resource_group,
+                    f"only used with clusterMode=existing; a created cluster goes into resourceGroupName "
+                    f"({s.effective_resource_group}): leave it empty")
+        )
+    if not _AKS_DNS_PREFIX.fullmatch(s.effective_cluster_name):
+        derived = "" if s.cluster_name else f"the derived name {s.effective_cluster_name!r} (<namePrefix>-<stack>-aks) "
+        problems.append(
+            Problem(_key("clusterName"), s.cluster_name,
+                    f"{derived}must also be the AKS DNS prefix with clusterMode=create: 1-54 letters, digits and '-', "
+                    "alphanumeric at both ends")
+        )
+    return problems
+
+
+def _check_database(s: Settings) -> list[Problem]:
+    problems: list[Problem] = []
+    if not s.postgresql_enabled and not s.external_database_secret_name:
+        problems.append(
+            Problem(_key("externalDatabaseSecretName"), "",
+                    "required when postgresqlEnabled is false: a Secret with a 'connection' key for the metadata "
+                    "database")
+        )
+    if s.postgresql_enabled and s.external_database_secret_name:
+        problems.append(
+            Problem(_key("externalDatabaseSecretName"), s.external_database_secret_name,
+                    "conflicts with postgresqlEnabled=true: use one metadata database, not both")
+        )
+    if s.pgbouncer_enabled and not s.postgresql_enabled:
+        problems.append(
+            Problem(_key("pgbouncerEnabled"), True,
+                    "only supported with the bundled PostgreSQL (postgresqlEnabled=true); set it to false for an "
+                    "external database")
+        )
+    return problems
+
+
+def _check_git_sync(s: Settings) -> list[Problem]:
+    if s.dags_git_repo == "" and s.dags_git_sub_path not in ("", "dags"):
+        return [
+            Problem(_key("dagsGitSubPath"), s.dags_git_sub_path,
+                    "has no effect without dagsGitRepo; set dagsGitRepo or leave the default")
+        ]
+    return []
+
+
+_CLUSTER_FIELDS = frozenset(
+    {"stack", "name_prefix", "resource_group_name", "cluster_mode", "cluster_name", "cluster_resource_group"}
+)
+_CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]], ...] = (
+    (_CLUSTER_FIELDS, _check_existing_cluster),
+    (_CLUSTER_FIELDS, _check_created_cluster),
+    (frozenset({"postgresql_enabled", "pgbouncer_enabled", "external_database_secret_name"}), _check_database),
+    (frozenset({"dags_git_repo", "dags_git_sub_path"}), _check_git_sync),
+)
+
+
+def _cross_checks(s: Settings, valid: frozenset[str] | None = None) -> list[Problem]:
+    """Conflicting options; given `valid` field names, only the checks that read nothing else."""
+    problems: list[Problem] = []
+    for needs, check in _CROSS_CHECKS:
+        if valid is None or needs <= valid:
+            problems.extend(check(s))
+    return problems
+
+
+def _adapter(name: str) -> TypeAdapter[Any]:
+    f = Settings.model_fields[name]
+    annotation: Any = f.annotation  # the field's type without Annotated; its validators are in metadata
+    return TypeAdapter(Annotated[(annotation, *f.metadata)] if f.metadata else annotation)
+
+
+_FIELD_ADAPTERS: dict[str, TypeAdapter[Any]] = {name: _adapter(name) for name in Settings.model_fields}
+
+
+def _partial(data: Mapping[str, Any], invalid: set[str]) -> tuple[Settings, frozenset[str]]:
+    """A Settings holding only the fields that are valid on their own (for the cross-checks)."""
+    good: dict[str, Any] = {}
+    for key, raw in data.items():
+        name = _FIELD_BY_KEY[key]
+        if name in invalid:
+            continue
+        try:
+            good[name] = _FIELD_ADAPTERS[name].validate_python(raw)
+        except ValidationError:
+            continue
+    return Settings.model_construct(**good), frozenset(good)
+
+
+# ------------------------------------------------------------------------ parsing
 def _parse_raw(key: str, raw: Any) -> Any:
     """Config values reach the program as strings (JSON for arrays); decode arrays."""
     if key in _ARRAY_KEYS and isinstance(raw, str):
         try:
             return json.loads(raw)
         except json.JSONDecodeError:
-            return raw  # pydantic reports the type problem with the key
+            return raw  # the field's validator reports it, with the key
     return raw
+
+
+def _unknown_key(key: str, value: Any) -> Problem:
+    name = key.removeprefix(f"{PROJECT}:")
+    close = difflib.get_close_matches(name, CONFIG_KEYS, n=1)
+    hint = f"did you mean {_key(close[0])}? " if close else ""
+    return Problem(key, value, f"unknown key; {hint}known keys: {', '.join(sorted(CONFIG_KEYS))}")
 
 
 def parse_settings(stack: str, values: Mapping[str, Any]) -> Settings:
@@ -294,18 +507,23 @@ def parse_settings(stack: str, values: Mapping[str, Any]) -> Settings:
     prefix = f"{PROJECT}:"
     for key in sorted(values):
         if key.startswith(prefix) and key[len(prefix):] not in CONFIG_KEYS:
-            problems.append(Problem(key, values[key], f"unknown key; known keys: {', '.join(sorted(CONFIG_KEYS))}"))
+            problems.append(_unknown_key(key, values[key]))
 
     data: dict[str, Any] = {"stack": stack}
     location = values.get(PROVIDER_LOCATION_KEY)
     if location is None:
-        problems.append(Problem(PROVIDER_LOCATION_KEY, _MISSING, "required: the Azure region, e.g. `pulumi config set azure-native:location eastus`"))
+        problems.append(
+            Problem(PROVIDER_LOCATION_KEY, _MISSING,
+                    "required: the Azure region, e.g. `pulumi config set azure-native:location eastus`")
+        )
     else:
         data["location"] = location
     for key in CONFIG_KEYS:
         full = prefix + key
         if full not in values:
-            problems.append(Problem(full, _MISSING, "required; declare a default in Pulumi.yaml or set it in the stack file"))
+            problems.append(
+                Problem(full, _MISSING, "required; declare a default in Pulumi.yaml or set it in the stack file")
+            )
             continue
         data[key] = _parse_raw(key, values[full])
 
@@ -313,14 +531,17 @@ def parse_settings(stack: str, values: Mapping[str, Any]) -> Settings:
     try:
         settings = Settings.model_validate(data)
     except ValidationError as err:
+        invalid: set[str] = set()
         for e in err.errors():
             loc = e["loc"]
             field = str(loc[0]) if loc else "?"
+            invalid.add(_FIELD_BY_KEY.get(field, field))
             key = PROVIDER_LOCATION_KEY if field == "location" else f"{PROJECT}:{field}"
             if field == "stack" or (e["type"] == "missing"):
                 continue  # missing keys were reported above
             problems.append(Problem(key, data.get(field, _MISSING), e["msg"].removeprefix("Value error, ")))
-    if settings is not None:
+        problems.extend(_cross_checks(*_partial(data, invalid)))
+    else:
         problems.extend(_cross_checks(settings))
     if problems:
         raise ConfigError(problems)
@@ -330,7 +551,7 @@ def parse_settings(stack: str, values: Mapping[str, Any]) -> Settings:
 
 def load_settings() -> Settings:
     """Read every key once from the Pulumi engine's config and validate it."""
-    import pulumi  # local import: the pure parts of this module need no Pulumi runtime
+    import pulumi
 
     cfg = pulumi.Config(PROJECT)
     values: dict[str, Any] = {}

@@ -1,0 +1,9 @@
+"""Shared pytest setup: the project root (settings, components, synth) is importable."""
+
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))

@@ -1,0 +1,361 @@
+"""Bad input: one clear error naming the key, the bad value and what is allowed, before any resource.
+
+Every case starts from the dev stack's config and overrides one key (two or three for
+conflicts) with the string the Pulumi engine would pass: plain text for strings, JSON text
+for integers, booleans and arrays, as synth.project encodes them.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from settings import CONFIG_KEYS, PROJECT, PROVIDER_LOCATION_KEY, ConfigError, parse_settings
+from synth.mocks import AzureMocks
+from synth.project import PROJECT_DIR, StackConfig, load_stack_config
+from synth.runner import RecordingMonitor, setup_mocks
+
+_ARRAYS = {"availabilityZones", "airflowEnv"}
+
+
+def _full(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    overrides: dict[str, str]  # short key (or ns:key) -> engine string
+    key: str  # the key the problem must name
+    hint: str  # part of what-is-allowed text the problem must carry
+    shown: str | None = None  # how the bad value appears; default: JSON of the (decoded) override
+    also: frozenset[str] = field(default_factory=frozenset)  # further keys this input rightly flags
+
+    @property
+    def full_key(self) -> str:
+        return _full(self.key)
+
+    @property
+    def expected_shown(self) -> str:
+        if self.shown is not None:
+            return self.shown
+        raw = self.overrides[self.key]
+        if self.key in _ARRAYS:
+            try:
+                return json.dumps(json.loads(raw))
+            except json.JSONDecodeError:
+                pass
+        return json.dumps(raw)
+
+    def values(self) -> dict[str, str]:
+        values = dict(load_stack_config("dev").values)
+        values.update({_full(k): v for k, v in self.overrides.items()})
+        return values
+
+
+def bad(case_id: str, key: str, value: str, hint: str, **kw: Any) -> Case:
+    return Case(case_id, {key: value}, key, hint, **kw)
+
+
+def conflict(case_id: str, overrides: dict[str, str], key: str, hint: str, **kw: Any) -> Case:
+    return Case(case_id, overrides, key, hint, **kw)
+
+
+DNS_LABEL = "DNS-1123 label: lowercase letters, digits and '-', 1-63 chars"
+SUBDOMAIN = "DNS-1123 subdomain: up to 253 lowercase letters, digits, '-' and '.'"
+HTTPS_GIT = "an https git URL such as https://github.com/org/repo.git"
+GIT_REF = "a git branch, tag or commit"
+RG = "1-90 letters, digits, '-', '_', '.', '(', ')', not ending in '.'"
+BOOL = "must be true or false"
+ZONES = 'distinct zones from "1", "2", "3"'
+QUANTITY = "positive Kubernetes quantity such as 5Gi"
+CHART = "has no values profile; supported chart versions: 1.15.0"
+
+CASES: list[Case] = [
+    # ---- location and naming
+    bad("location-with-space", PROVIDER_LOCATION_KEY, "East US", "an Azure region name such as eastus"),
+    bad("location-empty", PROVIDER_LOCATION_KEY, "", "an Azure region name such as eastus"),
+    bad("namePrefix-uppercase", "namePrefix", "Airflow", "2-10 lowercase letters and digits"),
+    bad("namePrefix-too-long", "namePrefix", "airflowprod", "2-10 lowercase letters and digits"),
+    bad("namePrefix-leading-digit", "namePrefix", "1airflow", "starting with a letter"),
+    bad("namePrefix-empty", "namePrefix", "", "2-10 lowercase letters and digits"),
+    bad("resourceGroupName-trailing-dot", "resourceGroupName", "airflow-rg.", RG),
+    bad("resourceGroupName-space", "resourceGroupName", "airflow rg", RG),
+    bad("resourceGroupName-91-chars", "resourceGroupName", "r" * 91, RG),
+    # ---- cluster
+    bad("clusterMode-unknown", "clusterMode", "import", "'create' or 'existing'"),
+    bad("clusterMode-empty", "clusterMode", "", "'create' or 'existing'"),
+    bad("clusterMode-wrong-case", "clusterMode", "Create", "'create' or 'existing'"),
+    bad("clusterName-leading-dash", "clusterName", "-aks", "2-63 letters, digits, '-', '_'"),
+    bad("clusterName-64-chars", "clusterName", "c" * 64, "2-63 letters, digits, '-', '_'"),
+    bad("clusterName-underscore-in-create-mode", "clusterName", "airflow_aks", "AKS DNS prefix"),
+    bad("clusterName-55-chars-in-create-mode", "clusterName", "c" * 55, "1-54 letters, digits and '-'"),
+    bad("clusterResourceGroup-trailing-dot", "clusterResourceGroup", "aks-rg.", RG),
+    bad("kubernetesVersion-too-old", "kubernetesVersion", "1.27", "1.28 to 1.37"),
+    bad("kubernetesVersion-too-new", "kubernetesVersion", "1.38", "1.28 to 1.37"),
+    bad("kubernetesVersion-latest", "kubernetesVersion", "latest", "1.MINOR or 1.MINOR.PATCH"),
+    bad("kubernetesVersion-v-prefix", "kubernetesVersion", "v1.33", "1.MINOR or 1.MINOR.PATCH"),
+    bad("clusterTier-lowercase", "clusterTier", "standard", "'Free', 'Standard' or 'Premium'"),
+    bad("clusterTier-unknown", "clusterTier", "Paid", "'Free', 'Standard' or 'Premium'"),
+    bad("nodeVmSize-no-Standard-prefix", "nodeVmSize", "DS4_v2", "an Azure VM size such as Standard_DS4_v2"),
+    bad("nodeVmSize-empty", "nodeVmSize", "", "an Azure VM size such as Standard_DS4_v2"),
+    bad("nodeCount-word", "nodeCount", "three", "whole number from 1 to 100"),
+    bad("nodeCount-zero", "nodeCount", "0", "whole number from 1 to 100"),
+    bad("nodeCount-101", "nodeCount", "101", "whole number from 1 to 100"),
+    bad("nodeCount-negative", "nodeCount", "-3", "whole number from 1 to 100"),
+    bad("nodeCount-fraction", "nodeCount", "3.5", "whole number from 1 to 100"),
+    bad("nodeCount-float-text", "nodeCount", "3.0", "whole number from 1 to 100"),
+    bad("nodeCount-boolean", "nodeCount", "true", "whole number from 1 to 100"),
+    bad("nodeCount-empty", "nodeCount", "", "whole number from 1 to 100"),
+    bad("availabilityZones-not-json", "availabilityZones", "1,2,3", 'JSON array of strings, such as ["1", "2", "3"]'),
+    bad("availabilityZones-json-string", "availabilityZones", '"1"', "JSON array of strings"),
+    bad("availabilityZones-numbers", "availabilityZones", "[1, 2]", "item 0 (1) must be a string"),
+    bad("availabilityZones-zone-4", "availabilityZones", '["1", "4"]', ZONES),
+    bad("availabilityZones-empty", "availabilityZones", "[]", "non-empty list"),
+    bad("availabilityZones-repeated", "availabilityZones", '["1", "1"]', ZONES),
+    bad("autoUpgradeChannel-capitalised", "autoUpgradeChannel", "Stable", "'none', 'patch', 'stable', 'rapid'"),
+    bad("nodeOsUpgradeChannel-lowercase", "nodeOsUpgradeChannel", "nodeimage", "'None', 'Unmanaged', 'NodeImage'"),
+    # ---- registry
+    bad("acrName-too-short", "acrName", "acr", "5-50 letters and digits"),
+    bad("acrName-dash", "acrName", "airflow-acr", "5-50 letters and digits"),
+    bad("acrName-empty", "acrName", "", "5-50 letters and digits"),
+    bad("acrResourceGroup-empty", "acrResourceGroup", "", "the resource group of the registry"),
+    # ---- Kubernetes names
+    bad("namespace-uppercase", "namespace", "Airflow", DNS_LABEL),
+    bad("namespace-underscore", "namespace", "air_flow", DNS_LABEL),
+    bad("namespace-64-chars", "namespace", "n" * 64, DNS_LABEL),
+    bad("namespace-leading-dash", "namespace", "-airflow", DNS_LABEL),
+    bad("namespace-empty", "namespace", "", DNS_LABEL),
+    bad("namespace-kube-system", "namespace", "kube-system", "not 'default' or 'kube-*'"),
+    bad("namespace-default", "namespace", "default", "not 'default' or 'kube-*'"),
+    bad("serviceAccountName-uppercase", "serviceAccountName", "Airflow", SUBDOMAIN),
+    bad("serviceAccountName-underscore", "serviceAccountName", "airflow_sa", SUBDOMAIN),
+    bad("serviceAccountName-leading-dash", "serviceAccountName", "-airflow", SUBDOMAIN),
+    bad("serviceAccountName-254-chars", "serviceAccountName", "s" * 254, SUBDOMAIN),
+    bad("serviceAccountName-empty-label", "serviceAccountName", "airflow..workers", SUBDOMAIN),
+    bad("serviceAccountName-dash-after-dot", "serviceAccountName", "airflow.-workers", SUBDOMAIN),
+    bad("serviceAccountName-empty", "serviceAccountName", "", SUBDOMAIN),
+    # ---- Key Vault and secrets operator
+    bad("keyVaultAuthorization-uppercase", "keyVaultAuthorization", "RBAC", "'rbac' or 'accessPolicy'"),
+    bad("keyVaultPurgeProtection-maybe", "keyVaultPurgeProtection", "maybe", BOOL),
+    bad("keyVaultPurgeProtection-yes", "keyVaultPurgeProtection", "yes", BOOL),
+    bad("keyVaultPurgeProtection-1", "keyVaultPurgeProtection", "1", BOOL),
+    bad("keyVaultPurgeProtection-empty", "keyVaultPurgeProtection", "", BOOL),
+    bad("keyVaultSoftDeleteRetentionDays-6", "keyVaultSoftDeleteRetentionDays", "6", "whole number from 7 to 90"),
+    bad("keyVaultSoftDeleteRetentionDays-91", "keyVaultSoftDeleteRetentionDays", "91", "whole number from 7 to 90"),
+    bad("keyVaultSoftDeleteRetentionDays-word", "keyVaultSoftDeleteRetentionDays", "week", "whole number from 7 to 90"),
+    bad("installSecretsOperator-sure", "installSecretsOperator", "sure", BOOL),
+    bad("installSecretsOperator-off", "installSecretsOperator", "off", BOOL),
+    bad("secretsOperatorChartVersion-unpinned", "secretsOperatorChartVersion", "0.9.0", "'2.9.0'"),
+    # ---- logs
+    bad("logsVolumeSize-0Gi", "logsVolumeSize", "0Gi", QUANTITY),
+    bad("logsVolumeSize-5GB", "logsVolumeSize", "5GB", QUANTITY),
+    bad("logsVolumeSize-negative", "logsVolumeSize", "-1Gi", QUANTITY),
+    bad("logsVolumeSize-lots", "logsVolumeSize", "lots", QUANTITY),
+    bad("logsVolumeSize-empty", "logsVolumeSize", "", QUANTITY),
+    bad("logsContainerName-uppercase", "logsContainerName", "Logs", "3-63 lowercase letters, digits and single '-'"),
+    bad("logsContainerName-double-dash", "logsContainerName", "airflow--logs", "single '-'"),
+    bad("logsContainerName-two-chars", "logsContainerName", "lg", "3-63 lowercase letters"),
+    # ---- Airflow
+    bad("airflowChartVersion-1.19.0-no-profile", "airflowChartVersion", "1.19.0", CHART),
+    bad("airflowChartVersion-2.0.0", "airflowChartVersion", "2.0.0", CHART),
+    bad("airflowChartVersion-latest", "airflowChartVersion", "latest", CHART),
+    bad("executor-Sequential", "executor", "SequentialExecutor", "'LocalExecutor', 'CeleryExecutor'"),
+    bad("executor-lowercase", "executor", "kubernetesexecutor", "'KubernetesExecutor' or 'CeleryKubernetesExecutor'"),
+    bad("executor-empty", "executor", "", "'LocalExecutor', 'CeleryExecutor'"),
+    bad("airflowImageTag-latest", "airflowImageTag", "latest", "a pinned tag, not 'latest'"),
+    bad("airflowImageTag-space", "airflowImageTag", "2.9.3 ", "container image tag (letters, digits"),
+    bad("airflowImageTag-leading-dash", "airflowImageTag", "-2.9.3", "container image tag"),
+    bad("airflowEnv-not-json", "airflowEnv", "ENVIRONMENT=dev", 'JSON array of strings, such as ["NAME=value"]'),
+    bad("airflowEnv-object", "airflowEnv", '{"ENVIRONMENT": "dev"}', "JSON array of strings"),
+    bad("airflowEnv-number-item", "airflowEnv", "[1]", "item 0 (1) must be a string"),
+    bad("airflowEnv-no-equals", "airflowEnv", '["ENVIRONMENT"]', "must look like NAME=value"),
+    bad("airflowEnv-bad-name", "airflowEnv", '["1ENV=dev"]', "NAME a valid variable name"),
+    bad("airflowEnv-duplicate", "airflowEnv", '["A=1", "A=2"]', "variable A is set twice"),
+    bad("timezone-unknown", "timezone", "Mars/Olympus", "an IANA time zone such as UTC or America/New_York"),
+    bad("timezone-spaces", "timezone", "New York", "an IANA time zone"),
+    bad("timezone-empty", "timezone", "", "an IANA time zone"),
+    bad("timezone-path", "timezone", "../../etc/passwd", "an IANA time zone"),
+    # ---- git-sync
+    bad("dagsGitRepo-scp-ssh", "dagsGitRepo", "git@github.com:org/dags.git", HTTPS_GIT),
+    bad("dagsGitRepo-ssh-scheme", "dagsGitRepo", "ssh://git@github.com/org/dags.git", HTTPS_GIT),
+    bad("dagsGitRepo-http", "dagsGitRepo", "http://github.com/org/dags.git", HTTPS_GIT),
+    bad("dagsGitRepo-not-a-url", "dagsGitRepo", "not a url", HTTPS_GIT),
+    bad("dagsGitRepo-space", "dagsGitRepo", "https://github.com/org/my dags.git", HTTPS_GIT),
+    bad("dagsGitRepo-file", "dagsGitRepo", "file:///srv/dags.git", HTTPS_GIT),
+    bad("dagsGitRepo-credentials", "dagsGitRepo", "https://user:token@github.com/org/dags.git", HTTPS_GIT),
+    bad("dagsGitRepo-no-path", "dagsGitRepo", "https://github.com/", HTTPS_GIT),
+    bad("dagsGitRepo-bad-host", "dagsGitRepo", "https://-github.com/org/dags.git", HTTPS_GIT),
+    bad("dagsGitRepo-dotdot", "dagsGitRepo", "https://github.com/org/../dags.git", HTTPS_GIT),
+    bad("dagsGitRepo-trailing-newline", "dagsGitRepo", "https://github.com/org/dags.git\n", HTTPS_GIT),
+    bad("dagsGitBranch-space", "dagsGitBranch", "feature branch", GIT_REF),
+    bad("dagsGitBranch-dotdot", "dagsGitBranch", "main..dev", GIT_REF),
+    bad("dagsGitBranch-empty", "dagsGitBranch", "", GIT_REF),
+    bad("dagsGitBranch-leading-dash", "dagsGitBranch", "-main", GIT_REF),
+    bad("dagsGitBranch-lock-suffix", "dagsGitBranch", "main.lock", "ending in '.lock'"),
+    bad("dagsGitBranch-double-slash", "dagsGitBranch", "feature//x", "no '..' or '//'"),
+    bad("dagsGitBranch-hidden-part", "dagsGitBranch", "feature/.x", "no part starting with '.'"),
+    bad("dagsGitBranch-trailing-slash", "dagsGitBranch", "feature/", GIT_REF),
+    bad("dagsGitBranch-trailing-newline", "dagsGitBranch", "main\n", GIT_REF),
+    bad("dagsGitRev-tilde", "dagsGitRev", "HEAD~1", GIT_REF),
+    bad("dagsGitRev-space", "dagsGitRev", "v1 .0", GIT_REF),
+    bad("dagsGitRev-reflog", "dagsGitRev", "main@{1}", GIT_REF),
+    bad("dagsGitSubPath-absolute", "dagsGitSubPath", "/dags", "a relative path inside the repository"),
+    bad("dagsGitSubPath-parent", "dagsGitSubPath", "../dags", "without '..'"),
+    bad("dagsGitSubPath-inner-parent", "dagsGitSubPath", "airflow/../../dags", "without '..'"),
+    bad("dagsGitDepth-negative", "dagsGitDepth", "-1", "whole number from 0 to 10000"),
+    bad("dagsGitDepth-word", "dagsGitDepth", "full", "whole number from 0 to 10000"),
+    bad("dagsGitDepth-10001", "dagsGitDepth", "10001", "whole number from 0 to 10000"),
+    # ---- database and admin
+    bad("postgresqlEnabled-nah", "postgresqlEnabled", "nah", BOOL),
+    bad("pgbouncerEnabled-on", "pgbouncerEnabled", "on", BOOL),
+    conflict("externalDatabaseSecretName-uppercase",
+             {"postgresqlEnabled": "false", "pgbouncerEnabled": "false", "externalDatabaseSecretName": "Airflow_DB"},
+             "externalDatabaseSecretName", "a Kubernetes Secret name, a DNS-1123 subdomain"),
+    bad("adminUsername-too-short", "adminUsername", "ad", "3-64 letters, digits"),
+    bad("adminUsername-leading-digit", "adminUsername", "1admin", "starting with a letter"),
+    bad("adminUsername-space", "adminUsername", "air flow", "3-64 letters, digits, '_', '.', '-'"),
+    bad("adminEmail-no-at", "adminEmail", "admin", "an e-mail address"),
+    bad("adminEmail-no-domain-dot", "adminEmail", "admin@localhost", "an e-mail address"),
+    bad("adminEmail-empty", "adminEmail", "", "an e-mail address"),
+    # ---- conflicting options
+    conflict("existing-cluster-without-clusterName", {"clusterMode": "existing", "clusterResourceGroup": "aks-rg"},
+             "clusterName", "required when clusterMode is 'existing'", shown='""'),
+    conflict("existing-cluster-in-the-stack-resource-group",
+             {"clusterMode": "existing", "clusterName": "corp-aks", "resourceGroupName": "shared-rg",
+              "clusterResourceGroup": "shared-rg"},
+             "clusterResourceGroup", "differs from resourceGroupName"),
+    conflict("existing-cluster-resource-group-defaults-to-stack-group",
+             {"clusterMode": "existing", "clusterName": "corp-aks"},
+             "clusterResourceGroup", "must name the existing cluster's resource group", shown='""'),
+    conflict("existing-cluster-group-equal-to-derived-group",
+             {"clusterMode": "existing", "clusterName": "corp-aks", "clusterResourceGroup": "airflow-dev-rg"},
+             "clusterResourceGroup", "differs from resourceGroupName"),
+    conflict("created-cluster-with-clusterResourceGroup", {"clusterMode": "create", "clusterResourceGroup": "aks-rg"},
+             "clusterResourceGroup", "only used with clusterMode=existing"),
+    conflict("external-db-without-secret-name", {"postgresqlEnabled": "false", "pgbouncerEnabled": "false"},
+             "externalDatabaseSecretName", "required when postgresqlEnabled is false", shown='""'),
+    conflict("pgbouncer-with-external-db",
+             {"postgresqlEnabled": "false", "pgbouncerEnabled": "true", "externalDatabaseSecretName": "airflow-db"},
+             "pgbouncerEnabled", "only supported with the bundled PostgreSQL", shown="true"),
+    conflict("external-db-only-postgresql-off", {"postgresqlEnabled": "false"},
+             "externalDatabaseSecretName", "required when postgresqlEnabled is false",
+             shown='""', also=frozenset({f"{PROJECT}:pgbouncerEnabled"})),
+    conflict("bundled-and-external-db", {"postgresqlEnabled": "true", "externalDatabaseSecretName": "airflow-db"},
+             "externalDatabaseSecretName", "conflicts with postgresqlEnabled=true"),
+    conflict("dagsGitSubPath-without-repo", {"dagsGitRepo": "", "dagsGitSubPath": "airflow/dags"},
+             "dagsGitSubPath", "has no effect without dagsGitRepo"),
+    # ---- unknown key
+    Case("typo-exectuor", {"exectuor": "LocalExecutor"}, "exectuor", "did you mean airflow-aks:executor?"),
+    Case("typo-nodecount-lowercase", {"nodecount": "3"}, "nodecount", "did you mean airflow-aks:nodeCount?"),
+]
+
+
+def test_the_table_is_large_and_covers_every_key() -> None:
+    assert len(CASES) >= 30
+    assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"
+    covered = {c.full_key for c in CASES}
+    missing = {f"{PROJECT}:{k}" for k in CONFIG_KEYS} | {PROVIDER_LOCATION_KEY}
+    assert missing - covered == set()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_config_is_rejected_with_key_value_and_what_is_allowed(case: Case) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings("dev", case.values())
+    err = caught.value
+    text = str(err)
+
+    named = [p for p in err.problems if p.key == case.full_key]
+    assert named, f"no problem names {case.full_key}: {text}"
+    assert any(case.hint in p.message for p in named), text
+    assert f"  - {case.full_key} = {case.expected_shown}: " in text
+    # precise: nothing else is blamed (the override touched only these keys)
+    assert {p.key for p in err.problems} == {case.full_key} | case.also, text
+    assert text.startswith(f"invalid stack configuration ({len(err.problems)} problem")
+
+
+# ---------------------------------------------- the whole program: nothing registered
+@dataclass
+class MainRun:
+    error: BaseException | None
+    monitor: RecordingMonitor
+    mocks: AzureMocks
+
+
+def run_main(config: StackConfig) -> MainRun:
+    """__main__.py under synth's mocks, keeping the monitor so a failed run can be inspected."""
+    mocks, monitor = setup_mocks(config.project, config.stack, config.values, config.secret_keys)
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
+
+    def program() -> None:
+        runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+
+    try:
+        _sync_await(run_pulumi_func(program))
+    except Exception as exc:  # noqa: BLE001 - the error is the result under test
+        return MainRun(exc, monitor, mocks)
+    return MainRun(None, monitor, mocks)
+
+
+def _config(values: dict[str, str]) -> StackConfig:
+    dev = load_stack_config("dev")
+    return StackConfig(project=dev.project, stack=dev.stack, values=values, secret_keys=list(dev.secret_keys))
+
+
+def test_the_harness_records_a_good_program() -> None:
+    """Control: with the dev config the same harness sees every registration."""
+    result = run_main(load_stack_config("dev"))
+
+    assert result.error is None
+    types = {r.type for r in result.monitor.records.values()}
+    assert "azure-native:resources:ResourceGroup" in types
+    assert "airflow-aks:cluster:Cluster" in types  # a component: the first thing __main__ registers
+    assert "kubernetes:helm.sh/v3:Release" in types
+    assert len(result.monitor.records) > 10
+
+
+WHOLE_PROGRAM = ["nodeCount-word", "typo-exectuor", "existing-cluster-without-clusterName",
+                 "airflowChartVersion-1.19.0-no-profile", "dagsGitRepo-ssh-scheme"]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.id in WHOLE_PROGRAM], ids=lambda c: c.id)
+def test_bad_config_stops_the_program_before_any_resource(case: Case) -> None:
+    result = run_main(_config(case.values()))
+
+    assert isinstance(result.error, pulumi.RunError), repr(result.error)
+    message = str(result.error)
+    assert message.startswith("invalid stack configuration")
+    assert f"{case.full_key} = {case.expected_shown}: " in message
+    assert case.hint in message
+    assert "Traceback" not in message
+    assert result.error.__cause__ is None  # raised `from None`: no chained ConfigError traceback
+    assert result.error.__suppress_context__
+    assert result.monitor.records == {}
+    assert result.monitor.resources == {}
+    assert result.mocks.invokes == []  # not even get_client_config
+
+
+def test_every_problem_reaches_the_cli_message_with_nothing_registered() -> None:
+    values = dict(load_stack_config("dev").values)
+    del values[f"{PROJECT}:acrName"]
+    values.update({f"{PROJECT}:nodeCount": "0", f"{PROJECT}:namespace": "kube-system", f"{PROJECT}:exectuor": "x"})
+
+    result = run_main(_config(values))
+
+    assert isinstance(result.error, pulumi.RunError)
+    message = str(result.error)
+    assert message.startswith("invalid stack configuration (4 problems):")
+    for key in ("acrName", "nodeCount", "namespace", "exectuor"):
+        assert f"  - {PROJECT}:{key} = " in message
+    assert "Traceback" not in message
+    assert result.monitor.records == {}

@@ -1,0 +1,348 @@
+"""settings.py: the dev stack parses, defaults come from Pulumi.yaml, and every problem is reported at once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, get_args, get_origin
+
+import pytest
+
+from settings import CONFIG_KEYS, PROJECT, PROVIDER_LOCATION_KEY, ConfigError, Problem, Settings, parse_settings
+from synth.project import load_project, load_stack_config, project_defaults
+
+# Keys without a default in Pulumi.yaml: every stack file must set them.
+REQUIRED = {f"{PROJECT}:acrName", f"{PROJECT}:acrResourceGroup", PROVIDER_LOCATION_KEY}
+
+
+def dev(**overrides: str) -> dict[str, str]:
+    """The dev stack's config as the engine passes it, with some keys replaced (engine encoding)."""
+    values = dict(load_stack_config("dev").values)
+    values.update({f"{PROJECT}:{key}": value for key, value in overrides.items()})
+    return values
+
+
+def problems_of(values: dict[str, Any], stack: str = "dev") -> list[Problem]:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(stack, values)
+    return caught.value.problems
+
+
+def _field(key: str) -> str:
+    return next(name for name, f in Settings.model_fields.items() if f.alias == key)
+
+
+# ------------------------------------------------------------------ the dev stack
+def test_dev_stack_parses_with_its_own_values() -> None:
+    s = parse_settings("dev", load_stack_config("dev").values)
+
+    assert s.stack == "dev"
+    assert s.location == "eastus"
+    assert s.acr_name == "airflowdevacr"
+    assert s.acr_resource_group == "airflow-dev-shared-rg"
+    assert s.kubernetes_version == "1.33"
+    assert s.key_vault_purge_protection is False
+    assert s.key_vault_soft_delete_retention_days == 7
+    assert s.executor == "KubernetesExecutor"
+    assert s.timezone == "America/New_York"
+    assert s.postgresql_enabled is True
+    assert s.pgbouncer_enabled is True
+    assert s.dags_git_repo == "https://github.com/donhighmsft/airflowexamples.git"
+    assert (s.dags_git_branch, s.dags_git_rev, s.dags_git_sub_path, s.dags_git_depth) == ("main", "HEAD", "dags", 1)
+    assert s.logs_volume_size == "5Gi"
+
+
+def test_dev_stack_derived_values() -> None:
+    s = parse_settings("dev", dev())
+
+    assert s.effective_resource_group == "airflow-dev-rg"
+    assert s.effective_cluster_name == "airflow-dev-aks"
+    assert s.effective_cluster_resource_group == "airflow-dev-rg"
+    assert s.registry_server == "airflowdevacr.azurecr.io"
+    assert s.federated_subject == "system:serviceaccount:airflow:airflow"
+    assert s.env_vars == {"ENVIRONMENT": "dev"}
+
+
+def test_derived_values_follow_overrides() -> None:
+    s = parse_settings(
+        "prod",
+        dev(
+            namePrefix="af",
+            resourceGroupName="platform-rg",
+            clusterName="shared-aks",
+            acrName="CorpRegistry01",
+            namespace="data",
+            serviceAccountName="airflow.workers",
+            airflowEnv=json.dumps(["A=1", "B=x=y", "EMPTY="]),
+        ),
+    )
+
+    assert s.effective_resource_group == "platform-rg"
+    assert s.effective_cluster_name == "shared-aks"
+    assert s.effective_cluster_resource_group == "platform-rg"
+    assert s.registry_server == "corpregistry01.azurecr.io"  # login servers are lower case
+    assert s.federated_subject == "system:serviceaccount:data:airflow.workers"
+    assert s.env_vars == {"A": "1", "B": "x=y", "EMPTY": ""}  # split at the first '=' only
+
+
+def test_existing_cluster_resolves_its_own_resource_group() -> None:
+    s = parse_settings("dev", dev(clusterMode="existing", clusterName="corp-aks", clusterResourceGroup="corp-aks-rg"))
+
+    assert s.cluster_mode == "existing"
+    assert s.effective_cluster_name == "corp-aks"
+    assert s.effective_cluster_resource_group == "corp-aks-rg"
+    assert s.effective_resource_group == "airflow-dev-rg"
+
+
+def test_settings_are_frozen() -> None:
+    s = parse_settings("dev", dev())
+    with pytest.raises(ValueError, match="frozen"):
+        s.node_count = 5  # type: ignore[misc]
+
+
+# ------------------------------------------------------------ Pulumi.yaml defaults
+def test_defaults_come_from_pulumi_yaml() -> None:
+    """Only the required keys set: everything else is Pulumi.yaml's default, decoded to its type."""
+    values = {
+        **project_defaults(),
+        PROVIDER_LOCATION_KEY: "westeurope",
+        f"{PROJECT}:acrName": "corpacr",
+        f"{PROJECT}:acrResourceGroup": "corp-rg",
+    }
+    s = parse_settings("staging", values)
+
+    declared = load_project()["config"]
+    checked = 0
+    for full, decl in declared.items():
+        if "default" not in decl:
+            continue
+        key = full.removeprefix(f"{PROJECT}:")
+        assert getattr(s, _field(key)) == decl["default"], full
+        checked += 1
+    assert checked == len(CONFIG_KEYS) - 2  # all but acrName and acrResourceGroup
+    # a few spelled out, so a changed default is a visible diff here
+    assert s.node_count == 3
+    assert s.availability_zones == ["1", "2", "3"]
+    assert s.key_vault_purge_protection is True
+    assert s.key_vault_soft_delete_retention_days == 90
+    assert s.airflow_env == []
+    assert s.namespace == "airflow"
+    assert s.airflow_chart_version == "1.15.0"
+    assert s.effective_resource_group == "airflow-staging-rg"
+
+
+def test_project_defaults_are_encoded_as_the_engine_passes_them() -> None:
+    defaults = project_defaults()
+    assert defaults[f"{PROJECT}:nodeCount"] == "3"
+    assert defaults[f"{PROJECT}:keyVaultPurgeProtection"] == "true"
+    assert json.loads(defaults[f"{PROJECT}:availabilityZones"]) == ["1", "2", "3"]
+    assert set(defaults) == {f"{PROJECT}:{k}" for k in CONFIG_KEYS} - REQUIRED
+
+
+def test_only_the_documented_keys_are_required() -> None:
+    problems = problems_of(project_defaults())
+
+    assert {p.key for p in problems} == REQUIRED
+    assert all(p.message.startswith("required") for p in problems)
+    assert all("<missing>" in str(p) for p in problems)
+
+
+def test_missing_required_keys_are_reported() -> None:
+    values = dev()
+    del values[f"{PROJECT}:acrName"]
+    del values[PROVIDER_LOCATION_KEY]
+
+    problems = problems_of(values)
+
+    assert {p.key for p in problems} == {f"{PROJECT}:acrName", PROVIDER_LOCATION_KEY}
+    location = next(p for p in problems if p.key == PROVIDER_LOCATION_KEY)
+    assert "pulumi config set azure-native:location" in location.message
+
+
+# ---------------------------------------------------------- declared in Pulumi.yaml
+_PULUMI_TYPES = {int: "integer", bool: "boolean", list: "array", str: "string"}
+
+
+def _pulumi_type(annotation: Any) -> str:
+    base = get_origin(annotation) or annotation
+    if base is not list and get_args(annotation) and all(isinstance(a, str) for a in get_args(annotation)):
+        return "string"  # Literal["a", "b"]
+    return _PULUMI_TYPES[base]
+
+
+def test_every_config_key_is_declared_with_a_description_and_vice_versa() -> None:
+    declared: dict[str, dict[str, Any]] = load_project()["config"]
+    project_keys = {k.removeprefix(f"{PROJECT}:") for k in declared if k.startswith(f"{PROJECT}:")}
+
+    assert project_keys == set(CONFIG_KEYS)
+    assert set(declared) == {f"{PROJECT}:{k}" for k in CONFIG_KEYS} | {PROVIDER_LOCATION_KEY}
+    for full, decl in declared.items():
+        assert isinstance(decl, dict), full
+        assert len(str(decl.get("description", "")).strip()) >= 10, f"{full} has no description"
+
+
+@pytest.mark.parametrize("key", CONFIG_KEYS)
+def test_declared_type_matches_the_settings_field(key: str) -> None:
+    decl = load_project()["config"][f"{PROJECT}:{key}"]
+    assert decl["type"] == _pulumi_type(Settings.model_fields[_field(key)].annotation)
+    if decl["type"] == "array":
+        assert decl["items"] == {"type": "string"}
+
+
+def test_config_keys_are_unique_and_namespaced_once() -> None:
+    assert len(CONFIG_KEYS) == len(set(CONFIG_KEYS))
+    assert all(":" not in key for key in CONFIG_KEYS)
+    assert "stack" not in CONFIG_KEYS
+    assert "location" not in CONFIG_KEYS
+
+
+# -------------------------------------------------------------- all problems at once
+def test_several_problems_are_reported_in_one_error() -> None:
+    values = dev(
+        nodeCount="three",
+        namespace="Airflow",
+        timezone="Mars/Olympus",
+        airflowImageTag="latest",
+        exectuor="LocalExecutor",  # typo'd key
+    )
+    del values[f"{PROJECT}:acrName"]
+
+    with pytest.raises(ConfigError) as caught:
+        parse_settings("dev", values)
+    err = caught.value
+
+    assert len(err.problems) == 6
+    assert {p.key for p in err.problems} == {
+        f"{PROJECT}:nodeCount",
+        f"{PROJECT}:namespace",
+        f"{PROJECT}:timezone",
+        f"{PROJECT}:airflowImageTag",
+        f"{PROJECT}:exectuor",
+        f"{PROJECT}:acrName",
+    }
+    text = str(err)
+    assert text.startswith("invalid stack configuration (6 problems):\n")
+    assert len(text.splitlines()) == 7
+    assert all(line.startswith("  - airflow-aks:") for line in text.splitlines()[1:])
+    assert 'airflow-aks:nodeCount = "three": must be a whole number from 1 to 100' in text
+    assert 'airflow-aks:namespace = "Airflow": must be a DNS-1123 label' in text
+    assert 'airflow-aks:timezone = "Mars/Olympus": must be an IANA time zone' in text
+    assert "airflow-aks:acrName = <missing>: required" in text
+
+
+def test_conflicts_are_reported_together_with_bad_values() -> None:
+    """A conflict between valid keys is not held back until the unrelated bad value is fixed."""
+    problems = problems_of(
+        dev(nodeCount="0", clusterMode="existing", postgresqlEnabled="false", pgbouncerEnabled="false")
+    )
+
+    assert [p.key for p in problems] == [
+        f"{PROJECT}:nodeCount",
+        f"{PROJECT}:clusterName",
+        f"{PROJECT}:clusterResourceGroup",
+        f"{PROJECT}:externalDatabaseSecretName",
+    ]
+
+
+def test_a_conflict_is_skipped_when_one_of_its_keys_is_itself_invalid() -> None:
+    """clusterMode is bad: report that, not a 'clusterName required' that depends on its value."""
+    problems = problems_of(dev(clusterMode="Existing"))
+
+    assert [p.key for p in problems] == [f"{PROJECT}:clusterMode"]
+    assert "'create' or 'existing'" in problems[0].message
+
+
+def test_one_problem_reads_singular() -> None:
+    with pytest.raises(ConfigError, match=r"^invalid stack configuration \(1 problem\):\n  - "):
+        parse_settings("dev", dev(nodeCount="0"))
+
+
+def test_unknown_key_is_reported_with_a_suggestion() -> None:
+    problems = problems_of(dev(exectuor="CeleryExecutor"))
+
+    assert len(problems) == 1
+    (p,) = problems
+    assert p.key == "airflow-aks:exectuor"
+    assert p.value == "CeleryExecutor"
+    assert "unknown key" in p.message
+    assert "did you mean airflow-aks:executor?" in p.message
+    assert all(k in p.message for k in CONFIG_KEYS)
+
+
+def test_unknown_key_far_from_any_known_key_lists_the_known_keys() -> None:
+    (p,) = problems_of(dev(zzz="1"))
+    assert p.key == "airflow-aks:zzz"
+    assert "did you mean" not in p.message
+    assert "known keys: acrName, acrResourceGroup," in p.message
+
+
+def test_keys_of_other_namespaces_are_not_ours_to_judge() -> None:
+    values = {**dev(), "azure-native:subscriptionId": "x", "kubernetes:context": "y"}
+    assert parse_settings("dev", values).location == "eastus"
+
+
+def test_created_cluster_name_derived_from_an_unusable_stack_name_is_reported() -> None:
+    """AKS uses the created cluster's name as DNS prefix: a stack name with '_' breaks it."""
+    (p,) = problems_of(dev(), stack="prod_eu")
+
+    assert p.key == "airflow-aks:clusterName"
+    assert "'airflow-prod_eu-aks'" in p.message
+    assert "1-54 letters, digits and '-'" in p.message
+    # the same stack works once the name is given explicitly
+    assert parse_settings("prod_eu", dev(clusterName="airflow-prod-eu")).effective_cluster_name == "airflow-prod-eu"
+
+
+# ------------------------------------------------------------ edge values accepted
+@pytest.mark.parametrize(
+    ("key", "value", "field", "parsed"),
+    [
+        ("nodeCount", "1", "node_count", 1),
+        ("nodeCount", "100", "node_count", 100),
+        ("keyVaultSoftDeleteRetentionDays", "90", "key_vault_soft_delete_retention_days", 90),
+        ("dagsGitDepth", "0", "dags_git_depth", 0),
+        ("keyVaultPurgeProtection", "True", "key_vault_purge_protection", True),
+        ("installSecretsOperator", "False", "install_secrets_operator", False),
+        ("availabilityZones", '["2"]', "availability_zones", ["2"]),
+        ("airflowEnv", "[]", "airflow_env", []),
+        ("logsVolumeSize", "512Mi", "logs_volume_size", "512Mi"),
+        ("logsVolumeSize", "1.5Ti", "logs_volume_size", "1.5Ti"),
+        ("namespace", "a" * 63, "namespace", "a" * 63),
+        ("namespace", "kube", "namespace", "kube"),
+        ("serviceAccountName", "airflow.workers-1", "service_account_name", "airflow.workers-1"),
+        ("serviceAccountName", "a" * 253, "service_account_name", "a" * 253),
+        ("kubernetesVersion", "1.28.5", "kubernetes_version", "1.28.5"),
+        ("kubernetesVersion", "1.37", "kubernetes_version", "1.37"),
+        ("airflowImageTag", "2.9.3-python3.11", "airflow_image_tag", "2.9.3-python3.11"),
+        ("dagsGitRepo", "https://dev.azure.com/org/proj/_git/dags", "dags_git_repo",
+         "https://dev.azure.com/org/proj/_git/dags"),
+        ("dagsGitRepo", "https://git.example.com:8443/team/dags.git", "dags_git_repo",
+         "https://git.example.com:8443/team/dags.git"),
+        ("dagsGitRepo", "", "dags_git_repo", ""),
+        ("dagsGitBranch", "release/2024.1", "dags_git_branch", "release/2024.1"),
+        ("dagsGitRev", "v1.2.3", "dags_git_rev", "v1.2.3"),
+        ("dagsGitRev", "4b825dc642cb6eb9a060e54bf8d69288fbee4904", "dags_git_rev",
+         "4b825dc642cb6eb9a060e54bf8d69288fbee4904"),
+        ("dagsGitSubPath", "airflow/dags", "dags_git_sub_path", "airflow/dags"),
+        ("timezone", "Europe/Berlin", "timezone", "Europe/Berlin"),
+        ("executor", "CeleryKubernetesExecutor", "executor", "CeleryKubernetesExecutor"),
+        ("clusterName", "a" * 54, "cluster_name", "a" * 54),
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 40 else None,
+)
+def test_edge_values_are_accepted(key: str, value: str, field: str, parsed: Any) -> None:
+    assert getattr(parse_settings("dev", dev(**{key: value})), field) == parsed
+
+
+def test_an_external_database_without_pgbouncer_is_accepted() -> None:
+    s = parse_settings(
+        "dev", dev(postgresqlEnabled="false", pgbouncerEnabled="false", externalDatabaseSecretName="airflow-db")
+    )
+    assert (s.postgresql_enabled, s.pgbouncer_enabled, s.external_database_secret_name) == (False, False, "airflow-db")
+
+
+def test_native_python_values_are_accepted_too() -> None:
+    """parse_settings takes the engine's strings, but typed values (tests, tools) work the same."""
+    s = parse_settings(
+        "dev", {**dev(), f"{PROJECT}:nodeCount": 5, f"{PROJECT}:keyVaultPurgeProtection": True,
+                f"{PROJECT}:availabilityZones": ["1", "3"]}
+    )
+    assert (s.node_count, s.key_vault_purge_protection, s.availability_zones) == (5, True, ["1", "3"])
