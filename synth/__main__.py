@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911
+def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.perf_counter()
     try:
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911
         registry=settings.registry_server,
         strict=args.strict,
     )
-    violations = _policy_violations(result, settings.registry_server) if (PROJECT_DIR / "policy" / "rules.py").exists() else []
+    violations = _policy_violations(result, settings.registry_server)
     out = args.out or PROJECT_DIR / "build" / config.stack
     written = [] if args.no_write else write(rendered, out)
     elapsed = time.perf_counter() - started
@@ -81,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911
     else:
         print(tree(result))
         print()
-        print(f"Resources: {sum(rendered.counts.values())} ({len(rendered.manifests)} Kubernetes objects, "
-              f"{len(rendered.helm)} Helm releases)")
+        print(
+            f"Resources: {sum(rendered.counts.values())} ({len(rendered.manifests)} Kubernetes objects, "
+            f"{len(rendered.helm)} Helm releases)"
+        )
         for typ, n in rendered.counts.items():
             print(f"  {n:3d}  {typ}")
         print()
@@ -98,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911
             print(f"error: {f}")
         if not args.no_write:
             print(f"Wrote {len(written)} files to {out}")
-        print(f"synth {config.stack}: {'FAILED' if failed else 'OK'} in {elapsed:.2f}s "
-              f"({len(report.errors)} errors, {len(report.warnings)} warnings)")
+        print(
+            f"synth {config.stack}: {'FAILED' if failed else 'OK'} in {elapsed:.2f}s "
+            f"({len(report.errors)} errors, {len(report.warnings)} warnings)"
+        )
     return EXIT_INVALID if failed else EXIT_OK
 
 
@@ -114,8 +118,14 @@ def _policy_violations(result: Any, registry: str) -> list[dict[str, Any]]:
 
 
 def _summary(
-    stack: str, rendered: Any, report: Any, violations: list[dict[str, Any]], out: Path, written: list[Path],
-    elapsed: float, failed: bool,
+    stack: str,
+    rendered: Any,
+    report: Any,
+    violations: list[dict[str, Any]],
+    out: Path,
+    written: list[Path],
+    elapsed: float,
+    failed: bool,
 ) -> dict[str, Any]:
     return {
         "stack": stack,

@@ -1,0 +1,122 @@
+"""CrossGuard entry point: `pulumi preview --policy-pack policy --policy-pack-config <file>`.
+
+A thin adapter over :mod:`rules`: one CrossGuard policy per :data:`rules.POLICIES` entry, all
+mandatory. The only module that imports pulumi_policy; nothing imports this file (constructing
+`PolicyPack` starts the analyzer's gRPC server and blocks).
+
+What CrossGuard cannot see and only the offline run (synth) checks: the Python SDK hands
+validations plaintext with the secret markers stripped, and stack outputs are not analyzed at
+all. So "no-unmarked-credentials" checks Helm values for credential material here, while "is
+this value marked secret" (Key Vault secrets, provider kubeconfig, Kubernetes Secrets, stack
+outputs) runs in synth only. See README.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyPack,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy import Policy as CrossGuardPolicy
+
+if __package__:  # python -m policy (from the repository root)
+    from policy import rules
+else:  # the Pulumi CLI runs this directory as a script, with the directory on sys.path
+    import rules  # type: ignore[no-redef]
+
+PACK_NAME = "airflow-aks-guardrails"
+# Policy config (per policy, as CrossGuard scopes it): the registry and the chart pins.
+CONFIGURED_POLICY = "helm-pinned-sources"
+CONFIG_SCHEMA = PolicyConfigSchema(
+    properties={
+        "registry": {"type": "string", "minLength": 1, "description": "ACR login server, e.g. myacr.azurecr.io"},
+        "charts": {
+            "type": "object",
+            "description": "chart name -> {repo, version}; defaults to the pins in policy/rules.py",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {"repo": {"type": "string"}, "version": {"type": "string"}},
+                "required": ["repo", "version"],
+            },
+        },
+    },
+    required=["registry"],
+)
+
+
+def policy_config(raw: Mapping[str, Any] | None) -> rules.PolicyConfig:
+    raw = raw or {}
+    charts = raw.get("charts")
+    pins = (
+        {name: (str(pin["repo"]), str(pin["version"])) for name, pin in charts.items()}
+        if isinstance(charts, Mapping)
+        else dict(rules.DEFAULT_CHARTS)
+    )
+    # CrossGuard strips secret markers before validations run: skip the "is it marked" checks.
+    return rules.PolicyConfig(registry=str(raw.get("registry") or ""), charts=pins, secret_markers=False)
+
+
+def _resource(urn: str, typ: str, name: str, props: Mapping[str, Any]) -> rules.PolicyResource:
+    # props is CrossGuard's unknown-checking proxy (a Mapping): rules only read it as a Mapping.
+    return rules.PolicyResource(urn, typ, name, cast(dict[str, Any], props))
+
+
+def _resource_policy(policy: rules.Policy) -> ResourceValidationPolicy:
+    check = policy.resource_check
+    assert check is not None
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        resource = _resource(args.urn, args.resource_type, args.name, args.props)
+        for message in check(resource, policy_config(args.get_config())):
+            report_violation(message, None)
+
+    return ResourceValidationPolicy(
+        name=policy.name,
+        description=policy.rationale,
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=CONFIG_SCHEMA if policy.name == CONFIGURED_POLICY else None,
+    )
+
+
+def _stack_policy(policy: rules.Policy) -> StackValidationPolicy:
+    check = policy.stack_check
+    assert check is not None
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        resources = [_resource(r.urn, r.resource_type, r.name, r.props) for r in args.resources]
+        for urn, message in check(resources, policy_config(args.get_config())):
+            report_violation(message, urn)
+
+    return StackValidationPolicy(
+        name=policy.name,
+        description=policy.rationale,
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    )
+
+
+def crossguard_policies() -> list[CrossGuardPolicy]:
+    policies: list[CrossGuardPolicy] = []
+    for policy in rules.POLICIES:
+        if policy.resource_check is not None and policy.stack_check is not None:
+            raise ValueError(f"{policy.name}: a CrossGuard policy is either per resource or per stack")
+        if policy.resource_check is not None:
+            policies.append(_resource_policy(policy))
+        elif policy.stack_check is not None:
+            policies.append(_stack_policy(policy))
+        # outputs_check alone: nothing CrossGuard can run (it never sees stack outputs)
+    return policies
+
+
+if __name__ == "__main__":
+    PolicyPack(name=PACK_NAME, policies=crossguard_policies(), enforcement_level=EnforcementLevel.MANDATORY)

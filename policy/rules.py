@@ -1,0 +1,493 @@
+"""Guardrails of the airflow-aks stack as plain functions over a resource's type and properties.
+
+One source of truth for two runners:
+
+* ``pulumi preview --policy-pack policy``: ``policy/__main__.py`` wraps every :data:`POLICIES`
+  entry in a CrossGuard policy (the only module that imports ``pulumi_policy``);
+* offline: the synth runs :func:`evaluate` over the resources the program registered under mocks.
+
+No Pulumi import here. Properties are read through ``Mapping``/``Sequence`` only, so CrossGuard's
+unknown-checking proxies work unchanged (reading an unknown value raises there, and CrossGuard
+reports the policy as not runnable during that preview).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# Resource type tokens the policies look at.
+KEY_VAULT = "azure-native:keyvault:Vault"
+KEY_VAULT_SECRET = "azure-native:keyvault:Secret"  # noqa: S105 - a type token
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+BLOB_CONTAINER = "azure-native:storage:BlobContainer"
+MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
+FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+KUBERNETES_SECRET = "kubernetes:core/v1:Secret"  # noqa: S105 - a type token
+KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
+
+AIRFLOW_CHART = "airflow"
+DEFAULT_CHARTS: Mapping[str, tuple[str, str]] = {
+    AIRFLOW_CHART: ("https://airflow.apache.org", "1.15.0"),
+    "external-secrets": ("https://charts.external-secrets.io", "2.9.0"),
+}
+
+
+@dataclass(frozen=True)
+class PolicyResource:
+    urn: str
+    type: str  # Pulumi type token, e.g. "azure-native:keyvault:Vault"
+    name: str  # logical name
+    # Input properties, camelCase as on the wire. Values the program marked secret are wrapped
+    # in an object with a `.value` attribute (see is_secret).
+    props: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    registry: str  # the ACR login server every image must come from, e.g. "myacr.azurecr.io"
+    # chart name -> (repository URL, exact version) a Helm release may install
+    charts: Mapping[str, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_CHARTS))
+    # False where the runner cannot tell marked secrets from plain values (CrossGuard's Python SDK
+    # hands validations plaintext): the checks that a value IS marked secret are then skipped.
+    secret_markers: bool = True
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    urn: str
+    message: str
+    mandatory: bool = True
+
+
+ResourceCheck = Callable[[PolicyResource, PolicyConfig], list[str]]
+StackCheck = Callable[[Sequence[PolicyResource], PolicyConfig], list[tuple[str, str]]]  # -> (urn, message)
+OutputsCheck = Callable[[Mapping[str, tuple[Any, bool]]], list[str]]
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    rationale: str  # one line
+    resource_check: ResourceCheck | None = None  # one resource at a time
+    stack_check: StackCheck | None = None  # needs every resource of the stack
+    outputs_check: OutputsCheck | None = None  # stack outputs: offline only (CrossGuard has none)
+    mandatory: bool = True
+
+
+# ---------------------------------------------------------------------------- value helpers
+def is_secret(value: Any) -> bool:
+    """True for a value the program marked secret (synth.mocks.Secret, pulumi_policy.Secret)."""
+    return type(value).__name__ == "Secret" and hasattr(value, "value")
+
+
+def is_unknown(value: Any) -> bool:
+    """True for a value not known yet (synth.mocks.Unknown)."""
+    return type(value).__name__ == "Unknown"
+
+
+def _plain(value: Any) -> Any:
+    while is_secret(value):
+        value = value.value
+    return value
+
+
+def _get(obj: Any, *path: str) -> Any:
+    """The value at `path` (secrets unwrapped on the way), None when any step is missing."""
+    node = _plain(obj)
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = _plain(node.get(key))
+    return node
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
+def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every (dotted path, node) under `value`, secrets unwrapped, the root included."""
+    node = _plain(value)
+    yield path, node
+    if isinstance(node, Mapping):
+        for key, child in node.items():
+            yield from _walk(child, f"{path}.{key}" if path else str(key))
+    elif _is_list(node):
+        for i, child in enumerate(node):
+            yield from _walk(child, f"{path}[{i}]")
+
+
+def _nonempty_str(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _words(name: str) -> list[str]:
+    """camelCase / snake_case / kebab-case name -> lowercase words."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [w.lower() for w in re.split(r"[^A-Za-z0-9]+", spaced) if w]
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+# Keys whose string value IS a credential. Matched on the key's end, so that names and
+# references (webserverSecretKeySecretName, secretKeyRef, adminPasswordKey, existingSecret)
+# stay allowed.
+_CREDENTIAL_KEY_SUFFIXES = (
+    "password", "passwd", "secretkey", "fernetkey", "apikey", "accountkey", "storagekey",
+    "privatekey", "clientsecret", "jwtsecret", "token", "connectionstring", "kubeconfig",
+)
+_CREDENTIAL_KEYS = frozenset({"pass", "pwd"})
+
+
+def is_credential_key(key: str) -> bool:
+    squashed = _squash(key)
+    return squashed in _CREDENTIAL_KEYS or squashed.endswith(_CREDENTIAL_KEY_SUFFIXES)
+
+
+def is_sensitive_output_name(name: str) -> bool:
+    """Output names that announce credential material: kubeconfig, password, token, ...Key."""
+    words = _words(name)
+    return is_credential_key(name) or "kubeconfig" in _squash(name) or bool(words and words[-1] == "key")
+
+
+def credential_material(value: Any, path: str = "") -> list[str]:
+    """Paths under `value` where a credential-named key holds a non-empty string.
+
+    Secret-marked or not: a credential in Helm values ends up in the release's Secret and in
+    every `helm get values`. The empty string (the charts' "unset") is allowed.
+    """
+    found = []
+    for where, node in _walk(value, path):
+        if not isinstance(node, Mapping):
+            continue
+        for key in node:
+            if is_credential_key(str(key)) and _nonempty_str(_plain(node[key])):
+                found.append(f"{where}.{key}" if where else str(key))
+    return found
+
+
+# ---------------------------------------------------------------------------- 1. credentials
+def check_credentials(r: PolicyResource, config: PolicyConfig) -> list[str]:
+    out: list[str] = []
+    if r.type == KEY_VAULT_SECRET and config.secret_markers:
+        props = r.props.get("properties")
+        value = props.get("value") if isinstance(props, Mapping) else None
+        if value is not None and not is_secret(props) and not is_secret(value) and not is_unknown(value):
+            out.append(f"Key Vault secret {r.name}: properties.value is not marked secret (use pulumi.Output.secret)")
+    elif r.type == KUBERNETES_PROVIDER and config.secret_markers:
+        kubeconfig = r.props.get("kubeconfig")
+        if _nonempty_str(kubeconfig):
+            out.append(f"Kubernetes provider {r.name}: kubeconfig is not marked secret")
+    elif r.type == KUBERNETES_SECRET and config.secret_markers:
+        for key in ("data", "stringData"):
+            data = r.props.get(key)
+            if data is None or is_secret(data) or not isinstance(data, Mapping):
+                continue
+            out.extend(
+                f"Kubernetes Secret {r.name}: {key}.{k} is not marked secret"
+                for k, v in data.items()
+                if not is_secret(v) and not is_unknown(v)
+            )
+    elif r.type == HELM_RELEASE:
+        out.extend(
+            f"Helm release {r.name}: {path} carries credential material; reference a Kubernetes Secret instead"
+            for path in credential_material(r.props.get("values"), "values")
+        )
+    return out
+
+
+def check_credential_outputs(outputs: Mapping[str, tuple[Any, bool]]) -> list[str]:
+    out: list[str] = []
+    for name, (value, secret) in sorted(outputs.items()):
+        if secret or is_secret(value):
+            continue
+        if is_sensitive_output_name(name) and value not in (None, ""):
+            out.append(f"stack output {name} is not marked secret")
+        out.extend(
+            f"stack output {name}: {path} carries credential material and is not marked secret"
+            for path in credential_material(value, name)
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------- 2. Key Vault access
+_READ_ONLY_SECRET_PERMISSIONS = frozenset({"get", "list"})
+
+
+def check_key_vault_access(r: PolicyResource, _config: PolicyConfig) -> list[str]:
+    out: list[str] = []
+    if r.type == KEY_VAULT:
+        props = _get(r.props, "properties")
+        props = props if isinstance(props, Mapping) else {}
+        if _plain(props.get("enableSoftDelete")) is False:
+            out.append(f"Key Vault {r.name}: enableSoftDelete is false")
+        if _plain(props.get("enableRbacAuthorization")) is not True:
+            policies = _plain(props.get("accessPolicies")) or []
+            for i, entry in enumerate(policies if _is_list(policies) else []):
+                perms = _get(entry, "permissions")
+                perms = perms if isinstance(perms, Mapping) else {}
+                secrets = {str(_plain(p)).lower() for p in (_plain(perms.get("secrets")) or [])}
+                if not secrets <= _READ_ONLY_SECRET_PERMISSIONS:
+                    extra = ", ".join(sorted(secrets - _READ_ONLY_SECRET_PERMISSIONS))
+                    out.append(f"Key Vault {r.name}: accessPolicies[{i}] grants secret permissions {extra} "
+                               "(only get/list allowed)")
+                for kind in ("keys", "certificates", "storage"):
+                    if _plain(perms.get(kind)):
+                        out.append(f"Key Vault {r.name}: accessPolicies[{i}] grants {kind} permissions "
+                                   "(secrets get/list only)")
+    elif r.type == ROLE_ASSIGNMENT:
+        scope = _plain(r.props.get("scope"))
+        if isinstance(scope, str):
+            normalized = scope.strip().rstrip("/").lower()
+            if "/providers/" not in normalized or normalized.startswith("/providers/"):
+                out.append(f"role assignment {r.name}: scope {scope!r} is wider than a single resource")
+    return out
+
+
+# ---------------------------------------------------------------------------- 3. storage
+_TLS_OK = frozenset({"TLS1_2", "TLS1_3"})
+
+
+def check_storage(r: PolicyResource, _config: PolicyConfig) -> list[str]:
+    out: list[str] = []
+    if r.type == STORAGE_ACCOUNT:
+        if _plain(r.props.get("enableHttpsTrafficOnly")) is not True:
+            out.append(f"storage account {r.name}: enableHttpsTrafficOnly must be true")
+        tls = _plain(r.props.get("minimumTlsVersion"))
+        if tls not in _TLS_OK:
+            out.append(f"storage account {r.name}: minimumTlsVersion {tls!r} (TLS1_2 or TLS1_3 required)")
+        if _plain(r.props.get("allowBlobPublicAccess")) is not False:
+            out.append(f"storage account {r.name}: allowBlobPublicAccess must be false")
+    elif r.type == BLOB_CONTAINER:
+        access = _plain(r.props.get("publicAccess"))
+        if access not in (None, "None"):
+            out.append(f"blob container {r.name}: publicAccess {access!r} (must be None)")
+    return out
+
+
+# ---------------------------------------------------------------------------- 4. AKS
+def check_aks(r: PolicyResource, _config: PolicyConfig) -> list[str]:
+    if r.type != MANAGED_CLUSTER:
+        return []
+    out: list[str] = []
+    if _get(r.props, "oidcIssuerProfile", "enabled") is not True:
+        out.append(f"AKS cluster {r.name}: oidcIssuerProfile.enabled must be true")
+    if _get(r.props, "securityProfile", "workloadIdentity", "enabled") is not True:
+        out.append(f"AKS cluster {r.name}: securityProfile.workloadIdentity.enabled must be true")
+    if _get(r.props, "aadProfile") and _plain(r.props.get("disableLocalAccounts")) is not True:
+        out.append(f"AKS cluster {r.name}: Entra ID is on (aadProfile) but local accounts are not disabled")
+    return out
+
+
+# ---------------------------------------------------------------------------- 5. Helm sources
+_VERSION_RANGE = re.compile(r"[\^~*<>=|, ]|(^|\.)[xX](\.|$)")
+
+
+def chart_name(chart: Any) -> str:
+    """`airflow` for "airflow" and "repo/airflow"."""
+    return str(_plain(chart) or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
+
+
+def images(values: Any) -> Iterator[tuple[str, str, Any]]:
+    """(values path, image reference, tag) of every image in Helm values.
+
+    An image is a mapping with a string "repository" (plus optional "registry" and "tag"), or a
+    `<prefix>Repository` key next to `<prefix>Tag` (the Airflow chart's defaultAirflowRepository).
+    """
+    for path, node in _walk(values, "values"):
+        if not isinstance(node, Mapping):
+            continue
+        repository = _plain(node.get("repository"))
+        if isinstance(repository, str):
+            registry = _plain(node.get("registry"))
+            ref = f"{registry.rstrip('/')}/{repository}" if _nonempty_str(registry) else repository
+            yield path, ref, _plain(node.get("tag"))
+        for key in node:
+            name = str(key)
+            if name.endswith("Repository") and len(name) > len("Repository"):
+                value = _plain(node[key])
+                if isinstance(value, str):
+                    tag_key = name[: -len("Repository")] + "Tag"
+                    yield f"{path}.{name}" if path else name, value, _plain(node.get(tag_key))
+
+
+def check_helm_sources(r: PolicyResource, config: PolicyConfig) -> list[str]:
+    if r.type != HELM_RELEASE:
+        return []
+    out: list[str] = []
+    name = chart_name(r.props.get("chart"))
+    version = _plain(r.props.get("version"))
+    repo = _get(r.props, "repositoryOpts", "repo")
+    expected = config.charts.get(name)
+    if expected is None:
+        approved = ", ".join(sorted(config.charts))
+        out.append(f"Helm release {r.name}: chart {name!r} is not an approved chart ({approved})")
+    else:
+        want_repo, want_version = expected
+        if not _nonempty_str(version) or _VERSION_RANGE.search(str(version)):
+            out.append(f"Helm release {r.name}: chart version {version!r} is not an exact version")
+        elif version != want_version:
+            out.append(f"Helm release {r.name}: chart {name} version {version} (expected {want_version})")
+        if not isinstance(repo, str) or not _same_url(repo, want_repo):
+            out.append(f"Helm release {r.name}: chart {name} from repository {repo!r} (expected {want_repo})")
+
+    prefix = config.registry.rstrip("/") + "/"
+    for path, ref, tag in images(r.props.get("values")):
+        if not config.registry or not ref.startswith(prefix):
+            out.append(f"Helm release {r.name}: {path} image {ref!r} is not from the registry {config.registry!r}")
+        if "@sha256:" in ref:
+            continue  # pinned by digest
+        if not _nonempty_str(tag) or str(tag).strip() == "latest":
+            out.append(f"Helm release {r.name}: {path} image {ref!r} has tag {tag!r} (pin a version)")
+    return out
+
+
+# ---------------------------------------------------------------------------- 6. federated subject
+def service_account_subject(r: PolicyResource) -> str | None:
+    name = _get(r.props, "metadata", "name")
+    namespace = _get(r.props, "metadata", "namespace") or "default"
+    if not isinstance(name, str) or not isinstance(namespace, str):
+        return None
+    return f"system:serviceaccount:{namespace}:{name}"
+
+
+def check_federated_subjects(resources: Sequence[PolicyResource], _config: PolicyConfig) -> list[tuple[str, str]]:
+    accounts = {s for r in resources if r.type == SERVICE_ACCOUNT and (s := service_account_subject(r))}
+    out: list[tuple[str, str]] = []
+    for r in resources:
+        if r.type != FEDERATED_CREDENTIAL:
+            continue
+        subject = _plain(r.props.get("subject"))
+        if is_unknown(subject):
+            continue
+        if subject not in accounts:
+            known = ", ".join(sorted(accounts)) or "none"
+            out.append((r.urn, f"federated credential {r.name}: subject {subject!r} is no ServiceAccount "
+                               f"of this stack (ServiceAccounts: {known})"))
+    return out
+
+
+# ---------------------------------------------------------------------------- 7. Airflow release
+_DEFAULT_PASSWORD_TEMPLATE = re.compile(r"\.Values\.webserver\.defaultUser\.password\b")
+
+
+def check_airflow(r: PolicyResource, _config: PolicyConfig) -> list[str]:
+    if r.type != HELM_RELEASE or chart_name(r.props.get("chart")) != AIRFLOW_CHART:
+        return []
+    values = _get(r.props, "values")
+    values = values if isinstance(values, Mapping) else {}
+    out: list[str] = []
+
+    user = _get(values, "webserver", "defaultUser")
+    user = user if isinstance(user, Mapping) else {}
+    if _plain(user.get("password")) == "admin":
+        out.append(f"Airflow release {r.name}: webserver.defaultUser.password is the default 'admin'")
+    if _plain(user.get("enabled")) is not False:  # the chart default is enabled
+        args = _get(values, "createUserJob", "args")
+        if not _is_list(args) or not args:
+            out.append(f"Airflow release {r.name}: the default user is enabled but createUserJob.args is unset, "
+                       "so the chart's job sets the password from values (default 'admin')")
+        elif any(isinstance(a := _plain(arg), str) and _DEFAULT_PASSWORD_TEMPLATE.search(a) for arg in args):
+            out.append(f"Airflow release {r.name}: createUserJob.args read .Values.webserver.defaultUser.password; "
+                       "read the password from a Secret instead")
+
+    if not (_nonempty_str(_plain(values.get("webserverSecretKeySecretName")))
+            or _nonempty_str(_plain(values.get("apiSecretKeySecretName")))):
+        out.append(f"Airflow release {r.name}: no static webserver secret key (set webserverSecretKeySecretName, "
+                   "or apiSecretKeySecretName for Airflow 3)")
+
+    for job in ("migrateDatabaseJob", "createUserJob"):
+        if _get(values, job, "useHelmHooks") is not False:
+            out.append(f"Airflow release {r.name}: {job}.useHelmHooks must be false (hooks deadlock a waiting release)")
+    return out
+
+
+# ---------------------------------------------------------------------------- the pack
+POLICIES: tuple[Policy, ...] = (
+    Policy(
+        "no-unmarked-credentials",
+        "Generated secrets, storage keys and kubeconfigs stay encrypted in state and out of Helm values and logs.",
+        resource_check=check_credentials,
+        outputs_check=check_credential_outputs,
+    ),
+    Policy(
+        "key-vault-least-privilege",
+        "The vault is soft-delete protected and readers get secrets get/list on one resource, nothing wider.",
+        resource_check=check_key_vault_access,
+    ),
+    Policy(
+        "storage-private-and-tls",
+        "Task logs are reachable only over HTTPS with TLS 1.2+ and never anonymously.",
+        resource_check=check_storage,
+    ),
+    Policy(
+        "aks-workload-identity",
+        "Pods reach Azure with federated workload identity, and Entra ID clusters have no local admin bypass.",
+        resource_check=check_aks,
+    ),
+    Policy(
+        "helm-pinned-sources",
+        "Charts come at an exact, reviewed version from their own repository and images from our ACR, pinned.",
+        resource_check=check_helm_sources,
+    ),
+    Policy(
+        "federated-subject-matches-service-account",
+        "A federated credential trusts exactly a ServiceAccount this stack creates, or workload identity fails.",
+        stack_check=check_federated_subjects,
+    ),
+    Policy(
+        "airflow-hardened-release",
+        "Airflow has no default admin password, a stable webserver secret key, and no deadlocking Helm hooks.",
+        resource_check=check_airflow,
+    ),
+)
+
+
+def stack_urn(resources: Sequence[PolicyResource]) -> str:
+    """The root stack's URN, derived from any resource URN (urn:pulumi:<stack>::<project>::...)."""
+    for r in resources:
+        match = re.match(r"^urn:pulumi:([^:]+)::([^:]+)::", r.urn)
+        if match:
+            stack, project = match.groups()
+            return f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
+    return ""
+
+
+def evaluate(
+    resources: Sequence[PolicyResource],
+    config: PolicyConfig,
+    outputs: Mapping[str, tuple[Any, bool]] | None = None,
+) -> list[Violation]:
+    """Every violation of :data:`POLICIES` by `resources` (and `outputs` when given)."""
+    violations: list[Violation] = []
+    for policy in POLICIES:
+        if policy.resource_check is not None:
+            for r in resources:
+                violations.extend(
+                    Violation(policy.name, r.urn, message, policy.mandatory)
+                    for message in policy.resource_check(r, config)
+                )
+        if policy.stack_check is not None:
+            violations.extend(
+                Violation(policy.name, urn, message, policy.mandatory)
+                for urn, message in policy.stack_check(resources, config)
+            )
+        if policy.outputs_check is not None and outputs is not None:
+            root = stack_urn(resources)
+            violations.extend(
+                Violation(policy.name, root, message, policy.mandatory) for message in policy.outputs_check(outputs)
+            )
+    return violations

@@ -1,0 +1,414 @@
+"""Policy pack rules (policy/rules.py): each policy passes a compliant stack and catches its violation.
+
+Never imports policy/__main__.py: it needs pulumi_policy (its own venv) and serves gRPC forever.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy.rules import (
+    BLOB_CONTAINER,
+    FEDERATED_CREDENTIAL,
+    HELM_RELEASE,
+    KEY_VAULT,
+    KEY_VAULT_SECRET,
+    KUBERNETES_PROVIDER,
+    KUBERNETES_SECRET,
+    MANAGED_CLUSTER,
+    POLICIES,
+    ROLE_ASSIGNMENT,
+    SERVICE_ACCOUNT,
+    STORAGE_ACCOUNT,
+    PolicyConfig,
+    PolicyResource,
+    Violation,
+    evaluate,
+    is_secret,
+    stack_urn,
+)
+from synth.mocks import Secret
+
+POLICY_DIR = Path(__file__).resolve().parent.parent / "policy"
+REGISTRY = "airflowdevacr.azurecr.io"
+CONFIG = PolicyConfig(registry=REGISTRY)
+SUB = "/subscriptions/00000000-0000-0000-0000-00000000c0de"
+POLICY_NAMES = {p.name for p in POLICIES}
+
+
+def _res(typ: str, name: str, props: dict[str, Any]) -> PolicyResource:
+    return PolicyResource(f"urn:pulumi:dev::airflow-aks::{typ}::{name}", typ, name, props)
+
+
+def _airflow_values() -> dict[str, Any]:
+    return {
+        "defaultAirflowRepository": f"{REGISTRY}/airflow",
+        "defaultAirflowTag": "2.9.3",
+        "images": {
+            "airflow": {"repository": f"{REGISTRY}/airflow", "tag": "2.9.3", "pullPolicy": "IfNotPresent"},
+            "gitSync": {"repository": f"{REGISTRY}/git-sync", "tag": "v4.1.0"},
+            "useDefaultImageForMigration": False,
+        },
+        "postgresql": {
+            "enabled": True,
+            "image": {"registry": REGISTRY, "repository": "bitnamilegacy/postgresql", "tag": "16.1.0-debian-11-r15"},
+        },
+        "webserverSecretKeySecretName": "airflow-webserver-secret-key",
+        "fernetKeySecretName": "airflow-fernet-key",
+        "migrateDatabaseJob": {"useHelmHooks": False},
+        "webserver": {"defaultUser": {"enabled": True, "username": "admin", "password": ""}},
+        "createUserJob": {
+            "useHelmHooks": False,
+            "args": ["bash", "-c", 'exec airflow users create -u admin -p "${AIRFLOW_ADMIN_PASSWORD}"'],
+            "env": [{"name": "AIRFLOW_ADMIN_PASSWORD",
+                     "valueFrom": {"secretKeyRef": {"name": "airflow-admin", "key": "password"}}}],
+        },
+        "data": {"metadataSecretName": "airflow-db"},
+    }
+
+
+def _stack() -> list[PolicyResource]:
+    """A small stack that satisfies every policy; tests break one thing at a time."""
+    vault_id = f"{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+    return [
+        _res(KEY_VAULT, "vault", {"properties": {"enableRbacAuthorization": True, "enableSoftDelete": True}}),
+        _res(KEY_VAULT_SECRET, "kv-secret", {"secretName": "s", "properties": {"value": Secret("generated")}}),
+        _res(ROLE_ASSIGNMENT, "grant", {"scope": vault_id, "principalId": "p"}),
+        _res(STORAGE_ACCOUNT, "account", {"enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2",
+                                          "allowBlobPublicAccess": False}),
+        _res(BLOB_CONTAINER, "container", {"publicAccess": "None"}),
+        _res(MANAGED_CLUSTER, "aks", {"oidcIssuerProfile": {"enabled": True},
+                                      "securityProfile": {"workloadIdentity": {"enabled": True}}}),
+        _res(KUBERNETES_PROVIDER, "k8s", {"kubeconfig": Secret("apiVersion: v1\nkind: Config\n")}),
+        _res(SERVICE_ACCOUNT, "sa", {"metadata": {"name": "airflow", "namespace": "airflow"}}),
+        _res(FEDERATED_CREDENTIAL, "fic", {"subject": "system:serviceaccount:airflow:airflow"}),
+        _res(HELM_RELEASE, "eso", {
+            "chart": "external-secrets", "version": "2.9.0",
+            "repositoryOpts": {"repo": "https://charts.external-secrets.io"},
+            "values": {"installCRDs": True,
+                       "image": {"repository": f"{REGISTRY}/external-secrets/external-secrets", "tag": "v2.9.0"}},
+        }),
+        _res(HELM_RELEASE, "airflow", {
+            "chart": "airflow", "version": "1.15.0",
+            "repositoryOpts": {"repo": "https://airflow.apache.org"},
+            "values": _airflow_values(),
+        }),
+    ]
+
+
+def _props(resources: list[PolicyResource], name: str) -> dict[str, Any]:
+    return next(r.props for r in resources if r.name == name)
+
+
+def _violations(mutate: Callable[[list[PolicyResource]], Any], config: PolicyConfig = CONFIG) -> list[Violation]:
+    resources = _stack()
+    mutate(resources)
+    return evaluate(resources, config)
+
+
+def _policies(violations: list[Violation]) -> set[str]:
+    return {v.policy for v in violations}
+
+
+def _set(name: str, *path: str, value: Any) -> Callable[[list[PolicyResource]], None]:
+    """A mutation: set props[path...] = value on the resource called `name`."""
+
+    def mutate(resources: list[PolicyResource]) -> None:
+        node = _props(resources, name)
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+
+    return mutate
+
+
+def _drop(name: str, *path: str) -> Callable[[list[PolicyResource]], None]:
+    def mutate(resources: list[PolicyResource]) -> None:
+        node = _props(resources, name)
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+
+    return mutate
+
+
+def _add(resource: PolicyResource) -> Callable[[list[PolicyResource]], None]:
+    return lambda resources: resources.append(resource)
+
+
+# ------------------------------------------------------------------------------ the pack itself
+def test_policies_are_named_uniquely_with_one_line_rationales() -> None:
+    assert len(POLICY_NAMES) == len(POLICIES) == 7
+    for policy in POLICIES:
+        assert policy.rationale.strip(), policy.name
+        assert "\n" not in policy.rationale, policy.name
+        assert policy.mandatory
+        assert policy.resource_check or policy.stack_check, policy.name
+
+
+def test_rules_module_is_free_of_pulumi_policy() -> None:
+    import policy
+    import policy.rules
+
+    assert "pulumi_policy" not in sys.modules
+    assert "policy.__main__" not in sys.modules
+    for module in (policy, policy.rules):
+        tree = ast.parse(Path(str(module.__file__)).read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+            a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+        }
+        assert not {m for m in imported if m and m.split(".")[0] in {"pulumi_policy", "pulumi", "synth"}}
+
+
+def test_pack_entry_point_wraps_every_policy_from_rules() -> None:
+    """Read (not import) __main__.py: it builds its CrossGuard policies from rules.POLICIES."""
+    source = (POLICY_DIR / "__main__.py").read_text()
+    assert 'PACK_NAME = "airflow-aks-guardrails"' in source
+    assert "for policy in rules.POLICIES" in source
+    assert "EnforcementLevel.MANDATORY" in source
+    assert "secret_markers=False" in source
+
+
+def test_is_secret_recognises_wrapped_values_only() -> None:
+    class Secret:  # the shape of pulumi_policy.Secret
+        def __init__(self, value: Any) -> None:
+            self.value = value
+
+    assert is_secret(Secret("x"))
+    assert is_secret(sys.modules[__name__].Secret("x"))  # synth.mocks.Secret
+    assert not is_secret("x")
+    assert not is_secret({"value": "x"})
+
+
+def test_compliant_stack_has_no_violation() -> None:
+    outputs = {"kubeconfig": ("apiVersion: v1", True), "keyVaultName": ("kv", False),
+               "adminCredentialsSecret": ({"name": "airflow-admin", "passwordKey": "password"}, False)}
+    assert evaluate(_stack(), CONFIG, outputs) == []
+
+
+def test_stack_urn_is_derived_from_resource_urns() -> None:
+    assert stack_urn(_stack()) == "urn:pulumi:dev::airflow-aks::pulumi:pulumi:Stack::airflow-aks-dev"
+    assert stack_urn([]) == ""
+
+
+# ------------------------------------------------------------------------------ one violation per case
+_OTHER_SECRET = _res(KUBERNETES_SECRET, "plain-secret", {"stringData": {"password": "hunter2"}})
+
+VIOLATIONS: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
+    # 1. credentials
+    ("no-unmarked-credentials", "kv secret value unmarked", _set("kv-secret", "properties", "value", value="plain")),
+    ("no-unmarked-credentials", "kubeconfig unmarked", _set("k8s", "kubeconfig", value="apiVersion: v1")),
+    ("no-unmarked-credentials", "kubernetes Secret data unmarked", _add(_OTHER_SECRET)),
+    ("no-unmarked-credentials", "postgres password in values",
+     _set("airflow", "values", "postgresql", "auth", "postgresPassword", value="postgres")),
+    ("no-unmarked-credentials", "fernet key in values even marked secret",
+     _set("airflow", "values", "fernetKey", value=Secret("a2V5"))),
+    ("no-unmarked-credentials", "webserver secret key in values",
+     _set("airflow", "values", "webserverSecretKey", value="abc")),
+    ("no-unmarked-credentials", "api secret key in list item",
+     _set("eso", "values", "extra", value=[{"apiSecretKey": "abc"}])),
+    # 2. Key Vault
+    ("key-vault-least-privilege", "soft delete off", _set("vault", "properties", "enableSoftDelete", value=False)),
+    ("key-vault-least-privilege", "access policy writes secrets", _set(
+        "vault", "properties", value={"enableRbacAuthorization": False,
+                                      "accessPolicies": [{"permissions": {"secrets": ["get", "set"]}}]})),
+    ("key-vault-least-privilege", "access policy grants keys", _set(
+        "vault", "properties", value={"accessPolicies": [{"permissions": {"secrets": ["get"], "keys": ["get"]}}]})),
+    ("key-vault-least-privilege", "role at resource group", _set("grant", "scope", value=f"{SUB}/resourceGroups/rg")),
+    ("key-vault-least-privilege", "role at subscription", _set("grant", "scope", value=SUB)),
+    ("key-vault-least-privilege", "role at management group",
+     _set("grant", "scope", value="/providers/Microsoft.Management/managementGroups/root")),
+    # 3. storage
+    ("storage-private-and-tls", "http allowed", _set("account", "enableHttpsTrafficOnly", value=False)),
+    ("storage-private-and-tls", "https unset", _drop("account", "enableHttpsTrafficOnly")),
+    ("storage-private-and-tls", "TLS 1.0", _set("account", "minimumTlsVersion", value="TLS1_0")),
+    ("storage-private-and-tls", "public blobs", _set("account", "allowBlobPublicAccess", value=True)),
+    ("storage-private-and-tls", "public blobs unset", _drop("account", "allowBlobPublicAccess")),
+    ("storage-private-and-tls", "public container", _set("container", "publicAccess", value="Blob")),
+    # 4. AKS
+    ("aks-workload-identity", "no OIDC issuer", _set("aks", "oidcIssuerProfile", "enabled", value=False)),
+    ("aks-workload-identity", "no workload identity", _drop("aks", "securityProfile")),
+    ("aks-workload-identity", "Entra ID with local accounts", _set("aks", "aadProfile", value={"managed": True})),
+    # 5. Helm sources
+    ("helm-pinned-sources", "caret range", _set("airflow", "version", value="^1.15.0")),
+    ("helm-pinned-sources", "x range", _set("eso", "version", value="2.x")),
+    ("helm-pinned-sources", "no version", _set("eso", "version", value="")),
+    ("helm-pinned-sources", "other exact version", _set("airflow", "version", value="1.16.0")),
+    ("helm-pinned-sources", "other repository", _set("eso", "repositoryOpts", "repo", value="https://evil.example")),
+    ("helm-pinned-sources", "unapproved chart", _set("eso", "chart", value="ingress-nginx")),
+    ("helm-pinned-sources", "image from docker hub",
+     _set("airflow", "values", "images", "statsd", value={"repository": "quay.io/prometheus/statsd", "tag": "v1"})),
+    ("helm-pinned-sources", "image registry key elsewhere",
+     _set("airflow", "values", "postgresql", "image", "registry", value="docker.io")),
+    ("helm-pinned-sources", "registry prefix lookalike",
+     _set("eso", "values", "image", "repository", value=f"{REGISTRY}.evil.io/eso")),
+    ("helm-pinned-sources", "latest tag", _set("eso", "values", "image", "tag", value="latest")),
+    ("helm-pinned-sources", "missing tag", _drop("airflow", "values", "images", "gitSync", "tag")),
+    ("helm-pinned-sources", "default repository elsewhere",
+     _set("airflow", "values", "defaultAirflowRepository", value="apache/airflow")),
+    # 6. federated credential
+    ("federated-subject-matches-service-account", "other account",
+     _set("fic", "subject", value="system:serviceaccount:airflow:other")),
+    ("federated-subject-matches-service-account", "other namespace",
+     _set("sa", "metadata", "namespace", value="default")),
+    # 7. Airflow
+    ("airflow-hardened-release", "admin password",
+     _set("airflow", "values", "webserver", "defaultUser", "password", value="admin")),
+    ("airflow-hardened-release", "chart's create-user args", _drop("airflow", "values", "createUserJob", "args")),
+    ("airflow-hardened-release", "args template the password", _set(
+        "airflow", "values", "createUserJob", "args",
+        value=["bash", "-c", "airflow users create -p {{ .Values.webserver.defaultUser.password }}"])),
+    ("airflow-hardened-release", "no static secret key", _drop("airflow", "values", "webserverSecretKeySecretName")),
+    ("airflow-hardened-release", "empty static secret key",
+     _set("airflow", "values", "webserverSecretKeySecretName", value="")),
+    ("airflow-hardened-release", "migration hook on", _set("airflow", "values", "migrateDatabaseJob", value={})),
+    ("airflow-hardened-release", "create-user hook on",
+     _set("airflow", "values", "createUserJob", "useHelmHooks", value=True)),
+]
+
+
+# A default admin password in values is also credential material.
+ALSO_REPORTED = {"admin password": {"no-unmarked-credentials"}}
+
+
+def test_every_policy_has_violation_cases() -> None:
+    assert {policy for policy, _, _ in VIOLATIONS} == POLICY_NAMES
+
+
+@pytest.mark.parametrize(("policy", "case", "mutate"), VIOLATIONS, ids=[c for _, c, _ in VIOLATIONS])
+def test_violation_is_reported_by_its_policy(
+    policy: str, case: str, mutate: Callable[[list[PolicyResource]], Any]
+) -> None:
+    violations = _violations(mutate)
+    assert _policies(violations) == {policy, *ALSO_REPORTED.get(case, ())}, [v.message for v in violations]
+    assert all(v.mandatory and v.urn.startswith("urn:pulumi:dev::airflow-aks::") for v in violations)
+
+
+# ------------------------------------------------------------------------------ compliant variants
+COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
+    ("no-unmarked-credentials", "whole properties marked",
+     _set("kv-secret", "properties", value=Secret({"value": "generated"}))),
+    ("no-unmarked-credentials", "names and references of secrets", _set("airflow", "values", "extra", value={
+        "adminPasswordKey": "postgres-password", "existingSecret": "db", "secretKeyRef": {"name": "x", "key": "y"},
+        "passwordSecretName": "pw", "token": "", "automountServiceAccountToken": True})),
+    ("no-unmarked-credentials", "ambient kubeconfig", _set("k8s", "kubeconfig", value="")),
+    ("key-vault-least-privilege", "access policy get/list secrets", _set(
+        "vault", "properties", value={"enableRbacAuthorization": False, "enableSoftDelete": True,
+                                      "accessPolicies": [{"permissions": {"secrets": ["Get", "list"]}}]})),
+    ("key-vault-least-privilege", "role on a registry",
+     _set("grant", "scope", value=f"{SUB}/resourceGroups/shared/providers/Microsoft.ContainerRegistry/registries/acr")),
+    ("storage-private-and-tls", "TLS 1.3 and no container access setting",
+     lambda rs: (_set("account", "minimumTlsVersion", value="TLS1_3")(rs), _drop("container", "publicAccess")(rs))),
+    ("aks-workload-identity", "Entra ID without local accounts",
+     lambda rs: (_set("aks", "aadProfile", value={"managed": True})(rs),
+                 _set("aks", "disableLocalAccounts", value=True)(rs))),
+    ("helm-pinned-sources", "image pinned by digest, repo URL with slash", lambda rs: (
+        _set("eso", "values", "image", value={"repository": f"{REGISTRY}/eso@sha256:{'0' * 64}"})(rs),
+        _set("eso", "repositoryOpts", "repo", value="https://charts.external-secrets.io/")(rs))),
+    ("helm-pinned-sources", "chart pins from config", _set("eso", "version", value="2.10.0")),
+    ("federated-subject-matches-service-account", "second identity for a second account", lambda rs: (
+        _add(_res(SERVICE_ACCOUNT, "sa2", {"metadata": {"name": "worker"}}))(rs),
+        _add(_res(FEDERATED_CREDENTIAL, "fic2", {"subject": "system:serviceaccount:default:worker"}))(rs))),
+    ("airflow-hardened-release", "Airflow 3 API secret key, no default user", lambda rs: (
+        _drop("airflow", "values", "webserverSecretKeySecretName")(rs),
+        _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs),
+        _set("airflow", "values", "webserver", "defaultUser", value={"enabled": False})(rs),
+        _drop("airflow", "values", "createUserJob", "args")(rs))),
+]
+_CHARTS = {"airflow": ("https://airflow.apache.org", "1.15.0"),
+           "external-secrets": ("https://charts.external-secrets.io", "2.10.0")}
+
+
+def test_every_policy_has_compliant_cases() -> None:
+    assert {policy for policy, _, _ in COMPLIANT} == POLICY_NAMES
+
+
+@pytest.mark.parametrize(("case", "mutate"), [(c, m) for _, c, m in COMPLIANT], ids=[c for _, c, _ in COMPLIANT])
+def test_compliant_variant_passes(case: str, mutate: Callable[[list[PolicyResource]], Any]) -> None:
+    config = PolicyConfig(registry=REGISTRY, charts=_CHARTS) if case == "chart pins from config" else CONFIG
+    assert _violations(mutate, config) == []
+
+
+def test_chart_pins_default_to_the_supported_versions() -> None:
+    assert CONFIG.charts["airflow"] == ("https://airflow.apache.org", "1.15.0")
+    assert CONFIG.charts["external-secrets"] == ("https://charts.external-secrets.io", "2.9.0")
+    assert _policies(_violations(_set("eso", "version", value="2.10.0"))) == {"helm-pinned-sources"}
+
+
+def test_empty_registry_fails_closed() -> None:
+    violations = _violations(lambda _: None, PolicyConfig(registry=""))
+    assert _policies(violations) == {"helm-pinned-sources"}
+    assert len(violations) == 5  # every image of both releases
+
+
+def test_airflow_checks_skip_other_charts() -> None:
+    def eso_like_airflow(resources: list[PolicyResource]) -> None:
+        _props(resources, "eso")["values"]["webserver"] = {"defaultUser": {"password": "admin"}}
+
+    assert "airflow-hardened-release" not in _policies(_violations(eso_like_airflow))
+
+
+def test_marker_checks_are_skipped_without_markers_but_content_checks_stay() -> None:
+    """CrossGuard hands plaintext: marker checks cannot run there, Helm-value checks still do."""
+    config = PolicyConfig(registry=REGISTRY, secret_markers=False)
+
+    def unmarked(resources: list[PolicyResource]) -> None:
+        _props(resources, "kv-secret")["properties"]["value"] = "plain"
+        _props(resources, "k8s")["kubeconfig"] = "apiVersion: v1"
+
+    assert _violations(unmarked, config) == []
+    leaked = _violations(_set("airflow", "values", "fernetKey", value="a2V5"), config)
+    assert _policies(leaked) == {"no-unmarked-credentials"}
+
+
+@pytest.mark.parametrize(
+    ("outputs", "flagged"),
+    [
+        ({"kubeconfig": ("apiVersion: v1", False)}, True),
+        ({"logsStorageAccountKey": ("c2VjcmV0", False)}, True),
+        ({"adminPassword": ("hunter2", False)}, True),
+        ({"db": ({"host": "h", "password": "hunter2"}, False)}, True),
+        ({"kubeconfig": ("apiVersion: v1", True)}, False),
+        ({"keyVaultName": ("kv", False), "keyVaultUri": ("https://kv.vault.azure.net/", False)}, False),
+        ({"adminCredentialsSecret": ({"name": "airflow-admin", "passwordKey": "password"}, False)}, False),
+    ],
+)
+def test_stack_outputs_with_credentials_must_be_secret(outputs: dict[str, tuple[Any, bool]], flagged: bool) -> None:
+    violations = evaluate(_stack(), CONFIG, outputs)
+    assert _policies(violations) == ({"no-unmarked-credentials"} if flagged else set())
+    assert all(v.urn == "urn:pulumi:dev::airflow-aks::pulumi:pulumi:Stack::airflow-aks-dev" for v in violations)
+
+
+# ------------------------------------------------------------------------------ the real dev stack
+@pytest.fixture(scope="module")
+def dev_stack() -> Any:
+    from synth.project import load_stack_config
+    from synth.runner import run_stack
+
+    result = run_stack(load_stack_config("dev"))
+    resources = [PolicyResource(r.urn, r.type, r.name, r.inputs) for r in result.records if r.custom]
+    return resources, result.outputs
+
+
+def test_dev_stack_satisfies_every_policy(dev_stack: Any) -> None:
+    resources, outputs = dev_stack
+    types = {r.type for r in resources}
+    # Not vacuous: every resource type a policy checks is in the stack.
+    assert {KEY_VAULT, KEY_VAULT_SECRET, ROLE_ASSIGNMENT, STORAGE_ACCOUNT, BLOB_CONTAINER, MANAGED_CLUSTER,
+            KUBERNETES_PROVIDER, SERVICE_ACCOUNT, FEDERATED_CREDENTIAL, HELM_RELEASE} <= types
+    assert "kubeconfig" in outputs
+    violations = evaluate(resources, PolicyConfig(registry=REGISTRY), outputs)
+    assert violations == [], "\n".join(f"{v.policy}: {v.message}" for v in violations)
+
+
+def test_dev_stack_images_fail_against_another_registry(dev_stack: Any) -> None:
+    resources, outputs = dev_stack
+    violations = evaluate(resources, PolicyConfig(registry="other.azurecr.io"), outputs)
+    assert _policies(violations) == {"helm-pinned-sources"}
+    assert len({v.urn for v in violations}) == 2  # both releases
