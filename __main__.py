@@ -111,6 +111,10 @@ pulumi.export("airflowReleaseName", app.release_name)
 pulumi.export("airflowUiPortForward", app.port_forward)
 pulumi.export(
     "adminCredentialsSecret",
-    {"namespace": identity.namespace, "name": airflow.ADMIN_SECRET, "passwordKey": airflow.ADMIN_SECRET_KEY,
-     "username": settings.admin_username},
+    {
+        "namespace": identity.namespace,
+        "name": airflow.ADMIN_SECRET,
+        "passwordKey": airflow.ADMIN_SECRET_KEY,
+        "username": settings.admin_username,
+    },
 )

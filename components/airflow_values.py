@@ -177,9 +177,7 @@ def _version_specific(profile: ChartProfile, settings: Settings, names: SecretNa
                 "env": [
                     {
                         "name": "AIRFLOW_ADMIN_PASSWORD",
-                        "valueFrom": {
-                            "secretKeyRef": {"name": names.admin_password, "key": names.admin_password_key}
-                        },
+                        "valueFrom": {"secretKeyRef": {"name": names.admin_password, "key": names.admin_password_key}},
                     }
                 ],
             },

@@ -105,7 +105,9 @@ class Cluster(pulumi.ComponentResource):
             dns_prefix=s.effective_cluster_name,
             kubernetes_version=s.kubernetes_version,
             sku=containerservice.ManagedClusterSKUArgs(name="Base", tier=s.cluster_tier),
-            identity=containerservice.ManagedClusterIdentityArgs(type="SystemAssigned"),
+            identity=containerservice.ManagedClusterIdentityArgs(
+                type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
+            ),
             agent_pool_profiles=[
                 containerservice.ManagedClusterAgentPoolProfileArgs(
                     name="system",

@@ -91,7 +91,7 @@ class LogStorage(pulumi.ComponentResource):
             container_name=args.container_name,
             account_name=account.name,
             resource_group_name=args.resource_group_name,
-            public_access="None",
+            public_access=storage.PublicAccess.NONE,
             opts=child,
         )
         self.account_name = account.name
@@ -100,12 +100,24 @@ class LogStorage(pulumi.ComponentResource):
         keys = storage.list_storage_account_keys_output(
             resource_group_name=args.resource_group_name, account_name=account.name
         )
-        account_key = pulumi.Output.secret(keys.apply(lambda k: str(k.keys[0].value)))
+        account_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: str(k.keys[0].value)))
         self.vault_secrets = [
-            vault_secret(f"{name}-kv-account-name", args.vault_name, args.resource_group_name,
-                         ACCOUNT_NAME_SECRET, account.name, parent=self),
-            vault_secret(f"{name}-kv-account-key", args.vault_name, args.resource_group_name,
-                         ACCOUNT_KEY_SECRET, account_key, parent=self),
+            vault_secret(
+                f"{name}-kv-account-name",
+                args.vault_name,
+                args.resource_group_name,
+                ACCOUNT_NAME_SECRET,
+                account.name,
+                parent=self,
+            ),
+            vault_secret(
+                f"{name}-kv-account-key",
+                args.vault_name,
+                args.resource_group_name,
+                ACCOUNT_KEY_SECRET,
+                account_key,
+                parent=self,
+            ),
         ]
 
         namespace = pulumi.Output.from_input(args.namespace)

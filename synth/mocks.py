@@ -162,7 +162,9 @@ class AzureMocks(pulumi.runtime.Mocks):
             fname = inputs.get("federatedIdentityCredentialResourceName", name)
             state["name"] = fname
             ident = inputs.get("resourceName", "identity")
-            return _arm_id(rg, "Microsoft.ManagedIdentity/userAssignedIdentities", f"{ident}/federatedIdentityCredentials/{fname}"), state
+            return _arm_id(
+                rg, "Microsoft.ManagedIdentity/userAssignedIdentities", f"{ident}/federatedIdentityCredentials/{fname}"
+            ), state
         if typ == "azure-native:keyvault:Vault":
             vname = inputs.get("vaultName", name)
             props = dict(inputs.get("properties", {}))
@@ -177,7 +179,9 @@ class AzureMocks(pulumi.runtime.Mocks):
             state = {**{k: v for k, v in inputs.items() if k != "properties"}, "name": sname, "properties": props}
             return _arm_id(rg, "Microsoft.KeyVault/vaults", f"{vname}/secrets/{sname}"), state
         if typ == "azure-native:authorization:RoleAssignment":
-            rid = _uuid("role", str(inputs.get("scope")), str(inputs.get("principalId")), str(inputs.get("roleDefinitionId")))
+            rid = _uuid(
+                "role", str(inputs.get("scope")), str(inputs.get("principalId")), str(inputs.get("roleDefinitionId"))
+            )
             state.update(name=rid)
             return f"{inputs.get('scope')}/providers/Microsoft.Authorization/roleAssignments/{rid}", state
         if typ == "azure-native:storage:StorageAccount":
@@ -188,13 +192,21 @@ class AzureMocks(pulumi.runtime.Mocks):
             cname = inputs.get("containerName", name)
             state.update(name=cname)
             acct = inputs.get("accountName", "account")
-            return _arm_id(rg, "Microsoft.Storage/storageAccounts", f"{acct}/blobServices/default/containers/{cname}"), state
+            return _arm_id(
+                rg, "Microsoft.Storage/storageAccounts", f"{acct}/blobServices/default/containers/{cname}"
+            ), state
         if typ == "random:index/randomString:RandomString":
             state["result"] = _token("string", name, length=int(inputs.get("length", 8)))
             return f"{name}-id", state
         if typ == "random:index/randomPassword:RandomPassword":
-            result = self._sensitive(_token("password", name, length=int(inputs.get("length", 16)),
-                                            alphabet="ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"))
+            result = self._sensitive(
+                _token(
+                    "password",
+                    name,
+                    length=int(inputs.get("length", 16)),
+                    alphabet="ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789",
+                )
+            )
             state.update(result=result, bcryptHash=self._sensitive("$2a$10$" + _token("bcrypt", name, length=53)))
             return f"{name}-id", state
         if typ == "random:index/randomBytes:RandomBytes":
@@ -227,7 +239,10 @@ class AzureMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"mocks: no answer for resource type {typ} ({name})")
 
     # ------------------------------------------------------------------ invokes
-    def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return self._answer(args), []
+
+    def _answer(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:
         token, inputs = args.token, dict(args.args)
         self.invokes.append((token, inputs))
         if token == "azure-native:authorization:getClientConfig":
@@ -261,7 +276,11 @@ class AzureMocks(pulumi.runtime.Mocks):
         if token == "azure-native:storage:listStorageAccountKeys":
             acct = inputs["accountName"]
             key = self._sensitive(base64.b64encode(hashlib.sha512(("key1/" + acct).encode()).digest()).decode())
-            return {"keys": [{"keyName": "key1", "value": key, "permissions": "FULL", "creationTime": "2026-01-01T00:00:00Z"}]}
+            return {
+                "keys": [
+                    {"keyName": "key1", "value": key, "permissions": "FULL", "creationTime": "2026-01-01T00:00:00Z"}
+                ]
+            }
         raise NotImplementedError(f"mocks: no answer for invoke {token}")
 
     # ------------------------------------------------------------------ helpers
@@ -282,7 +301,11 @@ class AzureMocks(pulumi.runtime.Mocks):
                 "kubeletidentity": {
                     "clientId": _uuid("kubelet-client", name),
                     "objectId": _uuid("kubelet-object", name),
-                    "resourceId": _arm_id(f"MC_{rg}_{name}_{location}", "Microsoft.ManagedIdentity/userAssignedIdentities", f"{name}-agentpool"),
+                    "resourceId": _arm_id(
+                        f"MC_{rg}_{name}_{location}",
+                        "Microsoft.ManagedIdentity/userAssignedIdentities",
+                        f"{name}-agentpool",
+                    ),
                 }
             },
         }

@@ -51,7 +51,7 @@ def is_manifest(record: ResourceRecord) -> bool:
 def manifest(record: ResourceRecord) -> dict[str, Any]:
     """The object `kubectl apply` would receive, secrets redacted."""
     obj: dict[str, Any] = _clean(redact(record.inputs))
-    ordered = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
+    ordered: dict[str, Any] = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
     ordered.update({k: v for k, v in obj.items() if k not in ordered})
     return ordered
 
@@ -141,7 +141,7 @@ def _graph_parts(result: RunResult) -> tuple[dict[str, list[ResourceRecord]], li
     """Custom resources grouped by component, and dependency edges between them."""
     known = {r.urn for r in result.records if r.custom}
     groups: dict[str, list[ResourceRecord]] = {}
-    for rec in result.records:
+    for rec in sorted(result.records, key=lambda r: (r.parent, r.type, r.name)):
         if rec.custom and not rec.type.startswith("pulumi:providers:"):
             groups.setdefault(rec.parent, []).append(rec)
     edges: list[tuple[str, str]] = []
@@ -151,7 +151,7 @@ def _graph_parts(result: RunResult) -> tuple[dict[str, list[ResourceRecord]], li
         for dep in sorted(set(rec.dependencies)):
             if dep in known and not dep.split("::")[2].split("$")[-1].startswith("pulumi:providers:"):
                 edges.append((dep, rec.urn))
-    return groups, edges
+    return groups, sorted(edges)
 
 
 def mermaid(result: RunResult) -> str:

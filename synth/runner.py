@@ -70,9 +70,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             custom=True if read else bool(request.custom),
             provider=request.provider,
             dependencies=list(getattr(request, "dependencies", [])),
-            property_dependencies={
-                k: list(v.urns) for k, v in getattr(request, "propertyDependencies", {}).items()
-            },
+            property_dependencies={k: list(v.urns) for k, v in getattr(request, "propertyDependencies", {}).items()},
             inputs=struct_to_python(props),
             state=dict(self.resources[urn].state) if urn in self.resources else {},
             read=read,

@@ -94,8 +94,12 @@ def check_custom_resources(rendered: Rendered, report: Report, eso_version: str,
             continue
         served = {v["name"]: v for v in crd["spec"]["versions"] if v.get("served")}
         if version not in served:
-            report.add("crd", fname, f"{api} {kind} is not served by External Secrets {eso_version} "
-                       f"(served: {', '.join(sorted(served)) or 'none'})")
+            report.add(
+                "crd",
+                fname,
+                f"{api} {kind} is not served by External Secrets {eso_version} "
+                f"(served: {', '.join(sorted(served)) or 'none'})",
+            )
             continue
         report.validated[f"{kind} ({api})"] += 1
         schema = served[version]["schema"]["openAPIV3Schema"]
@@ -148,7 +152,7 @@ def _images(values: Any) -> Iterable[tuple[str, str]]:
             stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node))
 
 
-def check_cross_references(result: RunResult, rendered: Rendered, report: Report, registry: str) -> None:  # noqa: C901
+def check_cross_references(result: RunResult, rendered: Rendered, report: Report, registry: str) -> None:
     def xref(subject: str, ok: bool, message: str) -> None:
         report.validated["cross-reference"] += 1
         if not ok:
@@ -163,19 +167,31 @@ def check_cross_references(result: RunResult, rendered: Rendered, report: Report
     pvs = {_meta(pv)[1]: pv for pv in _objects(rendered, "PersistentVolume")}
     for pv_name, pv in pvs.items():
         ref = pv["spec"]["csi"].get("nodeStageSecretRef") or {}
-        xref(f"PersistentVolume/{pv_name}", (ref.get("namespace"), ref.get("name")) in targets,
-             f"nodeStageSecretRef {ref.get('namespace')}/{ref.get('name')} is not produced by any ExternalSecret")
+        xref(
+            f"PersistentVolume/{pv_name}",
+            (ref.get("namespace"), ref.get("name")) in targets,
+            f"nodeStageSecretRef {ref.get('namespace')}/{ref.get('name')} is not produced by any ExternalSecret",
+        )
     claims = {_meta(c): c for c in _objects(rendered, "PersistentVolumeClaim")}
     for (ns, name), claim in claims.items():
         spec = claim["spec"]
-        pv = pvs.get(str(spec.get("volumeName")))
-        xref(f"PersistentVolumeClaim/{ns}/{name}", pv is not None, f"volumeName {spec.get('volumeName')} names no PersistentVolume")
-        if pv is not None:
-            xref(f"PersistentVolumeClaim/{ns}/{name}", spec.get("storageClassName") == pv["spec"].get("storageClassName"),
-                 "storageClassName differs from its PersistentVolume's")
-            xref(f"PersistentVolumeClaim/{ns}/{name}",
-                 spec["resources"]["requests"]["storage"] == pv["spec"]["capacity"]["storage"],
-                 "requested size differs from the PersistentVolume's capacity")
+        volume = pvs.get(str(spec.get("volumeName")))
+        xref(
+            f"PersistentVolumeClaim/{ns}/{name}",
+            volume is not None,
+            f"volumeName {spec.get('volumeName')} names no PersistentVolume",
+        )
+        if volume is not None:
+            xref(
+                f"PersistentVolumeClaim/{ns}/{name}",
+                spec.get("storageClassName") == volume["spec"].get("storageClassName"),
+                "storageClassName differs from its PersistentVolume's",
+            )
+            xref(
+                f"PersistentVolumeClaim/{ns}/{name}",
+                spec["resources"]["requests"]["storage"] == volume["spec"]["capacity"]["storage"],
+                "requested size differs from the PersistentVolume's capacity",
+            )
 
     for es_obj in _objects(rendered, "ExternalSecret"):
         ns, name = _meta(es_obj)
@@ -183,26 +199,42 @@ def check_cross_references(result: RunResult, rendered: Rendered, report: Report
         xref(f"ExternalSecret/{ns}/{name}", (ns, store) in stores, f"secretStoreRef {store} is no SecretStore in {ns}")
         for item in es_obj["spec"].get("data", []):
             key = item["remoteRef"]["key"]
-            xref(f"ExternalSecret/{ns}/{name}", key in vault_secrets, f"Key Vault secret {key} is not created by this stack")
+            xref(
+                f"ExternalSecret/{ns}/{name}",
+                key in vault_secrets,
+                f"Key Vault secret {key} is not created by this stack",
+            )
     for store_obj in _objects(rendered, "SecretStore"):
         ns, name = _meta(store_obj)
         kv = store_obj["spec"]["provider"]["azurekv"]
-        xref(f"SecretStore/{ns}/{name}", kv.get("vaultUrl") == outputs.get("keyVaultUri"),
-             f"vaultUrl {kv.get('vaultUrl')} is not this stack's vault {outputs.get('keyVaultUri')}")
+        xref(
+            f"SecretStore/{ns}/{name}",
+            kv.get("vaultUrl") == outputs.get("keyVaultUri"),
+            f"vaultUrl {kv.get('vaultUrl')} is not this stack's vault {outputs.get('keyVaultUri')}",
+        )
         sa = kv.get("serviceAccountRef", {}).get("name")
         xref(f"SecretStore/{ns}/{name}", (ns, sa) in accounts, f"serviceAccountRef {sa} is no ServiceAccount in {ns}")
 
     for fic in result.by_type("azure-native:managedidentity:FederatedIdentityCredential"):
         subject = str(fic.inputs.get("subject"))
         subjects = {f"system:serviceaccount:{ns}:{n}" for ns, n in accounts}
-        xref(f"FederatedIdentityCredential/{fic.name}", subject in subjects, f"subject {subject} matches no ServiceAccount")
-        xref(f"FederatedIdentityCredential/{fic.name}", fic.inputs.get("issuer") == outputs.get("oidcIssuerUrl"),
-             "issuer is not the cluster's OIDC issuer URL")
+        xref(
+            f"FederatedIdentityCredential/{fic.name}",
+            subject in subjects,
+            f"subject {subject} matches no ServiceAccount",
+        )
+        xref(
+            f"FederatedIdentityCredential/{fic.name}",
+            fic.inputs.get("issuer") == outputs.get("oidcIssuerUrl"),
+            "issuer is not the cluster's OIDC issuer URL",
+        )
     for sa_obj in _objects(rendered, "ServiceAccount"):
         annotations = (sa_obj.get("metadata") or {}).get("annotations") or {}
-        xref(f"ServiceAccount/{_meta(sa_obj)[1]}",
-             annotations.get("azure.workload.identity/client-id") == outputs.get("identityClientId"),
-             "azure.workload.identity/client-id is not the managed identity's client id")
+        xref(
+            f"ServiceAccount/{_meta(sa_obj)[1]}",
+            annotations.get("azure.workload.identity/client-id") == outputs.get("identityClientId"),
+            "azure.workload.identity/client-id is not the managed identity's client id",
+        )
 
     for release, values in rendered.helm.items():
         ns = str(rendered.helm_meta[release]["namespace"])
@@ -210,13 +242,24 @@ def check_cross_references(result: RunResult, rendered: Rendered, report: Report
             xref(f"helm/{release}", ref.startswith(registry + "/"), f"{path}: image {ref} is not from {registry}")
         if rendered.helm_meta[release]["chart"] != "airflow":
             continue
-        claim = (values.get("logs", {}).get("persistence", {}) or {}).get("existingClaim")
-        xref(f"helm/{release}", (ns, claim) in claims, f"logs.persistence.existingClaim {claim} is no claim in {ns}")
+        existing = (values.get("logs", {}).get("persistence", {}) or {}).get("existingClaim")
+        xref(
+            f"helm/{release}",
+            (ns, existing) in claims,
+            f"logs.persistence.existingClaim {existing} is no claim in {ns}",
+        )
         secret_refs = [values.get("webserverSecretKeySecretName"), values.get("fernetKeySecretName")]
-        secret_refs += [e["valueFrom"]["secretKeyRef"]["name"] for e in values.get("createUserJob", {}).get("env", [])
-                        if "valueFrom" in e]
+        secret_refs += [
+            e["valueFrom"]["secretKeyRef"]["name"]
+            for e in values.get("createUserJob", {}).get("env", [])
+            if "valueFrom" in e
+        ]
         for secret in secret_refs:
-            xref(f"helm/{release}", (ns, secret) in targets, f"Secret {secret} is not produced by any ExternalSecret in {ns}")
+            xref(
+                f"helm/{release}",
+                (ns, secret) in targets,
+                f"Secret {secret} is not produced by any ExternalSecret in {ns}",
+            )
 
 
 def validate(

@@ -1,8 +1,7 @@
 """Airflow component: the official chart as a Helm release, after its claim and secrets."""
 
-from helpers import deps_of, provider, resolve, run_component, settings_for
-
 import pulumi_random as random
+from helpers import deps_of, provider, resolve, run_component, settings_for
 
 from components.airflow import Airflow, AirflowArgs, port_forward_command
 
@@ -10,8 +9,17 @@ from components.airflow import Airflow, AirflowArgs, port_forward_command
 def _airflow():
     def build():
         claim = random.RandomString("claim", length=4)
-        return Airflow("airflow", AirflowArgs(settings=settings_for(), namespace="airflow", values={"executor": "X"},
-                                              provider=provider(), depends_on=[claim]))
+        return Airflow(
+            "airflow",
+            AirflowArgs(
+                settings=settings_for(),
+                namespace="airflow",
+                values={"executor": "X"},
+                provider=provider(),
+                depends_on=[claim],
+            ),
+        )
+
     return run_component(build)
 
 
@@ -28,7 +36,9 @@ def test_release_uses_the_official_chart_pinned() -> None:
 
 def test_release_waits_for_what_its_pods_mount() -> None:
     result, _ = _airflow()
-    assert "random:index/randomString:RandomString::claim" in deps_of(result, result.one("kubernetes:helm.sh/v3:Release"))
+    assert "random:index/randomString:RandomString::claim" in deps_of(
+        result, result.one("kubernetes:helm.sh/v3:Release")
+    )
 
 
 def test_port_forward_command() -> None:

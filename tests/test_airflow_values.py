@@ -40,17 +40,28 @@ def test_dev_values_reproduce_the_article() -> None:
     assert v["images"]["statsd"]["tag"] == "v0.26.1"
     assert v["images"]["pgbouncer"]["tag"] == "airflow-pgbouncer-2024.01.19-1.21.0"
     assert v["images"]["pgbouncerExporter"]["tag"] == "airflow-pgbouncer-exporter-2024.06.18-0.17.0"
-    assert v["images"]["gitSync"] == {"repository": f"{registry}/git-sync", "tag": "v4.1.0", "pullPolicy": "IfNotPresent"}
+    assert v["images"]["gitSync"] == {
+        "repository": f"{registry}/git-sync",
+        "tag": "v4.1.0",
+        "pullPolicy": "IfNotPresent",
+    }
     assert v["env"] == [{"name": "ENVIRONMENT", "value": "dev"}]
     assert v["config"]["core"]["default_timezone"] == "America/New_York"
     assert v["postgresql"]["enabled"] is True
     assert v["pgbouncer"]["enabled"] is True
     assert v["dags"]["gitSync"] == {
-        "enabled": True, "repo": "https://github.com/donhighmsft/airflowexamples.git", "branch": "main",
-        "rev": "HEAD", "depth": 1, "maxFailures": 0, "subPath": "dags",
+        "enabled": True,
+        "repo": "https://github.com/donhighmsft/airflowexamples.git",
+        "branch": "main",
+        "rev": "HEAD",
+        "depth": 1,
+        "maxFailures": 0,
+        "subPath": "dags",
     }
     assert v["logs"]["persistence"] == {
-        "enabled": True, "existingClaim": "pvc-airflow-logs", "storageClassName": "azureblob-fuse-premium"
+        "enabled": True,
+        "existingClaim": "pvc-airflow-logs",
+        "storageClassName": "azureblob-fuse-premium",
     }
     for component in ("scheduler", "triggerer", "workers"):
         assert v[component]["logGroomerSidecar"]["enabled"] is False
@@ -60,7 +71,9 @@ def test_article_defects_are_fixed() -> None:
     v = _values()
     # the gone bitnami image comes from the ACR mirror of bitnamilegacy
     assert v["postgresql"]["image"] == {
-        "registry": "airflowdevacr.azurecr.io", "repository": "bitnamilegacy/postgresql", "tag": "16.1.0-debian-11-r15"
+        "registry": "airflowdevacr.azurecr.io",
+        "repository": "bitnamilegacy/postgresql",
+        "tag": "16.1.0-debian-11-r15",
     }
     # hooks off: no deadlock with a waiting release
     assert v["migrateDatabaseJob"]["useHelmHooks"] is False

@@ -11,7 +11,9 @@ from synth.runner import run
 
 
 def _create():
-    return run_component(lambda: Cluster("cluster", ClusterArgs(settings=settings_for(), subscription_id=SUBSCRIPTION_ID)))
+    return run_component(
+        lambda: Cluster("cluster", ClusterArgs(settings=settings_for(), subscription_id=SUBSCRIPTION_ID))
+    )
 
 
 def test_aks_has_oidc_workload_identity_and_blob_csi() -> None:
@@ -33,15 +35,18 @@ def test_aks_has_oidc_workload_identity_and_blob_csi() -> None:
 def test_kubelet_identity_gets_acr_pull_on_the_configured_registry() -> None:
     result, _ = _create()
     grant = result.one("azure-native:authorization:RoleAssignment")
-    assert grant.inputs["scope"].endswith("/resourceGroups/airflow-dev-shared-rg/providers/"
-                                          "Microsoft.ContainerRegistry/registries/airflowdevacr")
+    assert grant.inputs["scope"].endswith(
+        "/resourceGroups/airflow-dev-shared-rg/providers/Microsoft.ContainerRegistry/registries/airflowdevacr"
+    )
     assert grant.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{ACR_PULL_ROLE_ID}")
     assert grant.inputs["principalType"] == "ServicePrincipal"
     kubelet = result.one("azure-native:containerservice:ManagedCluster").state["identityProfile"]["kubeletidentity"]
     assert grant.inputs["principalId"] == kubelet["objectId"]
     assert "azure-native:containerservice:ManagedCluster::cluster-aks" in deps_of(result, grant)
-    assert ("azure-native:containerregistry:getRegistry", {"registryName": "airflowdevacr",
-            "resourceGroupName": "airflow-dev-shared-rg"}) in result.mocks.invokes
+    assert (
+        "azure-native:containerregistry:getRegistry",
+        {"registryName": "airflowdevacr", "resourceGroupName": "airflow-dev-shared-rg"},
+    ) in result.mocks.invokes
 
 
 def test_kubeconfig_comes_from_list_credentials_and_stays_secret() -> None:
@@ -52,8 +57,11 @@ def test_kubeconfig_comes_from_list_credentials_and_stays_secret() -> None:
     provider = result.one("pulumi:providers:kubernetes")
     assert isinstance(provider.inputs["kubeconfig"], Secret)
     assert provider.inputs["kubeconfig"].value == kubeconfig
-    listed = [args for token, args in result.mocks.invokes
-              if token == "azure-native:containerservice:listManagedClusterUserCredentials"]
+    listed = [
+        args
+        for token, args in result.mocks.invokes
+        if token == "azure-native:containerservice:listManagedClusterUserCredentials"
+    ]
     assert listed == [{"resourceGroupName": "airflow-dev-rg", "resourceName": "airflow-dev-aks"}]
     assert base64.b64encode(kubeconfig.encode()).decode() in result.mocks.sensitive_values
 
@@ -67,7 +75,9 @@ def test_oidc_issuer_is_the_clusters() -> None:
 
 def test_existing_cluster_is_looked_up_not_created() -> None:
     settings = settings_for(clusterMode="existing", clusterName="shared-aks", clusterResourceGroup="platform-rg")
-    result, cluster = run_component(lambda: Cluster("cluster", ClusterArgs(settings=settings, subscription_id=SUBSCRIPTION_ID)))
+    result, cluster = run_component(
+        lambda: Cluster("cluster", ClusterArgs(settings=settings, subscription_id=SUBSCRIPTION_ID))
+    )
     assert result.by_type("azure-native:containerservice:ManagedCluster") == []
     assert result.by_type("azure-native:authorization:RoleAssignment") == []
     assert resolve(cluster.cluster_name) == "shared-aks"

@@ -9,10 +9,22 @@ ISSUER = "https://eastus.oic.prod-aks.azure.com/tenant/cluster/"
 
 
 def _identity(**extra):
-    return run_component(lambda: Identity("identity", IdentityArgs(
-        resource_group_name="rg", location="eastus", identity_name="airflow-dev-identity",
-        namespace="airflow", service_account_name="airflow-sa", tenant_id=TENANT_ID,
-        oidc_issuer_url=ISSUER, provider=provider(), **extra)))
+    return run_component(
+        lambda: Identity(
+            "identity",
+            IdentityArgs(
+                resource_group_name="rg",
+                location="eastus",
+                identity_name="airflow-dev-identity",
+                namespace="airflow",
+                service_account_name="airflow-sa",
+                tenant_id=TENANT_ID,
+                oidc_issuer_url=ISSUER,
+                provider=provider(),
+                **extra,
+            ),
+        )
+    )
 
 
 def test_federated_credential_trusts_exactly_the_service_account() -> None:
@@ -46,11 +58,22 @@ def test_service_account_waits_for_its_namespace_and_uses_the_cluster_provider()
 
 
 def test_federated_credentials_are_created_one_after_another() -> None:
-    result, _ = _identity(extra_subjects={"scheduler": federated_subject("airflow", "airflow-scheduler"),
-                                          "worker": federated_subject("airflow", "airflow-worker")})
+    result, _ = _identity(
+        extra_subjects={
+            "scheduler": federated_subject("airflow", "airflow-scheduler"),
+            "worker": federated_subject("airflow", "airflow-worker"),
+        }
+    )
     fics = result.by_type("azure-native:managedidentity:FederatedIdentityCredential")
-    assert [f.name for f in fics] == ["identity-fic-external-secrets-operator", "identity-fic-scheduler",
-                                      "identity-fic-worker"]
-    assert "azure-native:managedidentity:FederatedIdentityCredential::identity-fic-external-secrets-operator" \
+    assert [f.name for f in fics] == [
+        "identity-fic-external-secrets-operator",
+        "identity-fic-scheduler",
+        "identity-fic-worker",
+    ]
+    assert (
+        "azure-native:managedidentity:FederatedIdentityCredential::identity-fic-external-secrets-operator"
         in deps_of(result, fics[1])
-    assert "azure-native:managedidentity:FederatedIdentityCredential::identity-fic-scheduler" in deps_of(result, fics[2])
+    )
+    assert "azure-native:managedidentity:FederatedIdentityCredential::identity-fic-scheduler" in deps_of(
+        result, fics[2]
+    )

@@ -18,10 +18,22 @@ PRINCIPAL = "f3fb9e49-4ea6-539b-adf6-adfa14b20d92"
 
 
 def _vault(mode: str = "rbac", purge: bool = False):
-    return run_component(lambda: KeyVault("keyvault", KeyVaultArgs(
-        resource_group_name="airflow-dev-rg", location="eastus", name_prefix="airflow", tenant_id=TENANT_ID,
-        subscription_id=SUBSCRIPTION_ID, reader_principal_id=PRINCIPAL, authorization=mode,  # type: ignore[arg-type]
-        purge_protection=purge, soft_delete_retention_days=7)))
+    return run_component(
+        lambda: KeyVault(
+            "keyvault",
+            KeyVaultArgs(
+                resource_group_name="airflow-dev-rg",
+                location="eastus",
+                name_prefix="airflow",
+                tenant_id=TENANT_ID,
+                subscription_id=SUBSCRIPTION_ID,
+                reader_principal_id=PRINCIPAL,
+                authorization=mode,  # type: ignore[arg-type]
+                purge_protection=purge,
+                soft_delete_retention_days=7,
+            ),
+        )
+    )
 
 
 def test_rbac_vault_grants_secrets_user_scoped_to_the_vault_only() -> None:
@@ -32,10 +44,12 @@ def test_rbac_vault_grants_secrets_user_scoped_to_the_vault_only() -> None:
     assert props["enableSoftDelete"] is True
     assert "accessPolicies" not in props
     grant = result.one("azure-native:authorization:RoleAssignment").inputs
-    vault_id = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/airflow-dev-rg/providers/Microsoft.KeyVault/vaults/{vault.inputs['vaultName']}"
+    rg_id = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/airflow-dev-rg"
+    vault_id = f"{rg_id}/providers/Microsoft.KeyVault/vaults/{vault.inputs['vaultName']}"
     assert grant["scope"] == vault_id
     assert grant["roleDefinitionId"] == (
-        f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/{KEY_VAULT_SECRETS_USER_ROLE_ID}")
+        f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/{KEY_VAULT_SECRETS_USER_ROLE_ID}"
+    )
     assert grant["principalId"] == PRINCIPAL
     assert grant["principalType"] == "ServicePrincipal"
 
@@ -44,7 +58,9 @@ def test_access_policy_mode_grants_get_only_and_no_role() -> None:
     result, _ = _vault("accessPolicy")
     props = result.one("azure-native:keyvault:Vault").inputs["properties"]
     assert props["enableRbacAuthorization"] is False
-    assert props["accessPolicies"] == [{"tenantId": TENANT_ID, "objectId": PRINCIPAL, "permissions": {"secrets": ["get"]}}]
+    assert props["accessPolicies"] == [
+        {"tenantId": TENANT_ID, "objectId": PRINCIPAL, "permissions": {"secrets": ["get"]}}
+    ]
     assert result.by_type("azure-native:authorization:RoleAssignment") == []
 
 
@@ -62,7 +78,9 @@ def test_vault_name_is_valid_and_globally_unique_by_suffix() -> None:
     assert "--" not in name
     suffix = result.one("random:index/randomString:RandomString")
     assert name == f"airflow-kv-{suffix.state['result']}"
-    assert "random:index/randomString:RandomString::keyvault-suffix" in deps_of(result, result.one("azure-native:keyvault:Vault"))
+    assert "random:index/randomString:RandomString::keyvault-suffix" in deps_of(
+        result, result.one("azure-native:keyvault:Vault")
+    )
 
 
 def test_generated_credentials_are_in_the_vault_and_marked_secret() -> None:
@@ -75,6 +93,8 @@ def test_generated_credentials_are_in_the_vault_and_marked_secret() -> None:
     admin = secrets[ADMIN_PASSWORD_SECRET].inputs["properties"]["value"].value
     assert admin == passwords["keyvault-admin-password"]
     fernet = secrets[FERNET_KEY_SECRET].inputs["properties"]["value"].value
-    assert "+" not in fernet and "/" not in fernet
+    assert "+" not in fernet
+    assert "/" not in fernet
     import base64
+
     assert len(base64.urlsafe_b64decode(fernet)) == 32

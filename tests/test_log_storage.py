@@ -26,7 +26,8 @@ def test_storage_account_is_hardened_and_validly_named() -> None:
     assert account["allowBlobPublicAccess"] is False
     name = account["accountName"]
     assert 3 <= len(name) <= 24
-    assert name.isalnum() and name.islower()
+    assert name.isalnum()
+    assert name.islower()
     assert result.one("azure-native:storage:BlobContainer").inputs["publicAccess"] == "None"
 
 

@@ -1,9 +1,8 @@
 """Secrets operator: pinned ESO release, SecretStore and ExternalSecrets, checked against the CRDs."""
 
 import jsonschema
-from helpers import deps_of, provider, run_component
-
 import pulumi_random as random
+from helpers import deps_of, provider, run_component
 
 from components.secrets_operator import (
     ESO_API_VERSION,
@@ -20,11 +19,23 @@ VAULT_URI = "https://airflow-kv-abc123.vault.azure.net/"
 def _operator(install: bool = True):
     def build():
         marker = random.RandomString("grant", length=4)
-        return SecretsOperator("secrets", SecretsOperatorArgs(
-            namespace="airflow", service_account_name="airflow", vault_uri=VAULT_URI,
-            registry="airflowdevacr.azurecr.io", chart_version="2.9.0", install=install, provider=provider(),
-            store_depends_on=[marker],
-            external_secrets=[ExternalSecretSpec("airflow-logs-storage", {"azurestorageaccountkey": "KEY"}, [marker])]))
+        return SecretsOperator(
+            "secrets",
+            SecretsOperatorArgs(
+                namespace="airflow",
+                service_account_name="airflow",
+                vault_uri=VAULT_URI,
+                registry="airflowdevacr.azurecr.io",
+                chart_version="2.9.0",
+                install=install,
+                provider=provider(),
+                store_depends_on=[marker],
+                external_secrets=[
+                    ExternalSecretSpec("airflow-logs-storage", {"azurestorageaccountkey": "KEY"}, [marker])
+                ],
+            ),
+        )
+
     return run_component(build)
 
 
@@ -50,15 +61,22 @@ def test_eso_values_validate_against_the_chart_schema() -> None:
 def test_store_waits_for_operator_identity_and_grant_and_secrets_wait_for_store() -> None:
     result, _ = _operator()
     store = result.one("kubernetes:external-secrets.io/v1:SecretStore")
-    assert {"kubernetes:helm.sh/v3:Release::secrets-eso", "random:index/randomString:RandomString::grant"} <= deps_of(result, store)
+    assert {"kubernetes:helm.sh/v3:Release::secrets-eso", "random:index/randomString:RandomString::grant"} <= deps_of(
+        result, store
+    )
     es = result.one("kubernetes:external-secrets.io/v1:ExternalSecret")
-    assert {"kubernetes:external-secrets.io/v1:SecretStore::secrets-store", "random:index/randomString:RandomString::grant"} <= deps_of(result, es)
+    assert {
+        "kubernetes:external-secrets.io/v1:SecretStore::secrets-store",
+        "random:index/randomString:RandomString::grant",
+    } <= deps_of(result, es)
 
 
 def test_without_install_the_store_does_not_wait_for_a_release() -> None:
     result, _ = _operator(install=False)
     assert result.by_type("kubernetes:helm.sh/v3:Release") == []
-    assert "random:index/randomString:RandomString::grant" in deps_of(result, result.one("kubernetes:external-secrets.io/v1:SecretStore"))
+    assert "random:index/randomString:RandomString::grant" in deps_of(
+        result, result.one("kubernetes:external-secrets.io/v1:SecretStore")
+    )
 
 
 def test_objects_use_the_served_api_and_validate_against_the_pinned_crds() -> None:
@@ -77,8 +95,11 @@ def test_store_points_at_the_vault_with_workload_identity() -> None:
     result, _ = _operator()
     store = result.one("kubernetes:external-secrets.io/v1:SecretStore").inputs
     assert store["metadata"] == {"name": "azure-store", "namespace": "airflow"}
-    assert store["spec"] == {"provider": {"azurekv": {
-        "authType": "WorkloadIdentity", "vaultUrl": VAULT_URI, "serviceAccountRef": {"name": "airflow"}}}}
+    assert store["spec"] == {
+        "provider": {
+            "azurekv": {"authType": "WorkloadIdentity", "vaultUrl": VAULT_URI, "serviceAccountRef": {"name": "airflow"}}
+        }
+    }
     es = result.one("kubernetes:external-secrets.io/v1:ExternalSecret").inputs
     assert es["spec"]["target"] == {"name": "airflow-logs-storage", "creationPolicy": "Owner"}
     assert es["spec"]["data"] == [{"secretKey": "azurestorageaccountkey", "remoteRef": {"key": "KEY"}}]

@@ -1,0 +1,201 @@
+"""The whole dev stack (Pulumi.dev.yaml = the article) under the mocks: graph, wiring, order, secrets."""
+
+from collections import Counter
+
+import pytest
+from helpers import deps_of, plain_strings
+
+from synth.mocks import Secret
+from synth.project import load_stack_config
+from synth.runner import RunResult, run_stack
+
+OUTPUT_CONTRACT = {
+    "resourceGroupName",
+    "clusterName",
+    "clusterResourceGroup",
+    "oidcIssuerUrl",
+    "kubeconfig",
+    "namespace",
+    "serviceAccountName",
+    "identityClientId",
+    "identityPrincipalId",
+    "keyVaultName",
+    "keyVaultUri",
+    "logsStorageAccount",
+    "logsContainer",
+    "airflowReleaseName",
+    "airflowUiPortForward",
+    "adminCredentialsSecret",
+}
+
+
+@pytest.fixture(scope="module")
+def dev() -> RunResult:
+    return run_stack(load_stack_config("dev"))
+
+
+def test_graph_has_every_resource_of_the_article(dev: RunResult) -> None:
+    counts = Counter(r.type for r in dev.records)
+    assert counts == {
+        "airflow-aks:cluster:Cluster": 1,
+        "airflow-aks:identity:Identity": 1,
+        "airflow-aks:key_vault:KeyVault": 1,
+        "airflow-aks:log_storage:LogStorage": 1,
+        "airflow-aks:secrets_operator:SecretsOperator": 1,
+        "airflow-aks:airflow:Airflow": 1,
+        "azure-native:resources:ResourceGroup": 1,
+        "azure-native:containerservice:ManagedCluster": 1,
+        "azure-native:authorization:RoleAssignment": 2,
+        "pulumi:providers:kubernetes": 1,
+        "azure-native:managedidentity:UserAssignedIdentity": 1,
+        "azure-native:managedidentity:FederatedIdentityCredential": 1,
+        "kubernetes:core/v1:Namespace": 1,
+        "kubernetes:core/v1:ServiceAccount": 1,
+        "azure-native:keyvault:Vault": 1,
+        "azure-native:keyvault:Secret": 5,
+        "random:index/randomString:RandomString": 2,
+        "random:index/randomPassword:RandomPassword": 2,
+        "random:index/randomBytes:RandomBytes": 1,
+        "kubernetes:helm.sh/v3:Release": 2,
+        "kubernetes:external-secrets.io/v1:SecretStore": 1,
+        "kubernetes:external-secrets.io/v1:ExternalSecret": 4,
+        "azure-native:storage:StorageAccount": 1,
+        "azure-native:storage:BlobContainer": 1,
+        "kubernetes:core/v1:PersistentVolume": 1,
+        "kubernetes:core/v1:PersistentVolumeClaim": 1,
+    }
+
+
+def test_children_are_parented_and_kubernetes_objects_use_the_cluster_provider(dev: RunResult) -> None:
+    components = {r.urn for r in dev.records if not r.custom}
+    provider = dev.one("pulumi:providers:kubernetes").urn
+    for rec in dev.records:
+        if rec.custom:
+            assert rec.parent in components, rec.name
+        if rec.custom and rec.type.startswith("kubernetes:"):
+            assert rec.provider.startswith(provider + "::"), rec.name
+
+
+def test_identity_wiring(dev: RunResult) -> None:
+    aks = dev.one("azure-native:containerservice:ManagedCluster")
+    uami = dev.one("azure-native:managedidentity:UserAssignedIdentity")
+    fic = dev.one("azure-native:managedidentity:FederatedIdentityCredential").inputs
+    sa = dev.one("kubernetes:core/v1:ServiceAccount").inputs["metadata"]
+    assert fic["issuer"] == aks.state["oidcIssuerProfile"]["issuerURL"]
+    assert (
+        fic["subject"]
+        == f"system:serviceaccount:{sa['namespace']}:{sa['name']}"
+        == "system:serviceaccount:airflow:airflow"
+    )
+    assert sa["annotations"]["azure.workload.identity/client-id"] == uami.state["clientId"]
+    grant = next(
+        r for r in dev.by_type("azure-native:authorization:RoleAssignment") if r.name == "keyvault-secrets-user"
+    )
+    assert grant.inputs["principalId"] == uami.state["principalId"]
+    assert grant.inputs["scope"].endswith("/vaults/" + dev.one("azure-native:keyvault:Vault").inputs["vaultName"])
+
+
+def test_secret_wiring(dev: RunResult) -> None:
+    vault = dev.one("azure-native:keyvault:Vault")
+    store = dev.one("kubernetes:external-secrets.io/v1:SecretStore").inputs
+    assert store["spec"]["provider"]["azurekv"]["vaultUrl"] == vault.state["properties"]["vaultUri"]
+    targets = {
+        es.inputs["spec"]["target"]["name"]: es.inputs
+        for es in dev.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+    }
+    pv = dev.one("kubernetes:core/v1:PersistentVolume").inputs
+    assert pv["spec"]["csi"]["nodeStageSecretRef"]["name"] in targets
+    kv_names = {r.inputs["secretName"] for r in dev.by_type("azure-native:keyvault:Secret")}
+    for es in targets.values():
+        assert {d["remoteRef"]["key"] for d in es["spec"]["data"]} <= kv_names
+    airflow = next(r for r in dev.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow").inputs
+    pvc = dev.one("kubernetes:core/v1:PersistentVolumeClaim").inputs
+    assert airflow["values"]["logs"]["persistence"]["existingClaim"] == pvc["metadata"]["name"]
+    assert pvc["spec"]["volumeName"] == pv["metadata"]["name"]
+    for name in (
+        airflow["values"]["webserverSecretKeySecretName"],
+        airflow["values"]["fernetKeySecretName"],
+        airflow["values"]["createUserJob"]["env"][0]["valueFrom"]["secretKeyRef"]["name"],
+    ):
+        assert name in targets
+
+
+def test_namespace_flows_from_one_setting(dev: RunResult) -> None:
+    namespaced = [
+        r
+        for r in dev.records
+        if r.type.startswith("kubernetes:")
+        and r.type not in {"kubernetes:core/v1:Namespace", "kubernetes:core/v1:PersistentVolume"}
+    ]
+    for rec in namespaced:
+        ns = rec.inputs.get("namespace") or rec.inputs["metadata"]["namespace"]
+        assert ns == "airflow", rec.name
+
+
+def test_creation_order_is_real_dependencies(dev: RunResult) -> None:
+    store = dev.one("kubernetes:external-secrets.io/v1:SecretStore")
+    assert {
+        "kubernetes:helm.sh/v3:Release::secrets-eso",
+        "azure-native:managedidentity:FederatedIdentityCredential::identity-fic-external-secrets-operator",
+        "azure-native:authorization:RoleAssignment::keyvault-secrets-user",
+    } <= deps_of(dev, store)
+    for es in dev.by_type("kubernetes:external-secrets.io/v1:ExternalSecret"):
+        deps = deps_of(dev, es)
+        assert "kubernetes:external-secrets.io/v1:SecretStore::secrets-store" in deps
+        assert any(d.startswith("azure-native:keyvault:Secret::") for d in deps), es.name
+    release = next(r for r in dev.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")
+    deps = deps_of(dev, release)
+    assert "kubernetes:core/v1:PersistentVolumeClaim::logs-pvc" in deps
+    assert sum(d.startswith("kubernetes:external-secrets.io/v1:ExternalSecret::") for d in deps) == 4
+    eso = next(r for r in dev.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "external-secrets")
+    assert "kubernetes:core/v1:Namespace::identity-namespace" in deps_of(dev, eso)
+
+
+def test_no_generated_secret_reaches_an_input_or_output_unmarked(dev: RunResult) -> None:
+    sensitive = dev.mocks.sensitive_values
+    assert len(sensitive) >= 6  # passwords, fernet key, storage key, kubeconfig: the check below is not vacuous
+    for rec in dev.records:
+        leaked = [s for s in plain_strings(rec.inputs) if any(v in s for v in sensitive)]
+        assert leaked == [], f"{rec.type}::{rec.name} carries a secret unmarked"
+    for name, (value, is_secret) in dev.outputs.items():
+        if not is_secret:
+            assert not any(v in repr(value) for v in sensitive), name
+    marked = [rec.name for rec in dev.records if any(isinstance(v, Secret) for v in _walk(rec.inputs))]
+    assert {"cluster-k8s", "logs-kv-account-key", "keyvault-airflow-admin-password"} <= set(marked)
+
+
+def _walk(value):
+    yield value
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk(v)
+
+
+def test_stack_outputs_are_the_documented_contract(dev: RunResult) -> None:
+    assert set(dev.outputs) == OUTPUT_CONTRACT
+    assert dev.outputs["kubeconfig"][1] is True
+    assert [k for k, (_, secret) in dev.outputs.items() if secret] == ["kubeconfig"]
+    values = {k: v for k, (v, _) in dev.outputs.items()}
+    assert values["namespace"] == "airflow"
+    assert values["airflowUiPortForward"] == "kubectl port-forward svc/airflow-webserver 8080:8080 --namespace airflow"
+    assert values["adminCredentialsSecret"] == {
+        "namespace": "airflow",
+        "name": "airflow-admin",
+        "passwordKey": "password",
+        "username": "admin",
+    }
+    assert values["keyVaultUri"] == f"https://{values['keyVaultName']}.vault.azure.net/"
+    assert values["identityClientId"] == dev.one("azure-native:managedidentity:UserAssignedIdentity").state["clientId"]
+
+
+def test_every_invoke_is_answered(dev: RunResult) -> None:
+    tokens = {t for t, _ in dev.mocks.invokes}
+    assert tokens == {
+        "azure-native:authorization:getClientConfig",
+        "azure-native:containerregistry:getRegistry",
+        "azure-native:containerservice:listManagedClusterUserCredentials",
+        "azure-native:storage:listStorageAccountKeys",
+    }

@@ -1,0 +1,152 @@
+"""python -m synth: files written, exit codes, validation that can fail, README graph in sync."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components import airflow_values as values_module
+from components import secrets_operator
+from synth import reference
+from synth.__main__ import main
+from synth.project import PROJECT_DIR
+
+
+def test_dev_synth_writes_everything_and_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dev", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "+ airflow-aks:cluster:Cluster cluster" in out
+    assert "synth dev: OK" in out
+    resources = json.loads((tmp_path / "resources.json").read_text())
+    assert len(resources) == 37
+    assert {r["type"] for r in resources} >= {
+        "azure-native:containerservice:ManagedCluster",
+        "kubernetes:helm.sh/v3:Release",
+    }
+    manifests = sorted(p.name for p in (tmp_path / "manifests").glob("*.yaml"))
+    assert manifests == [
+        "ExternalSecret.airflow.airflow-admin.yaml",
+        "ExternalSecret.airflow.airflow-fernet-key.yaml",
+        "ExternalSecret.airflow.airflow-logs-storage.yaml",
+        "ExternalSecret.airflow.airflow-webserver-secret-key.yaml",
+        "Namespace.airflow.yaml",
+        "PersistentVolume.pv-airflow-logs.yaml",
+        "PersistentVolumeClaim.airflow.pvc-airflow-logs.yaml",
+        "SecretStore.airflow.azure-store.yaml",
+        "ServiceAccount.airflow.airflow.yaml",
+    ]
+    helm = sorted(p.name for p in (tmp_path / "manifests" / "helm").glob("*.yaml"))
+    assert helm == ["airflow.values.yaml", "external-secrets.values.yaml"]
+    assert (tmp_path / "graph.mmd").read_text().startswith("flowchart LR")
+    assert (tmp_path / "graph.dot").read_text().startswith('digraph "dev"')
+
+
+def test_secrets_are_redacted_in_every_file(tmp_path: Path) -> None:
+    assert main(["dev", "--out", str(tmp_path)]) == 0
+    resources = json.loads((tmp_path / "resources.json").read_text())
+    by_name = {r["name"]: r for r in resources}
+    assert by_name["cluster-k8s"]["inputs"]["kubeconfig"] == "[secret]"
+    assert by_name["logs-kv-account-key"]["inputs"]["properties"]["value"] == "[secret]"
+    text = "\n".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+    assert "token:" not in text
+    assert "BEGIN" not in text
+
+
+def test_json_summary_counts_what_was_validated(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dev", "--json", "--no-write"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["ok"] is True
+    assert summary["validated"]["ExternalSecret (external-secrets.io/v1)"] == 4
+    assert summary["validated"]["SecretStore (external-secrets.io/v1)"] == 1
+    assert summary["validated"]["helm values (airflow 1.15.0)"] == 1
+    assert summary["validated"]["PersistentVolume (Kubernetes 1.33)"] == 1
+    assert summary["validated"]["cross-reference"] >= 30
+    assert summary["errors"] == []
+
+
+def test_unknown_stack_is_usage_error_listing_stacks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert "Pulumi.nosuch.yaml" in err
+    assert "dev" in err
+
+
+def test_invalid_namespace_is_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stack_file = tmp_path / "Pulumi.bad.yaml"
+    dev = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
+    dev["config"]["airflow-aks:namespace"] = "Airflow_NS"
+    stack_file.write_text(yaml.safe_dump(dev))
+    assert main(["bad", "--stack-file", str(stack_file), "--no-write"]) == 2
+    err = capsys.readouterr().err
+    assert "airflow-aks:namespace" in err
+    assert "Airflow_NS" in err
+    assert "DNS-1123" in err
+
+
+def test_wrong_chart_value_fails_validation(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = values_module.airflow_values
+
+    def misspelt(settings, names):
+        values = real(settings, names)
+        values["scheduler"]["replicaz"] = 2
+        return values
+
+    monkeypatch.setattr(values_module, "airflow_values", misspelt)
+    assert main(["dev", "--no-write"]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"error: \[helm-values\] airflow \(airflow 1\.15\.0\): scheduler: .*replicaz", out)
+
+
+def test_wrong_crd_field_fails_validation(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    real = secrets_operator.external_secret_spec
+
+    def wrong(target, data):
+        spec = real(target, data)
+        spec["refreshInterval"] = 3600  # the CRD wants a duration string
+        return spec
+
+    monkeypatch.setattr(secrets_operator, "external_secret_spec", wrong)
+    assert main(["dev", "--no-write"]) == 1
+    out = capsys.readouterr().out
+    assert "error: [crd] ExternalSecret.airflow.airflow-admin.yaml: spec/refreshInterval" in out
+
+
+def test_unserved_api_version_fails(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(secrets_operator, "ESO_API_VERSION", "external-secrets.io/v1beta1")
+    assert main(["dev", "--no-write"]) == 1
+    assert "external-secrets.io/v1beta1 SecretStore is not served by External Secrets 2.9.0" in capsys.readouterr().out
+
+
+def test_missing_schema_warns_and_fails_with_strict(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(reference, "search_path", lambda: [tmp_path])
+    reference.load_json.cache_clear()
+    reference.load_yaml.cache_clear()
+    try:
+        assert main(["dev", "--no-write"]) == 0
+        assert "warning: [helm-values] airflow: schema not found, NOT validated" in capsys.readouterr().out
+        assert main(["dev", "--no-write", "--strict"]) == 1
+    finally:
+        reference.load_json.cache_clear()
+        reference.load_yaml.cache_clear()
+
+
+def test_reference_resolver_prefers_the_env_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    target = tmp_path / "airflow-chart" / "9.9.9"
+    target.mkdir(parents=True)
+    (target / "values.schema.json").write_text("{}")
+    monkeypatch.setenv(reference.ENV_VAR, str(tmp_path))
+    assert reference.search_path()[0] == tmp_path
+    assert reference.find("airflow-chart/9.9.9/values.schema.json") == target / "values.schema.json"
+
+
+def test_readme_embeds_the_current_dev_graph(tmp_path: Path) -> None:
+    assert main(["dev", "--out", str(tmp_path)]) == 0
+    graph = (tmp_path / "graph.mmd").read_text()
+    readme = (PROJECT_DIR / "README.md").read_text()
+    assert f"```mermaid\n{graph}```" in readme, "README graph is stale: run `python -m synth dev` and paste graph.mmd"
