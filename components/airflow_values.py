@@ -53,6 +53,7 @@ PROFILES: dict[str, ChartProfile] = {
             "pgbouncer": Image("airflow", "airflow-pgbouncer-2024.01.19-1.21.0"),
             "pgbouncerExporter": Image("airflow", "airflow-pgbouncer-exporter-2024.06.18-0.17.0"),
             "gitSync": Image("git-sync", "v4.1.0"),
+            "redis": Image("redis", "7.2-bookworm"),  # Celery executors only
         },
         # docker.io/bitnami/postgresql:16.1.0-debian-11-r15 (the chart default) is gone
         # upstream; the same image lives on as bitnamilegacy/postgresql: mirror it to the ACR.

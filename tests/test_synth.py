@@ -150,3 +150,23 @@ def test_readme_embeds_the_current_dev_graph(tmp_path: Path) -> None:
     graph = (tmp_path / "graph.mmd").read_text()
     readme = (PROJECT_DIR / "README.md").read_text()
     assert f"```mermaid\n{graph}```" in readme, "README graph is stale: run `python -m synth dev` and paste graph.mmd"
+
+
+def test_policy_violations_are_shown_and_fail(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stack that breaks guardrails: each violation is listed and synth exits 1."""
+    real = values_module.airflow_values
+
+    def unsafe(settings, names):
+        values = real(settings, names)
+        values["createUserJob"]["useHelmHooks"] = True
+        values["images"]["statsd"]["repository"] = "quay.io/prometheus/statsd-exporter"
+        return values
+
+    monkeypatch.setattr(values_module, "airflow_values", unsafe)
+    assert main(["dev", "--no-write"]) == 1
+    out = capsys.readouterr().out
+    assert "MANDATORY [airflow-hardened-release]" in out
+    assert "MANDATORY [helm-pinned-sources]" in out
+    assert "quay.io/prometheus/statsd-exporter" in out

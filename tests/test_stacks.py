@@ -1,0 +1,38 @@
+"""Every stack file: synth passes, no policy violation, no unmarked secret, the output contract holds."""
+
+import pytest
+from helpers import plain_strings
+from test_stack_dev import OUTPUT_CONTRACT
+
+from policy.rules import PolicyConfig, PolicyResource, evaluate
+from settings import parse_settings
+from synth.__main__ import main
+from synth.project import load_stack_config, stacks
+from synth.runner import run_stack
+
+STACKS = stacks()
+
+
+def test_there_is_a_dev_and_a_prod_stack() -> None:
+    assert {"dev", "prod"} <= set(STACKS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_synthesizes_strictly(stack: str) -> None:
+    assert main([stack, "--strict", "--no-write"]) == 0
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_has_no_violation_and_no_leak(stack: str) -> None:
+    config = load_stack_config(stack)
+    settings = parse_settings(stack, config.values)
+    result = run_stack(config)
+    resources = [PolicyResource(r.urn, r.type, r.name, r.inputs) for r in result.records if r.custom]
+    assert evaluate(resources, PolicyConfig(registry=settings.registry_server), result.outputs) == []
+    sensitive = result.mocks.sensitive_values
+    assert sensitive
+    for rec in result.records:
+        assert not [s for s in plain_strings(rec.inputs) if any(v in s for v in sensitive)], rec.name
+    assert set(result.outputs) == OUTPUT_CONTRACT
+    release = next(r for r in result.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")
+    assert release.inputs["values"]["executor"] == settings.executor
