@@ -35,10 +35,6 @@ class ResourceRecord:
     state: dict[str, Any] = field(default_factory=dict)
     read: bool = False
 
-    @property
-    def provider_urn(self) -> str:
-        return self.provider.split("::" + self.provider.rsplit("::", 1)[-1])[0] if self.provider else ""
-
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A MockMonitor that keeps parent, provider, dependencies and secret markers."""

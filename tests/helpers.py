@@ -81,6 +81,22 @@ def plain_strings(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
+def unmarked_leaks(result: RunResult) -> list[str]:
+    """Resources and non-secret outputs that carry a credential the mocks produced, unmarked."""
+    sensitive = result.mocks.sensitive_values
+    leaks = [
+        f"{rec.type}::{rec.name}"
+        for rec in result.records
+        if any(v in s for s in plain_strings(rec.inputs) for v in sensitive)
+    ]
+    leaks += [
+        f"output {name}"
+        for name, (value, secret) in result.outputs.items()
+        if not secret and any(v in repr(value) for v in sensitive)
+    ]
+    return leaks
+
+
 def deps_of(result: RunResult, record: ResourceRecord) -> set[str]:
     """type::name of each resource `record` depends on."""
     by_urn = result.by_urn()
