@@ -92,7 +92,7 @@ def unmarked_leaks(result: RunResult) -> list[str]:
     leaks += [
         f"output {name}"
         for name, (value, secret) in result.outputs.items()
-        if not secret and any(v in repr(value) for v in sensitive)
+        if not secret and any(v in s for s in plain_strings(value) for v in sensitive)
     ]
     return leaks
 
