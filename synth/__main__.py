@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from synth.project import PROJECT_DIR, StackNotFoundError, load_stack_config, stack_config_from_file
+from synth.reference import OFFLINE_VAR
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -25,12 +27,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a machine-readable summary instead of the tree")
     p.add_argument("--strict", action="store_true", help="a missing reference schema is an error, not a warning")
     p.add_argument("--no-write", action="store_true", help="validate only; write no files")
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="never download a missing reference schema (same as AIRFLOW_AKS_OFFLINE=1)",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.perf_counter()
+    if args.offline:
+        os.environ[OFFLINE_VAR] = "1"
     try:
         config = (
             stack_config_from_file(args.stack_file, PROJECT_DIR, args.stack)

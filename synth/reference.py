@@ -2,7 +2,10 @@
 
 Order: the AIRFLOW_AKS_REFERENCE_DIR environment variable, then the local cache
 (~/.cache/airflow-aks/reference, or $XDG_CACHE_HOME), then ../shared/reference next to the
-project (this repository's CI layout). Files are never copied into the repository.
+project (this repository's CI layout), and last, for a user who is online, the charts'
+upstream sources: :mod:`synth.fetch` downloads the pinned version into the cache (set
+AIRFLOW_AKS_OFFLINE=1, or pass ``--offline`` to synth, to never touch the network).
+Files are never copied into the repository.
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 ENV_VAR = "AIRFLOW_AKS_REFERENCE_DIR"
+OFFLINE_VAR = "AIRFLOW_AKS_OFFLINE"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -23,30 +28,67 @@ class ReferenceNotFoundError(FileNotFoundError):
     pass
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "airflow-aks" / "reference"
+
+
+def fetch_allowed() -> bool:
+    return os.environ.get(OFFLINE_VAR, "").strip().lower() not in {"1", "true", "yes", "on"}
 
 
 def search_path() -> list[Path]:
     dirs: list[Path] = []
     if os.environ.get(ENV_VAR):
         dirs.append(Path(os.environ[ENV_VAR]))
-    dirs.append(_cache_dir())
+    dirs.append(cache_dir())
     dirs.append(PROJECT_DIR.parent / "shared" / "reference")
     return dirs
 
 
 def find(relative: str) -> Path:
-    """The first existing `relative` file along the search path."""
+    """The first existing `relative` file along the search path, else fetched into the cache."""
     for base in search_path():
         candidate = base / relative
         if candidate.is_file():
             return candidate
+    searched = ", ".join(str(p) for p in search_path())
+    if not fetch_allowed():
+        fetched = f"not fetched ({OFFLINE_VAR} is set)"
+    else:
+        fetched = _fetch_into_cache(relative)
+        candidate = cache_dir() / relative
+        if candidate.is_file():
+            return candidate
     raise ReferenceNotFoundError(
-        f"reference file {relative} not found in {', '.join(str(p) for p in search_path())}; "
-        f"set {ENV_VAR} to a directory holding it"
+        f"reference file {relative} not found in {searched}; {fetched}; set {ENV_VAR} to a directory holding it"
     )
+
+
+# (cache, folder, version) -> the outcome of the one attempt this process makes
+_attempts: dict[tuple[Path, str, str], str] = {}
+
+
+def _fetch_into_cache(relative: str) -> str:
+    """Fetch the chart version `relative` belongs to; say what happened (never raises)."""
+    parts = Path(relative).parts
+    if len(parts) < 3:
+        return "no upstream source for it"
+    key = (cache_dir(), parts[0], parts[1])
+    if key not in _attempts:
+        from synth import fetch
+
+        if parts[0] not in fetch.SOURCES:
+            _attempts[key] = f"no upstream source known for {parts[0]}"
+        else:
+            print(f"synth: fetching {parts[0]} {parts[1]} into {key[0]} ...", file=sys.stderr)
+            try:
+                got = fetch.fetch(parts[0], parts[1], key[0])
+                _attempts[key] = f"fetched {len(got.files)} files into {got.path}"
+            except fetch.FetchError as err:
+                _attempts[key] = f"fetching it failed: {err}"
+            print(f"synth: {_attempts[key]}", file=sys.stderr)
+    return _attempts[key]
 
 
 @functools.cache
@@ -71,7 +113,7 @@ def eso_chart_schema(version: str) -> Any:
     return load_json(f"external-secrets/{version}/chart/values.schema.json")
 
 
-_ESO_CRD_FILES = {
+ESO_CRD_FILES = {
     "SecretStore": "external-secrets.io_secretstores.yaml",
     "ExternalSecret": "external-secrets.io_externalsecrets.yaml",
     "ClusterSecretStore": "external-secrets.io_clustersecretstores.yaml",
@@ -80,6 +122,6 @@ _ESO_CRD_FILES = {
 
 
 def eso_crd(version: str, kind: str) -> Any:
-    if kind not in _ESO_CRD_FILES:
+    if kind not in ESO_CRD_FILES:
         raise ReferenceNotFoundError(f"no External Secrets CRD for kind {kind}")
-    return load_yaml(f"external-secrets/{version}/crds/{_ESO_CRD_FILES[kind]}")
+    return load_yaml(f"external-secrets/{version}/crds/{ESO_CRD_FILES[kind]}")

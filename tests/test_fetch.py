@@ -1,0 +1,371 @@
+"""The resolver's last step: fetching reference files from upstream into the cache.
+
+There is no network here, so each test builds a real Helm repository (index.yaml + chart
+archive with its sha256 digest) and a CRD source tree on disk, out of the real reference
+files, and points the sources at them with file:// URLs. The code under test is the same
+download, digest check, archive reading and atomic write a user gets over https.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import http.server
+import io
+import json
+import tarfile
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.airflow_values import AIRFLOW_CHART_NAME, AIRFLOW_CHART_REPO
+from components.secrets_operator import ESO_CHART_NAME, ESO_CHART_REPO
+from synth import fetch, reference
+from synth.__main__ import main as synth_main
+
+AIRFLOW = "1.15.0"
+ESO = "2.9.0"
+CHART_FILES = ("values.schema.json", "values.yaml", "Chart.yaml")
+
+
+def _reference_bytes(relative: str) -> bytes:
+    return reference.find(relative).read_bytes()
+
+
+def _airflow_files() -> dict[str, bytes]:
+    return {name: _reference_bytes(f"airflow-chart/{AIRFLOW}/{name}") for name in CHART_FILES}
+
+
+def _eso_files() -> dict[str, bytes]:
+    return {name: _reference_bytes(f"external-secrets/{ESO}/chart/{name}") for name in CHART_FILES}
+
+
+def _eso_crds() -> dict[str, bytes]:
+    return {n: _reference_bytes(f"external-secrets/{ESO}/crds/{n}") for n in reference.ESO_CRD_FILES.values()}
+
+
+def _archive(chart: str, files: Mapping[str, bytes], extra: Mapping[str, bytes] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        members = {f"{chart}/{name}": data for name, data in files.items()}
+        members[f"{chart}/templates/NOTES.txt"] = b"not a reference file\n"
+        members.update(extra or {})
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _helm_repo(
+    root: Path,
+    chart: str,
+    version: str,
+    archive: bytes,
+    *,
+    digest: str | None = None,
+    absolute_url: bool = False,
+) -> Path:
+    """A Helm repository on disk: index.yaml listing two versions, and the archive."""
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"{chart}-{version}.tgz"
+    (root / name).write_bytes(archive)
+    entry = {
+        "name": chart,
+        "version": version,
+        "digest": digest if digest is not None else hashlib.sha256(archive).hexdigest(),
+        "urls": [(root / name).as_uri() if absolute_url else name],
+    }
+    other = {**entry, "version": "0.0.1", "urls": ["gone.tgz"]}
+    (root / "index.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "entries": {chart: [entry, other]}}))
+    return root
+
+
+def _crd_tree(root: Path, version: str, crds: Mapping[str, bytes]) -> str:
+    bases = root / f"helm-chart-{version}" / "config" / "crds" / "bases"
+    bases.mkdir(parents=True)
+    for name, data in crds.items():
+        (bases / name).write_bytes(data)
+    return root.as_uri() + "/helm-chart-{version}/config/crds/bases/{file}"
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> dict[str, fetch.ChartSource]:
+    """Both charts served from tmp_path: the real layout, the real files."""
+    airflow_repo = _helm_repo(
+        tmp_path / "airflow-repo", AIRFLOW_CHART_NAME, AIRFLOW, _archive("airflow", _airflow_files())
+    )
+    eso_repo = _helm_repo(
+        tmp_path / "eso-repo", ESO_CHART_NAME, ESO, _archive("external-secrets", _eso_files()), absolute_url=True
+    )
+    crd_url = _crd_tree(tmp_path / "eso-src", ESO, _eso_crds())
+    return {
+        "airflow-chart": dataclasses.replace(fetch.SOURCES["airflow-chart"], repo=airflow_repo.as_uri()),
+        "external-secrets": dataclasses.replace(
+            fetch.SOURCES["external-secrets"],
+            repo=eso_repo.as_uri(),
+            crds=fetch.CrdSource(url=crd_url, files=reference.ESO_CRD_FILES),
+        ),
+    }
+
+
+def test_sources_are_the_repositories_the_components_install_from() -> None:
+    assert fetch.SOURCES["airflow-chart"].repo == AIRFLOW_CHART_REPO
+    assert fetch.SOURCES["airflow-chart"].chart == AIRFLOW_CHART_NAME
+    assert fetch.SOURCES["external-secrets"].repo == ESO_CHART_REPO
+    assert fetch.SOURCES["external-secrets"].chart == ESO_CHART_NAME
+    crds = fetch.SOURCES["external-secrets"].crds
+    assert crds is not None
+    assert crds.url.startswith(
+        "https://raw.githubusercontent.com/external-secrets/external-secrets/helm-chart-{version}/"
+    )
+
+
+def test_fetches_the_airflow_chart_files_verbatim(sources: dict[str, fetch.ChartSource], tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    got = fetch.fetch("airflow-chart", AIRFLOW, cache, sources=sources)
+
+    assert got.path == cache / "airflow-chart" / AIRFLOW
+    assert sorted(got.files) == sorted(CHART_FILES)
+    for name, data in _airflow_files().items():
+        assert (got.path / name).read_bytes() == data
+        assert got.files[name] == hashlib.sha256(data).hexdigest()
+    record = json.loads((got.path / "SOURCE.json").read_text())
+    index = yaml.safe_load((tmp_path / "airflow-repo" / "index.yaml").read_text())
+    assert record["archive"]["sha256"] == index["entries"]["airflow"][0]["digest"]
+    assert record["archive"]["url"].endswith(f"/airflow-repo/airflow-{AIRFLOW}.tgz")  # relative URL resolved
+    assert not (got.path / "templates").exists()  # only the named members are taken
+    assert [p.name for p in got.path.parent.iterdir()] == [AIRFLOW]  # no staging directory left
+
+
+def test_fetches_the_eso_chart_and_its_untemplated_crds(sources: dict[str, fetch.ChartSource], tmp_path: Path) -> None:
+    got = fetch.fetch("external-secrets", ESO, tmp_path / "cache", sources=sources)
+
+    assert len(got.files) == len(CHART_FILES) + len(reference.ESO_CRD_FILES)
+    for name, data in _eso_files().items():
+        assert (got.path / "chart" / name).read_bytes() == data
+    for name, data in _eso_crds().items():
+        assert (got.path / "crds" / name).read_bytes() == data
+    origins = json.loads((got.path / "SOURCE.json").read_text())["origins"]
+    assert origins["crds/external-secrets.io_secretstores.yaml"].endswith(
+        f"/helm-chart-{ESO}/config/crds/bases/external-secrets.io_secretstores.yaml"
+    )
+
+
+def test_a_cached_version_is_not_fetched_again(sources: dict[str, fetch.ChartSource], tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    fetch.fetch("airflow-chart", AIRFLOW, cache, sources=sources)
+    (tmp_path / "airflow-repo" / "index.yaml").unlink()  # the repository is gone
+
+    again = fetch.fetch("airflow-chart", AIRFLOW, cache, sources=sources)
+    assert again.seconds == 0.0
+    assert sorted(again.files) == sorted(CHART_FILES)
+    with pytest.raises(fetch.FetchError, match=r"index\.yaml"):
+        fetch.fetch("airflow-chart", AIRFLOW, cache, sources=sources, force=True)
+
+
+def test_a_digest_mismatch_is_refused_and_nothing_is_cached(
+    sources: dict[str, fetch.ChartSource], tmp_path: Path
+) -> None:
+    archive = _archive("airflow", _airflow_files())
+    _helm_repo(tmp_path / "airflow-repo", "airflow", AIRFLOW, archive, digest="0" * 64)
+    cache = tmp_path / "cache"
+
+    with pytest.raises(fetch.FetchError, match=f"sha256 {hashlib.sha256(archive).hexdigest()} does not match"):
+        fetch.fetch("airflow-chart", AIRFLOW, cache, sources=sources)
+    assert not (cache / "airflow-chart").exists() or not any((cache / "airflow-chart").iterdir())
+
+
+def test_an_index_entry_without_digest_is_refused(sources: dict[str, fetch.ChartSource], tmp_path: Path) -> None:
+    _helm_repo(tmp_path / "airflow-repo", "airflow", AIRFLOW, _archive("airflow", _airflow_files()), digest="")
+    with pytest.raises(fetch.FetchError, match="no sha256 digest; refusing it"):
+        fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "cache", sources=sources)
+
+
+def test_an_unknown_version_lists_what_the_repository_has(
+    sources: dict[str, fetch.ChartSource], tmp_path: Path
+) -> None:
+    with pytest.raises(fetch.FetchError, match=r"has no version '9\.9\.9' \(newest listed: 1\.15\.0, 0\.0\.1\)"):
+        fetch.fetch("airflow-chart", "9.9.9", tmp_path / "cache", sources=sources)
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {"values.yaml": b"{}\n", "Chart.yaml": b"name: airflow\nversion: 1.15.0\n"},
+            "has no airflow/values.schema.json",
+        ),
+        (
+            {"values.schema.json": b"{}", "values.yaml": b"{}\n", "Chart.yaml": b"name: airflow\nversion: 1.14.0\n"},
+            "Chart.yaml says version '1.14.0', expected '1.15.0'",
+        ),
+        (
+            {"values.schema.json": b"{", "values.yaml": b"{}\n", "Chart.yaml": b"name: airflow\nversion: 1.15.0\n"},
+            "a chart file does not parse",
+        ),
+    ],
+    ids=["missing-schema", "wrong-version", "broken-json"],
+)
+def test_a_wrong_archive_is_refused(
+    sources: dict[str, fetch.ChartSource], tmp_path: Path, files: dict[str, bytes], message: str
+) -> None:
+    _helm_repo(tmp_path / "airflow-repo", "airflow", AIRFLOW, _archive("airflow", files))
+    with pytest.raises(fetch.FetchError, match=message):
+        fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "cache", sources=sources)
+
+
+def test_a_crd_of_the_wrong_kind_is_refused(sources: dict[str, fetch.ChartSource], tmp_path: Path) -> None:
+    bases = tmp_path / "eso-src" / f"helm-chart-{ESO}" / "config" / "crds" / "bases"
+    (bases / "external-secrets.io_secretstores.yaml").write_bytes(
+        (bases / "external-secrets.io_externalsecrets.yaml").read_bytes()
+    )
+    with pytest.raises(fetch.FetchError, match="expected the CustomResourceDefinition of SecretStore"):
+        fetch.fetch("external-secrets", ESO, tmp_path / "cache", sources=sources)
+
+
+def test_archive_members_outside_the_chart_are_never_written(
+    sources: dict[str, fetch.ChartSource], tmp_path: Path
+) -> None:
+    archive = _archive("airflow", _airflow_files(), extra={"../../escaped.txt": b"x", "/abs.txt": b"x"})
+    _helm_repo(tmp_path / "airflow-repo", "airflow", AIRFLOW, archive)
+    got = fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "cache", sources=sources)
+    assert sorted(p.name for p in got.path.iterdir()) == sorted([*CHART_FILES, "SOURCE.json"])
+    assert not list(tmp_path.rglob("escaped.txt"))
+
+
+# ----------------------------------------------------------------- through the resolver
+@pytest.fixture
+def fresh_machine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sources: dict[str, fetch.ChartSource]
+) -> Iterator[Path]:
+    """No env var, no ../shared, an empty cache, network allowed; upstream = the file:// sources."""
+    monkeypatch.delenv(reference.ENV_VAR, raising=False)
+    monkeypatch.delenv(reference.OFFLINE_VAR, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(reference, "PROJECT_DIR", tmp_path / "no-shared" / "project")
+    monkeypatch.setattr(fetch, "SOURCES", sources)
+    reference.load_json.cache_clear()
+    reference.load_yaml.cache_clear()
+    reference._attempts.clear()
+    yield tmp_path / "xdg" / "airflow-aks" / "reference"
+    reference.load_json.cache_clear()
+    reference.load_yaml.cache_clear()
+    reference._attempts.clear()
+
+
+def test_synth_on_a_fresh_machine_fetches_and_validates(
+    fresh_machine: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert synth_main(["dev", "--no-write", "--strict", "--json"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)  # progress goes to stderr: --json output stays parseable
+    assert summary["warnings"] == []
+    assert summary["validated"][f"helm values (airflow {AIRFLOW})"] == 1
+    assert summary["validated"][f"helm values (external-secrets {ESO})"] == 1
+    assert summary["validated"]["ExternalSecret (external-secrets.io/v1)"] == 4
+    assert f"synth: fetching airflow-chart {AIRFLOW} into {fresh_machine}" in captured.err
+    assert (fresh_machine / "airflow-chart" / AIRFLOW / "SOURCE.json").is_file()
+    assert (fresh_machine / "external-secrets" / ESO / "SOURCE.json").is_file()
+
+    # a second run reads the cache: nothing is fetched
+    reference.load_json.cache_clear()
+    reference.load_yaml.cache_clear()
+    reference._attempts.clear()
+    assert synth_main(["dev", "--no-write", "--strict", "--json"]) == 0
+    assert "fetching" not in capsys.readouterr().err
+
+
+def test_offline_never_fetches(
+    fresh_machine: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_network(*_args: object, **_kwargs: object) -> fetch.Fetched:
+        raise AssertionError("fetched while offline")
+
+    monkeypatch.setattr(fetch, "fetch", no_network)
+    monkeypatch.setenv(reference.OFFLINE_VAR, "1")
+    with pytest.raises(reference.ReferenceNotFoundError, match=f"not fetched \\({reference.OFFLINE_VAR} is set\\)"):
+        reference.find(f"airflow-chart/{AIRFLOW}/values.schema.json")
+
+    monkeypatch.delenv(reference.OFFLINE_VAR)
+    assert synth_main(["dev", "--no-write", "--offline", "--strict"]) == 1
+    assert "schema not found, NOT validated" in capsys.readouterr().out
+    assert not fresh_machine.exists()
+
+
+def test_an_unreachable_source_is_reported_once_and_synth_warns(
+    fresh_machine: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gone = (tmp_path / "no-such-repo").as_uri()
+    monkeypatch.setattr(fetch, "SOURCES", {k: dataclasses.replace(v, repo=gone) for k, v in fetch.SOURCES.items()})
+    calls: list[tuple[str, str]] = []
+    real = fetch.fetch
+
+    def counting(folder: str, version: str, into: Path, **kwargs: object) -> fetch.Fetched:
+        calls.append((folder, version))
+        return real(folder, version, into)
+
+    monkeypatch.setattr(fetch, "fetch", counting)
+    with pytest.raises(reference.ReferenceNotFoundError, match=f"fetching it failed: {gone}/index.yaml"):
+        reference.find(f"airflow-chart/{AIRFLOW}/values.schema.json")
+    with pytest.raises(reference.ReferenceNotFoundError):
+        reference.find(f"airflow-chart/{AIRFLOW}/values.yaml")
+    assert calls == [("airflow-chart", AIRFLOW)]  # one attempt per chart version and process
+
+    assert synth_main(["dev", "--no-write"]) == 0  # a missing schema is a warning ...
+    assert "warning: [helm-values] airflow: schema not found" in capsys.readouterr().out
+    assert synth_main(["dev", "--no-write", "--strict"]) == 1  # ... and an error with --strict
+
+
+def test_fetch_command_prefetches_what_a_stack_pins(
+    fresh_machine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    into = tmp_path / "air-gap"
+    assert fetch.main(["dev", "--into", str(into)]) == 0
+    out = capsys.readouterr().out
+    assert f"airflow-chart {AIRFLOW}: 3 files in {into / 'airflow-chart' / AIRFLOW}" in out
+    assert f"external-secrets {ESO}: 7 files in {into / 'external-secrets' / ESO}" in out
+
+    assert fetch.main(["nosuchstack"]) == 2
+    assert "nosuchstack" in capsys.readouterr().err
+
+
+def test_fetches_over_http(sources: dict[str, fetch.ChartSource], tmp_path: Path) -> None:
+    """The same fetch over a real HTTP server on loopback (the user's case is https)."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        over_http = {"airflow-chart": dataclasses.replace(sources["airflow-chart"], repo=f"{base}/airflow-repo")}
+        got = fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "cache", sources=over_http)
+        assert (got.path / "values.schema.json").read_bytes() == _airflow_files()["values.schema.json"]
+        assert json.loads((got.path / "SOURCE.json").read_text())["archive"]["url"] == (
+            f"{base}/airflow-repo/airflow-{AIRFLOW}.tgz"
+        )
+        with pytest.raises(fetch.FetchError, match=r"no-repo/index\.yaml: HTTP 404 File not found"):
+            fetch.fetch(
+                "airflow-chart",
+                AIRFLOW,
+                tmp_path / "other",
+                sources={"airflow-chart": dataclasses.replace(sources["airflow-chart"], repo=f"{base}/no-repo")},
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("version", ["../../etc", "latest", "1.15.0/x", ""])
+def test_a_version_that_is_not_a_version_is_refused(tmp_path: Path, version: str) -> None:
+    with pytest.raises(fetch.FetchError, match="is not a chart version"):
+        fetch.fetch("airflow-chart", version, tmp_path)
+    assert not any(tmp_path.iterdir())
