@@ -15,6 +15,7 @@ from settings import load_settings
 
 settings = load_settings()  # raises one error listing every problem, before any resource exists
 client = authorization.get_client_config_output()
+names = airflow.secret_names(log_storage.claim_name(settings.namespace))
 
 cluster = Cluster("cluster", ClusterArgs(settings=settings, subscription_id=client.subscription_id))
 
@@ -44,6 +45,7 @@ vault = KeyVault(
         authorization=settings.key_vault_authorization,
         purge_protection=settings.key_vault_purge_protection,
         soft_delete_retention_days=settings.key_vault_soft_delete_retention_days,
+        passwords=airflow.generated_passwords(settings),
     ),
 )
 
@@ -75,8 +77,8 @@ operator = SecretsOperator(
         external_secrets=[
             ExternalSecretSpec(log_storage.KUBERNETES_SECRET, log_storage.KUBERNETES_SECRET_DATA, logs.vault_secrets),
             *(
-                ExternalSecretSpec(target, data, [vault.secrets[kv] for kv in data.values()])
-                for target, data in airflow.SECRET_DATA.items()
+                ExternalSecretSpec(target, src.data, [vault.secrets[kv] for kv in src.data.values()], src.template)
+                for target, src in airflow.secret_sources(settings, names).items()
             ),
         ],
     ),
@@ -87,7 +89,7 @@ app = Airflow(
     AirflowArgs(
         settings=settings,
         namespace=identity.namespace,
-        values=airflow_values(settings, airflow.secret_names(log_storage.claim_name(settings.namespace))),
+        values=airflow_values(settings, names),
         provider=cluster.provider,
         depends_on=[logs.claim, *operator.external_secrets.values()],
     ),

@@ -9,8 +9,21 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.airflow_values import AIRFLOW_CHART_NAME, AIRFLOW_CHART_REPO, SecretNames
-from components.key_vault import ADMIN_PASSWORD_SECRET, FERNET_KEY_SECRET, WEBSERVER_SECRET_KEY_SECRET
+from components.airflow_values import (
+    AIRFLOW_CHART_NAME,
+    AIRFLOW_CHART_REPO,
+    PASSWORD_VAR,
+    SecretNames,
+    credential_templates,
+    uses_celery,
+)
+from components.key_vault import (
+    ADMIN_PASSWORD_SECRET,
+    FERNET_KEY_SECRET,
+    POSTGRES_PASSWORD_SECRET,
+    REDIS_PASSWORD_SECRET,
+    WEBSERVER_SECRET_KEY_SECRET,
+)
 from settings import Settings
 
 RELEASE_NAME = "airflow"
@@ -26,6 +39,14 @@ SECRET_DATA: dict[str, dict[str, str]] = {
 }
 
 
+@dataclass(frozen=True)
+class SecretSource:
+    """What ESO puts in one Kubernetes Secret: Key Vault secrets, optionally through a template."""
+
+    data: dict[str, str]  # key (or template variable) -> Key Vault secret
+    template: dict[str, str] | None = None  # key -> template over the variables in `data`
+
+
 def secret_names(logs_claim: str) -> SecretNames:
     return SecretNames(
         admin_password=ADMIN_SECRET,
@@ -34,6 +55,23 @@ def secret_names(logs_claim: str) -> SecretNames:
         fernet_key=FERNET_SECRET,
         logs_claim=logs_claim,
     )
+
+
+def generated_passwords(settings: Settings) -> list[str]:
+    """Key Vault secrets beyond the fixed ones that this stack's settings need."""
+    wanted = [POSTGRES_PASSWORD_SECRET] if settings.postgresql_enabled else []
+    return wanted + ([REDIS_PASSWORD_SECRET] if uses_celery(settings) else [])
+
+
+def secret_sources(settings: Settings, names: SecretNames) -> dict[str, SecretSource]:
+    """Every Kubernetes Secret the chart reads, and where ESO gets its content."""
+    sources = {target: SecretSource(dict(data)) for target, data in SECRET_DATA.items()}
+    templates = credential_templates(settings, names, RELEASE_NAME)
+    database = {names.postgresql, names.metadata, names.pgbouncer_config, names.pgbouncer_stats}
+    for target, template in templates.items():
+        password = POSTGRES_PASSWORD_SECRET if target in database else REDIS_PASSWORD_SECRET
+        sources[target] = SecretSource({PASSWORD_VAR: password}, template)
+    return sources
 
 
 def port_forward_command(release: str, namespace: str) -> str:

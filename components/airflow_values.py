@@ -72,6 +72,93 @@ class SecretNames:
     webserver_secret_key: str
     fernet_key: str
     logs_claim: str
+    # Database and broker credentials: generated, in Key Vault, assembled by ESO. Named
+    # unlike anything the chart (or its bitnami subchart) would create by default, so a
+    # Secret never has two owners.
+    postgresql: str = "airflow-postgresql-auth"
+    metadata: str = "airflow-metadata"
+    pgbouncer_config: str = "airflow-pgbouncer-auth"
+    pgbouncer_stats: str = "airflow-pgbouncer-exporter"
+    redis_password: str = "airflow-redis-auth"
+    broker_url: str = "airflow-celery-broker"
+
+
+# The template variable ESO fills with the generated password (ExternalSecret data.secretKey).
+PASSWORD_VAR = "password"
+_PASSWORD = "{{ ." + PASSWORD_VAR + " }}"
+_PASSWORD_IN_URL = "{{ ." + PASSWORD_VAR + " | urlquery }}"
+POSTGRES_USER = "postgres"
+POSTGRES_PORT = 5432
+PGBOUNCER_PORT = 6543
+REDIS_PORT = 6379
+
+
+def uses_celery(settings: Settings) -> bool:
+    return "Celery" in settings.executor
+
+
+def credential_templates(settings: Settings, names: SecretNames, release: str) -> dict[str, dict[str, str]]:
+    """Kubernetes Secret -> {key: ESO template} for the database and broker credentials.
+
+    Left to itself the chart builds these from plain-text values: the bundled PostgreSQL
+    keeps ``postgres``/``postgres`` and Redis gets a password made up in a Helm hook. Here
+    each is a template that ESO renders with ``{{ .password }}``, the generated password
+    it reads from Key Vault, so no credential passes through values, state or logs. The
+    strings mirror what the chart's own templates render from its default values
+    (release ``release``).
+    """
+    out: dict[str, dict[str, str]] = {}
+    ns = settings.namespace
+    if settings.postgresql_enabled:
+        # the bitnami subchart's auth.existingSecret (auth.secretKeys.adminPasswordKey)
+        out[names.postgresql] = {"postgres-password": _PASSWORD}
+        if settings.pgbouncer_enabled:
+            host, port, database = f"{release}-pgbouncer.{ns}", PGBOUNCER_PORT, f"{release}-metadata"
+        else:
+            host, port, database = f"{release}-postgresql.{ns}", POSTGRES_PORT, "postgres"
+        out[names.metadata] = {
+            "connection": f"postgresql://{POSTGRES_USER}:{_PASSWORD_IN_URL}@{host}:{port}/{database}?sslmode=disable"
+        }
+        if settings.pgbouncer_enabled:
+            out[names.pgbouncer_config] = {
+                "pgbouncer.ini": pgbouncer_ini(release, ns),
+                # one line for the metadata database, one for the result backend (same user)
+                "users.txt": f'"{POSTGRES_USER}" "{_PASSWORD}"\n"{POSTGRES_USER}" "{_PASSWORD}"\n',
+            }
+            out[names.pgbouncer_stats] = {
+                "connection": f"postgresql://{POSTGRES_USER}:{_PASSWORD_IN_URL}@127.0.0.1:{PGBOUNCER_PORT}"
+                "/pgbouncer?sslmode=disable"
+            }
+    if uses_celery(settings):
+        out[names.redis_password] = {"password": _PASSWORD}
+        out[names.broker_url] = {"connection": f"redis://:{_PASSWORD_IN_URL}@{release}-redis:{REDIS_PORT}/0"}
+    return out
+
+
+def pgbouncer_ini(release: str, namespace: str) -> str:
+    """The chart's pgbouncer.ini with its default settings (no secret in it)."""
+    host = f"{release}-postgresql.{namespace}"
+    return (
+        "[databases]\n"
+        f"{release}-metadata = host={host} dbname=postgres port={POSTGRES_PORT} pool_size=10\n"
+        f"{release}-result-backend = host={host} dbname=postgres port={POSTGRES_PORT} pool_size=5\n"
+        "\n"
+        "[pgbouncer]\n"
+        "pool_mode = transaction\n"
+        f"listen_port = {PGBOUNCER_PORT}\n"
+        "listen_addr = *\n"
+        "auth_type = scram-sha-256\n"
+        "auth_file = /etc/pgbouncer/users.txt\n"
+        f"stats_users = {POSTGRES_USER}\n"
+        "ignore_startup_parameters = extra_float_digits\n"
+        "max_client_conn = 100\n"
+        "verbose = 0\n"
+        "log_disconnections = 0\n"
+        "log_connections = 0\n"
+        "\n"
+        "server_tls_sslmode = prefer\n"
+        "server_tls_ciphers = normal\n"
+    )
 
 
 def airflow_values(settings: Settings, names: SecretNames) -> dict[str, Any]:
@@ -124,10 +211,21 @@ def airflow_values(settings: Settings, names: SecretNames) -> dict[str, Any]:
                 "repository": profile.postgresql_image.path,
                 "tag": profile.postgresql_image.tag,
             },
+            # the generated password, not the chart's postgres/postgres
+            "auth": {"enablePostgresUser": True, "existingSecret": names.postgresql},
         }
+        values["data"] = {"metadataSecretName": names.metadata}
+        if settings.pgbouncer_enabled:
+            values["pgbouncer"].update(
+                configSecretName=names.pgbouncer_config,
+                metricsExporterSidecar={"statsSecretName": names.pgbouncer_stats},
+            )
     else:
         values["postgresql"] = {"enabled": False}
         values["data"] = {"metadataSecretName": settings.external_database_secret_name}
+    if uses_celery(settings):
+        values["redis"] = {"enabled": True, "passwordSecretName": names.redis_password}
+        values["data"]["brokerUrlSecretName"] = names.broker_url
     values.update(_version_specific(profile, settings, names))
     return values
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,6 +18,10 @@ KEY_VAULT_SECRETS_USER_ROLE_ID = "4633458b-17de-408a-b874-0445c86b69e6"
 ADMIN_PASSWORD_SECRET = "airflow-admin-password"
 WEBSERVER_SECRET_KEY_SECRET = "airflow-webserver-secret-key"
 FERNET_KEY_SECRET = "airflow-fernet-key"
+# Generated when the settings need them: the bundled PostgreSQL's and Redis's passwords.
+POSTGRES_PASSWORD_SECRET = "airflow-postgres-password"
+REDIS_PASSWORD_SECRET = "airflow-redis-password"
+OPTIONAL_PASSWORDS = (POSTGRES_PASSWORD_SECRET, REDIS_PASSWORD_SECRET)
 
 
 def vault_name(prefix: str, suffix: str) -> str:
@@ -40,6 +45,8 @@ class KeyVaultArgs:
     authorization: Literal["rbac", "accessPolicy"]
     purge_protection: bool
     soft_delete_retention_days: int
+    # Extra passwords to generate, by Key Vault secret name (from OPTIONAL_PASSWORDS).
+    passwords: Sequence[str] = ()
 
 
 class KeyVault(pulumi.ComponentResource):
@@ -52,6 +59,9 @@ class KeyVault(pulumi.ComponentResource):
     secrets: dict[str, keyvault.Secret]
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        unknown = sorted(set(args.passwords) - set(OPTIONAL_PASSWORDS))
+        if unknown:  # before anything is registered
+            raise ValueError(f"no generated password named {', '.join(unknown)}; known: {OPTIONAL_PASSWORDS}")
         super().__init__("airflow-aks:key_vault:KeyVault", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # A destroyed vault stays soft-deleted and blocks its name: a generated suffix,
@@ -112,6 +122,11 @@ class KeyVault(pulumi.ComponentResource):
             WEBSERVER_SECRET_KEY_SECRET: webserver_key.result,
             FERNET_KEY_SECRET: fernet.base64.apply(_urlsafe),
         }
+        for secret_name in args.passwords:
+            # Letters and digits only: the password goes into connection URLs and users.txt.
+            role = secret_name.removeprefix("airflow-")
+            password = random.RandomPassword(f"{name}-{role}", length=32, special=False, opts=child)
+            generated[secret_name] = password.result
         self.secrets = {
             secret_name: vault_secret(
                 f"{name}-{secret_name}", self.vault_name, args.resource_group_name, secret_name, value, parent=self

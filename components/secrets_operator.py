@@ -45,12 +45,21 @@ def secret_store_spec(vault_uri: str, service_account: str) -> dict[str, Any]:
     }
 
 
-def external_secret_spec(target: str, data: Mapping[str, str]) -> dict[str, Any]:
-    """`data` maps each key of the Kubernetes Secret to the Key Vault secret it comes from."""
+def external_secret_spec(
+    target: str, data: Mapping[str, str], template: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """`data` maps each key of the Kubernetes Secret to the Key Vault secret it comes from.
+
+    With a `template`, the Secret holds the template's keys instead, each rendered by ESO
+    (engine v2) with the keys of `data` as variables: ``{{ .password }}``.
+    """
+    target_spec: dict[str, Any] = {"name": target, "creationPolicy": "Owner"}
+    if template is not None:
+        target_spec["template"] = {"engineVersion": "v2", "data": dict(template)}
     return {
         "refreshInterval": "1h",
         "secretStoreRef": {"kind": "SecretStore", "name": SECRET_STORE_NAME},
-        "target": {"name": target, "creationPolicy": "Owner"},
+        "target": target_spec,
         "data": [{"secretKey": key, "remoteRef": {"key": remote}} for key, remote in data.items()],
     }
 
@@ -62,6 +71,7 @@ class ExternalSecretSpec:
     target: str
     data: Mapping[str, str]
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    template: Mapping[str, str] | None = None
 
 
 @dataclass
@@ -122,7 +132,7 @@ class SecretsOperator(pulumi.ComponentResource):
                 api_version=ESO_API_VERSION,
                 kind="ExternalSecret",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.target, namespace=args.namespace),
-                spec=external_secret_spec(spec.target, spec.data),
+                spec=external_secret_spec(spec.target, spec.data, spec.template),
                 opts=pulumi.ResourceOptions(
                     parent=self, provider=args.provider, depends_on=[self.store, *spec.depends_on]
                 ),

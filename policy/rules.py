@@ -412,6 +412,38 @@ def check_airflow(r: PolicyResource, _config: PolicyConfig) -> list[str]:
     for job in ("migrateDatabaseJob", "createUserJob"):
         if _get(values, job, "useHelmHooks") is not False:
             out.append(f"Airflow release {r.name}: {job}.useHelmHooks must be false (hooks deadlock a waiting release)")
+    out.extend(f"Airflow release {r.name}: {problem}" for problem in _default_credentials(values))
+    return out
+
+
+def _set(values: Mapping[str, Any], *path: str) -> bool:
+    return _nonempty_str(_plain(_get(values, *path)))
+
+
+def _default_credentials(values: Mapping[str, Any]) -> list[str]:
+    """Database and broker credentials the chart would take from its defaults or make up itself."""
+    out: list[str] = []
+    if not _set(values, "data", "metadataSecretName"):
+        out.append("data.metadataSecretName is unset, so the metadata connection (user and password) comes "
+                   "from values, postgres/postgres by default")
+    if _plain(_get(values, "postgresql", "enabled")) is not False and not _set(
+        values, "postgresql", "auth", "existingSecret"
+    ):
+        out.append("the bundled PostgreSQL has no postgresql.auth.existingSecret, so it keeps the chart's "
+                   "postgres/postgres")
+    if _plain(_get(values, "pgbouncer", "enabled")) is True:
+        if not _set(values, "pgbouncer", "configSecretName"):
+            out.append("pgbouncer.configSecretName is unset, so PgBouncer's users.txt is built from values")
+        if not _set(values, "pgbouncer", "metricsExporterSidecar", "statsSecretName"):
+            out.append("pgbouncer.metricsExporterSidecar.statsSecretName is unset, so the stats connection is "
+                       "built from values")
+    executor = _plain(values.get("executor"))
+    if isinstance(executor, str) and "Celery" in executor:
+        if not _set(values, "data", "brokerUrlSecretName"):
+            out.append("data.brokerUrlSecretName is unset, so the broker URL comes from a Helm hook")
+        if _plain(_get(values, "redis", "enabled")) is not False and not _set(values, "redis", "passwordSecretName"):
+            out.append("redis.passwordSecretName is unset, so Redis gets a password made up in a Helm hook, "
+                       "outside Key Vault")
     return out
 
 
@@ -450,7 +482,8 @@ POLICIES: tuple[Policy, ...] = (
     ),
     Policy(
         "airflow-hardened-release",
-        "Airflow has no default admin password, a stable webserver secret key, and no deadlocking Helm hooks.",
+        "Airflow has no default admin or database password, a stable webserver secret key, database and broker "
+        "credentials from Secrets, and no deadlocking Helm hooks.",
         resource_check=check_airflow,
     ),
 )

@@ -198,6 +198,22 @@ def tree(result: RunResult) -> str:
     return "\n".join(lines)
 
 
+class _ReviewDumper(yaml.SafeDumper):
+    """Multi-line strings (pgbouncer.ini, scripts) as literal blocks, readable in a diff."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value and not any(line != line.rstrip() for line in value.splitlines()) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ReviewDumper.add_representer(str, _str)
+
+
+def to_yaml(obj: Any) -> str:
+    return yaml.dump(obj, Dumper=_ReviewDumper, sort_keys=False)
+
+
 def write(rendered: Rendered, out: Path) -> list[Path]:
     """Write build/<stack>/: resources.json, manifests/, manifests/helm/, graph.mmd, graph.dot."""
     written: list[Path] = []
@@ -214,9 +230,9 @@ def write(rendered: Rendered, out: Path) -> list[Path]:
 
     put(out / "resources.json", json.dumps(rendered.resources, indent=2, sort_keys=False) + "\n")
     for fname, obj in sorted(rendered.manifests.items()):
-        put(manifests_dir / fname, yaml.safe_dump(obj, sort_keys=False))
+        put(manifests_dir / fname, to_yaml(obj))
     for release, values in sorted(rendered.helm.items()):
-        put(helm_dir / f"{release}.values.yaml", yaml.safe_dump(values, sort_keys=False))
+        put(helm_dir / f"{release}.values.yaml", to_yaml(values))
     put(out / "graph.mmd", rendered.mermaid)
     put(out / "graph.dot", rendered.dot)
     return written

@@ -248,18 +248,45 @@ def check_cross_references(result: RunResult, rendered: Rendered, report: Report
             (ns, existing) in claims,
             f"logs.persistence.existingClaim {existing} is no claim in {ns}",
         )
-        secret_refs = [values.get("webserverSecretKeySecretName"), values.get("fernetKeySecretName")]
-        secret_refs += [
-            e["valueFrom"]["secretKeyRef"]["name"]
-            for e in values.get("createUserJob", {}).get("env", [])
-            if "valueFrom" in e
-        ]
-        for secret in secret_refs:
+        for path, secret in _airflow_secret_refs(values):
             xref(
                 f"helm/{release}",
                 (ns, secret) in targets,
-                f"Secret {secret} is not produced by any ExternalSecret in {ns}",
+                f"{path}: Secret {secret} is not produced by any ExternalSecret in {ns}",
             )
+
+
+def _dig(values: Mapping[str, Any], path: str) -> Any:
+    node: Any = values
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
+# Values that name a Secret the stack must produce (ESO); the metadata secret only when
+# the stack runs the database (an external one is the user's Secret).
+_AIRFLOW_SECRET_PATHS = (
+    "webserverSecretKeySecretName",
+    "fernetKeySecretName",
+    "postgresql.auth.existingSecret",
+    "pgbouncer.configSecretName",
+    "pgbouncer.metricsExporterSidecar.statsSecretName",
+    "redis.passwordSecretName",
+    "data.brokerUrlSecretName",
+)
+
+
+def _airflow_secret_refs(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    paths = list(_AIRFLOW_SECRET_PATHS)
+    if _dig(values, "postgresql.enabled") is not False:
+        paths.append("data.metadataSecretName")
+    refs = [(p, str(v)) for p in paths if isinstance(v := _dig(values, p), str) and v]
+    refs += [
+        (f"createUserJob.env.{e['name']}", e["valueFrom"]["secretKeyRef"]["name"])
+        for e in _dig(values, "createUserJob.env") or []
+        if "valueFrom" in e
+    ]
+    return refs
 
 
 def validate(

@@ -1,11 +1,14 @@
 """The pure values builder, validated against the pinned chart's real values.schema.json."""
 
+import configparser
+import urllib.parse
+
 import jsonschema
 import pytest
 from helpers import settings_for
 
-from components.airflow import SECRET_DATA, secret_names
-from components.airflow_values import PROFILES, SUPPORTED_CHART_VERSIONS, airflow_values
+from components.airflow import RELEASE_NAME, SECRET_DATA, secret_names, secret_sources
+from components.airflow_values import PROFILES, SUPPORTED_CHART_VERSIONS, airflow_values, credential_templates
 from synth import reference
 
 NAMES = secret_names("pvc-airflow-logs")
@@ -93,6 +96,14 @@ def test_article_defects_are_fixed() -> None:
 def test_secret_names_match_what_eso_produces() -> None:
     v = _values()
     assert set(SECRET_DATA) == {v["webserverSecretKeySecretName"], v["fernetKeySecretName"], "airflow-admin"}
+    sources = secret_sources(settings_for(), NAMES)
+    assert set(sources) == {
+        *SECRET_DATA,
+        v["postgresql"]["auth"]["existingSecret"],
+        v["data"]["metadataSecretName"],
+        v["pgbouncer"]["configSecretName"],
+        v["pgbouncer"]["metricsExporterSidecar"]["statsSecretName"],
+    }
     assert SECRET_DATA[v["fernetKeySecretName"]] == {"fernet-key": "airflow-fernet-key"}
     assert SECRET_DATA[v["webserverSecretKeySecretName"]] == {"webserver-secret-key": "airflow-webserver-secret-key"}
 
@@ -137,3 +148,106 @@ def test_profile_versions_match_the_reference_charts() -> None:
         chart = reference.load_yaml(f"airflow-chart/{version}/Chart.yaml")
         assert chart["version"] == version
         assert chart["appVersion"] == profile.airflow_version
+
+
+# ------------------------------------------------------------ database and broker credentials
+VARIANTS = {
+    "dev: bundled PostgreSQL + PgBouncer, KubernetesExecutor": {},
+    "no PgBouncer": {"pgbouncerEnabled": "false"},
+    "Celery + PgBouncer": {"executor": "CeleryKubernetesExecutor"},
+    "Celery, external database": {
+        "executor": "CeleryExecutor",
+        "postgresqlEnabled": "false",
+        "pgbouncerEnabled": "false",
+        "externalDatabaseSecretName": "my-db",
+    },
+}
+
+
+@pytest.mark.parametrize("overrides", VARIANTS.values(), ids=list(VARIANTS))
+def test_every_credential_secret_the_values_name_is_produced(overrides: dict[str, str]) -> None:
+    """Each variant validates against the chart schema, and each Secret it names comes from ESO
+    (or, for an external database, is the user's)."""
+    settings = settings_for(**overrides)
+    v = airflow_values(settings, NAMES)
+    assert list(jsonschema.Draft7Validator(reference.airflow_chart_schema("1.15.0")).iter_errors(v)) == []
+    named = {
+        v.get("postgresql", {}).get("auth", {}).get("existingSecret"),
+        v["data"].get("metadataSecretName"),
+        v["data"].get("brokerUrlSecretName"),
+        v["pgbouncer"].get("configSecretName"),
+        v["pgbouncer"].get("metricsExporterSidecar", {}).get("statsSecretName"),
+        v.get("redis", {}).get("passwordSecretName"),
+    } - {None, settings.external_database_secret_name}
+    assert named == set(credential_templates(settings, NAMES, RELEASE_NAME))
+    assert named <= set(secret_sources(settings, NAMES))
+
+
+def _render(template: str, password: str) -> str:
+    """What ESO's engine v2 makes of our templates: the only actions used are
+    `{{ .password }}` and `{{ .password | urlquery }}` (Go's url.QueryEscape)."""
+    out = template.replace("{{ .password | urlquery }}", urllib.parse.quote_plus(password))
+    out = out.replace("{{ .password }}", password)
+    assert "{{" not in out, out
+    return out
+
+
+# Generated passwords are letters and digits; the URLs would stay right with '@', '/' or ':'.
+# (A space would not: url.QueryEscape, like the chart's own `urlquery`, turns it into '+'.)
+PASSWORD = "p@ss/w:rd1"
+
+
+def test_database_secrets_render_to_what_the_chart_and_pgbouncer_expect() -> None:
+    templates = credential_templates(settings_for(), NAMES, RELEASE_NAME)
+    assert _render(templates["airflow-postgresql-auth"]["postgres-password"], PASSWORD) == PASSWORD
+
+    # Airflow connects through PgBouncer, to the database name PgBouncer serves
+    url = urllib.parse.urlsplit(_render(templates["airflow-metadata"]["connection"], PASSWORD))
+    assert (url.scheme, url.username, urllib.parse.unquote(url.password or "")) == (
+        "postgresql", "postgres", PASSWORD
+    )
+    assert (url.hostname, url.port, url.path, url.query) == (
+        "airflow-pgbouncer.airflow", 6543, "/airflow-metadata", "sslmode=disable"
+    )
+
+    ini = configparser.ConfigParser()
+    ini.read_string(_render(templates["airflow-pgbouncer-auth"]["pgbouncer.ini"], PASSWORD))
+    assert set(ini["databases"]) == {"airflow-metadata", "airflow-result-backend"}
+    assert "host=airflow-postgresql.airflow dbname=postgres port=5432" in ini["databases"]["airflow-metadata"]
+    assert ini["pgbouncer"]["listen_port"] == "6543"
+    assert ini["pgbouncer"]["auth_file"] == "/etc/pgbouncer/users.txt"
+    users = _render(templates["airflow-pgbouncer-auth"]["users.txt"], PASSWORD).splitlines()
+    assert users == [f'"postgres" "{PASSWORD}"'] * 2
+
+    stats = urllib.parse.urlsplit(_render(templates["airflow-pgbouncer-exporter"]["connection"], PASSWORD))
+    assert (stats.hostname, stats.port, stats.path) == ("127.0.0.1", 6543, "/pgbouncer")
+    assert urllib.parse.unquote(stats.password or "") == PASSWORD
+
+
+def test_without_pgbouncer_airflow_connects_to_postgresql_directly() -> None:
+    templates = credential_templates(settings_for(pgbouncerEnabled="false"), NAMES, RELEASE_NAME)
+    assert set(templates) == {"airflow-postgresql-auth", "airflow-metadata"}
+    url = urllib.parse.urlsplit(_render(templates["airflow-metadata"]["connection"], PASSWORD))
+    assert (url.hostname, url.port, url.path) == ("airflow-postgresql.airflow", 5432, "/postgres")
+
+
+def test_celery_broker_url_points_at_the_bundled_redis_with_the_generated_password() -> None:
+    settings = settings_for(executor="CeleryKubernetesExecutor", namespace="data")
+    templates = credential_templates(settings, NAMES, RELEASE_NAME)
+    assert _render(templates["airflow-redis-auth"]["password"], PASSWORD) == PASSWORD
+    url = urllib.parse.urlsplit(_render(templates["airflow-celery-broker"]["connection"], PASSWORD))
+    assert (url.scheme, url.username, url.hostname, url.port, url.path) == ("redis", "", "airflow-redis", 6379, "/0")
+    assert urllib.parse.unquote(url.password or "") == PASSWORD
+    # the namespace reaches the database hosts
+    assert "airflow-pgbouncer.data:6543" in templates["airflow-metadata"]["connection"]
+    sources = secret_sources(settings, NAMES)
+    assert sources["airflow-celery-broker"].data == {"password": "airflow-redis-password"}
+    assert sources["airflow-metadata"].data == {"password": "airflow-postgres-password"}
+
+
+def test_no_generated_password_or_default_credential_in_values() -> None:
+    for overrides in VARIANTS.values():
+        v = airflow_values(settings_for(**overrides), NAMES)
+        assert "postgresPassword" not in repr(v)
+        assert "metadataConnection" not in v.get("data", {})
+        assert "password" not in v.get("redis", {})

@@ -267,7 +267,7 @@ def test_synth_on_a_fresh_machine_fetches_and_validates(
     assert summary["warnings"] == []
     assert summary["validated"][f"helm values (airflow {AIRFLOW})"] == 1
     assert summary["validated"][f"helm values (external-secrets {ESO})"] == 1
-    assert summary["validated"]["ExternalSecret (external-secrets.io/v1)"] == 4
+    assert summary["validated"]["ExternalSecret (external-secrets.io/v1)"] == 8
     assert f"synth: fetching airflow-chart {AIRFLOW} into {fresh_machine}" in captured.err
     assert (fresh_machine / "airflow-chart" / AIRFLOW / "SOURCE.json").is_file()
     assert (fresh_machine / "external-secrets" / ESO / "SOURCE.json").is_file()

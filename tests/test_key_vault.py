@@ -2,12 +2,15 @@
 
 import re
 
+import pytest
 from helpers import deps_of, run_component
 
 from components.key_vault import (
     ADMIN_PASSWORD_SECRET,
     FERNET_KEY_SECRET,
     KEY_VAULT_SECRETS_USER_ROLE_ID,
+    POSTGRES_PASSWORD_SECRET,
+    REDIS_PASSWORD_SECRET,
     WEBSERVER_SECRET_KEY_SECRET,
     KeyVault,
     KeyVaultArgs,
@@ -98,3 +101,61 @@ def test_generated_credentials_are_in_the_vault_and_marked_secret() -> None:
     import base64
 
     assert len(base64.urlsafe_b64decode(fernet)) == 32
+
+
+def test_database_and_broker_passwords_are_generated_only_when_asked() -> None:
+    plain, _ = _vault()
+    assert len(plain.by_type("random:index/randomPassword:RandomPassword")) == 2
+
+    result, vault = run_component(
+        lambda: KeyVault(
+            "keyvault",
+            KeyVaultArgs(
+                resource_group_name="airflow-dev-rg",
+                location="eastus",
+                name_prefix="airflow",
+                tenant_id=TENANT_ID,
+                subscription_id=SUBSCRIPTION_ID,
+                reader_principal_id=PRINCIPAL,
+                authorization="rbac",
+                purge_protection=False,
+                soft_delete_retention_days=7,
+                passwords=[POSTGRES_PASSWORD_SECRET, REDIS_PASSWORD_SECRET],
+            ),
+        )
+    )
+    assert {POSTGRES_PASSWORD_SECRET, REDIS_PASSWORD_SECRET} <= set(vault.secrets)
+    passwords = {r.name: r for r in result.by_type("random:index/randomPassword:RandomPassword")}
+    secrets = {r.inputs["secretName"]: r for r in result.by_type("azure-native:keyvault:Secret")}
+    for role, secret_name in (("postgres", POSTGRES_PASSWORD_SECRET), ("redis", REDIS_PASSWORD_SECRET)):
+        generated = passwords[f"keyvault-{role}-password"]
+        # letters and digits: safe inside connection URLs and pgbouncer's users.txt
+        assert generated.inputs["length"] == 32
+        assert generated.inputs["special"] is False
+        value = secrets[secret_name].inputs["properties"]["value"]
+        assert isinstance(value, Secret)
+        assert value.value == generated.state["result"]
+        assert f"random:index/randomPassword:RandomPassword::keyvault-{role}-password" in deps_of(
+            result, secrets[secret_name]
+        )
+
+
+def test_an_unknown_password_name_is_refused() -> None:
+
+
+    with pytest.raises(ValueError, match="no generated password named airflow-typo"):
+        KeyVault(
+            "keyvault",
+            KeyVaultArgs(
+                resource_group_name="rg",
+                location="eastus",
+                name_prefix="airflow",
+                tenant_id=TENANT_ID,
+                subscription_id=SUBSCRIPTION_ID,
+                reader_principal_id=PRINCIPAL,
+                authorization="rbac",
+                purge_protection=False,
+                soft_delete_retention_days=7,
+                passwords=["airflow-typo"],
+            ),
+        )

@@ -58,7 +58,15 @@ def _airflow_values() -> dict[str, Any]:
         "postgresql": {
             "enabled": True,
             "image": {"registry": REGISTRY, "repository": "bitnamilegacy/postgresql", "tag": "16.1.0-debian-11-r15"},
+            "auth": {"enablePostgresUser": True, "existingSecret": "airflow-postgresql"},
         },
+        "pgbouncer": {
+            "enabled": True,
+            "configSecretName": "airflow-pgbouncer-config",
+            "metricsExporterSidecar": {"statsSecretName": "airflow-pgbouncer-stats"},
+        },
+        "executor": "CeleryKubernetesExecutor",
+        "redis": {"enabled": True, "passwordSecretName": "airflow-redis-password"},
         "webserverSecretKeySecretName": "airflow-webserver-secret-key",
         "fernetKeySecretName": "airflow-fernet-key",
         "migrateDatabaseJob": {"useHelmHooks": False},
@@ -69,7 +77,7 @@ def _airflow_values() -> dict[str, Any]:
             "env": [{"name": "AIRFLOW_ADMIN_PASSWORD",
                      "valueFrom": {"secretKeyRef": {"name": "airflow-admin", "key": "password"}}}],
         },
-        "data": {"metadataSecretName": "airflow-db"},
+        "data": {"metadataSecretName": "airflow-db", "brokerUrlSecretName": "airflow-broker-url"},
     }
 
 
@@ -270,6 +278,19 @@ VIOLATIONS: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
     ("airflow-hardened-release", "migration hook on", _set("airflow", "values", "migrateDatabaseJob", value={})),
     ("airflow-hardened-release", "create-user hook on",
      _set("airflow", "values", "createUserJob", "useHelmHooks", value=True)),
+    ("airflow-hardened-release", "metadata connection from values", _drop("airflow", "values", "data")),
+    ("airflow-hardened-release", "bundled PostgreSQL keeps postgres/postgres",
+     _drop("airflow", "values", "postgresql", "auth")),
+    ("airflow-hardened-release", "bundled PostgreSQL by chart default",
+     _set("airflow", "values", "postgresql", value={"image": {"registry": REGISTRY}})),
+    ("airflow-hardened-release", "pgbouncer users from values",
+     _drop("airflow", "values", "pgbouncer", "configSecretName")),
+    ("airflow-hardened-release", "pgbouncer stats from values",
+     _set("airflow", "values", "pgbouncer", "metricsExporterSidecar", value={})),
+    ("airflow-hardened-release", "broker URL from a hook",
+     _set("airflow", "values", "data", value={"metadataSecretName": "airflow-db"})),
+    ("airflow-hardened-release", "redis password from a hook",
+     _drop("airflow", "values", "redis", "passwordSecretName")),
 ]
 
 
@@ -320,6 +341,13 @@ COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
         _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs),
         _set("airflow", "values", "webserver", "defaultUser", value={"enabled": False})(rs),
         _drop("airflow", "values", "createUserJob", "args")(rs))),
+    ("airflow-hardened-release", "external database, no PgBouncer, KubernetesExecutor", lambda rs: (
+        _set("airflow", "values", "postgresql", value={"enabled": False})(rs),
+        _set("airflow", "values", "pgbouncer", value={"enabled": False})(rs),
+        _set("airflow", "values", "executor", value="KubernetesExecutor")(rs),
+        _set("airflow", "values", "data", value={"metadataSecretName": "my-external-db"})(rs))),
+    ("airflow-hardened-release", "external broker, no bundled Redis",
+     _set("airflow", "values", "redis", value={"enabled": False})),
 ]
 _CHARTS = {"airflow": ("https://airflow.apache.org", "1.15.0"),
            "external-secrets": ("https://charts.external-secrets.io", "2.10.0")}

@@ -10,6 +10,7 @@ from components.secrets_operator import (
     SecretsOperator,
     SecretsOperatorArgs,
     eso_values,
+    external_secret_spec,
 )
 from synth import reference
 
@@ -109,3 +110,23 @@ def test_the_articles_v1beta1_is_not_served_by_the_pinned_operator() -> None:
     crd = reference.eso_crd("2.9.0", "ExternalSecret")
     served = [v["name"] for v in crd["spec"]["versions"] if v["served"]]
     assert "v1beta1" not in served
+
+
+def test_a_templated_external_secret_validates_against_the_crd() -> None:
+    spec = external_secret_spec(
+        "airflow-metadata",
+        {"password": "airflow-postgres-password"},
+        {"connection": "postgresql://postgres:{{ .password | urlquery }}@db:5432/postgres"},
+    )
+    assert spec["target"]["template"] == {
+        "engineVersion": "v2",
+        "data": {"connection": "postgresql://postgres:{{ .password | urlquery }}@db:5432/postgres"},
+    }
+    assert spec["data"] == [{"secretKey": "password", "remoteRef": {"key": "airflow-postgres-password"}}]
+    obj = {"apiVersion": ESO_API_VERSION, "kind": "ExternalSecret", "metadata": {"name": "x"}, "spec": spec}
+    crd = reference.eso_crd("2.9.0", "ExternalSecret")
+    schema = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]["openAPIV3Schema"]
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(obj)) == []
+    # and the check can fail: an engine the CRD does not know
+    spec["target"]["template"]["engineVersion"] = "v3"
+    assert any("v3" in e.message for e in jsonschema.Draft7Validator(schema).iter_errors(obj))

@@ -51,13 +51,16 @@ def test_graph_has_every_resource_of_the_article(dev: RunResult) -> None:
         "kubernetes:core/v1:Namespace": 1,
         "kubernetes:core/v1:ServiceAccount": 1,
         "azure-native:keyvault:Vault": 1,
-        "azure-native:keyvault:Secret": 5,
+        # admin, webserver key, fernet key, PostgreSQL password; storage account name and key
+        "azure-native:keyvault:Secret": 6,
         "random:index/randomString:RandomString": 2,
-        "random:index/randomPassword:RandomPassword": 2,
+        "random:index/randomPassword:RandomPassword": 3,
         "random:index/randomBytes:RandomBytes": 1,
         "kubernetes:helm.sh/v3:Release": 2,
         "kubernetes:external-secrets.io/v1:SecretStore": 1,
-        "kubernetes:external-secrets.io/v1:ExternalSecret": 4,
+        # logs storage, admin, webserver key, fernet key, and the database's four:
+        # postgresql, metadata, pgbouncer config and stats (dev runs no Redis)
+        "kubernetes:external-secrets.io/v1:ExternalSecret": 8,
         "azure-native:storage:StorageAccount": 1,
         "azure-native:storage:BlobContainer": 1,
         "kubernetes:core/v1:PersistentVolume": 1,
@@ -145,7 +148,7 @@ def test_creation_order_is_real_dependencies(dev: RunResult) -> None:
     release = next(r for r in dev.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")
     deps = deps_of(dev, release)
     assert "kubernetes:core/v1:PersistentVolumeClaim::logs-pvc" in deps
-    assert sum(d.startswith("kubernetes:external-secrets.io/v1:ExternalSecret::") for d in deps) == 4
+    assert sum(d.startswith("kubernetes:external-secrets.io/v1:ExternalSecret::") for d in deps) == 8
     eso = next(r for r in dev.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "external-secrets")
     assert "kubernetes:core/v1:Namespace::identity-namespace" in deps_of(dev, eso)
 
@@ -154,7 +157,12 @@ def test_no_generated_secret_reaches_an_input_or_output_unmarked(dev: RunResult)
     assert len(dev.mocks.sensitive_values) >= 6  # passwords, fernet key, storage key, kubeconfig: not vacuous
     assert unmarked_leaks(dev) == []
     marked = [rec.name for rec in dev.records if secret_paths(rec.inputs)]
-    assert {"cluster-k8s", "logs-kv-account-key", "keyvault-airflow-admin-password"} <= set(marked)
+    assert {
+        "cluster-k8s",
+        "logs-kv-account-key",
+        "keyvault-airflow-admin-password",
+        "keyvault-airflow-postgres-password",
+    } <= set(marked)
 
 
 def test_stack_outputs_are_the_documented_contract(dev: RunResult) -> None:

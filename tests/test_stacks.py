@@ -34,3 +34,33 @@ def test_stack_has_no_violation_and_no_leak(stack: str) -> None:
     assert set(result.outputs) == OUTPUT_CONTRACT
     release = next(r for r in result.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")
     assert release.inputs["values"]["executor"] == settings.executor
+
+
+def test_prod_celery_credentials_come_from_key_vault_through_eso() -> None:
+    """prod runs CeleryKubernetesExecutor: the Redis password and broker URL join the database's."""
+    result = run_stack(load_stack_config("prod"))
+    targets = {
+        es.inputs["spec"]["target"]["name"] for es in result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+    }
+    assert targets == {
+        "airflow-logs-storage",
+        "airflow-admin",
+        "airflow-webserver-secret-key",
+        "airflow-fernet-key",
+        "airflow-postgresql-auth",
+        "airflow-metadata",
+        "airflow-pgbouncer-auth",
+        "airflow-pgbouncer-exporter",
+        "airflow-redis-auth",
+        "airflow-celery-broker",
+    }
+    vault = {r.inputs["secretName"] for r in result.by_type("azure-native:keyvault:Secret")}
+    assert {"airflow-postgres-password", "airflow-redis-password"} <= vault
+    release = next(r for r in result.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")
+    values = release.inputs["values"]
+    assert values["redis"]["passwordSecretName"] == "airflow-redis-auth"
+    assert values["data"]["brokerUrlSecretName"] == "airflow-celery-broker"
+    assert (
+        sum(d.startswith("urn:pulumi:prod::airflow-aks::") and "ExternalSecret::" in d for d in release.dependencies)
+        == 10
+    )

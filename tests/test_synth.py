@@ -20,7 +20,7 @@ def test_dev_synth_writes_everything_and_passes(tmp_path: Path, capsys: pytest.C
     assert "+ airflow-aks:cluster:Cluster cluster" in out
     assert "synth dev: OK" in out
     resources = json.loads((tmp_path / "resources.json").read_text())
-    assert len(resources) == 37
+    assert len(resources) == 43
     assert {r["type"] for r in resources} >= {
         "azure-native:containerservice:ManagedCluster",
         "kubernetes:helm.sh/v3:Release",
@@ -30,6 +30,10 @@ def test_dev_synth_writes_everything_and_passes(tmp_path: Path, capsys: pytest.C
         "ExternalSecret.airflow.airflow-admin.yaml",
         "ExternalSecret.airflow.airflow-fernet-key.yaml",
         "ExternalSecret.airflow.airflow-logs-storage.yaml",
+        "ExternalSecret.airflow.airflow-metadata.yaml",
+        "ExternalSecret.airflow.airflow-pgbouncer-auth.yaml",
+        "ExternalSecret.airflow.airflow-pgbouncer-exporter.yaml",
+        "ExternalSecret.airflow.airflow-postgresql-auth.yaml",
         "ExternalSecret.airflow.airflow-webserver-secret-key.yaml",
         "Namespace.airflow.yaml",
         "PersistentVolume.pv-airflow-logs.yaml",
@@ -37,6 +41,18 @@ def test_dev_synth_writes_everything_and_passes(tmp_path: Path, capsys: pytest.C
         "SecretStore.airflow.azure-store.yaml",
         "ServiceAccount.airflow.airflow.yaml",
     ]
+    # what is written is what was validated: each file parses back to the same object
+    from synth.project import load_stack_config
+    from synth.render import render
+    from synth.runner import run_stack
+
+    rendered = render(run_stack(load_stack_config("dev")))
+    for name, obj in rendered.manifests.items():
+        assert yaml.safe_load((tmp_path / "manifests" / name).read_text()) == obj, name
+    for release, values in rendered.helm.items():
+        assert yaml.safe_load((tmp_path / "manifests" / "helm" / f"{release}.values.yaml").read_text()) == values
+    pgbouncer = tmp_path / "manifests" / "ExternalSecret.airflow.airflow-pgbouncer-auth.yaml"
+    assert "pgbouncer.ini: |\n" in pgbouncer.read_text()  # multi-line strings as literal blocks
     helm = sorted(p.name for p in (tmp_path / "manifests" / "helm").glob("*.yaml"))
     assert helm == ["airflow.values.yaml", "external-secrets.values.yaml"]
     assert (tmp_path / "graph.mmd").read_text().startswith("flowchart LR")
@@ -58,7 +74,7 @@ def test_json_summary_counts_what_was_validated(capsys: pytest.CaptureFixture[st
     assert main(["dev", "--json", "--no-write"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["ok"] is True
-    assert summary["validated"]["ExternalSecret (external-secrets.io/v1)"] == 4
+    assert summary["validated"]["ExternalSecret (external-secrets.io/v1)"] == 8
     assert summary["validated"]["SecretStore (external-secrets.io/v1)"] == 1
     assert summary["validated"]["helm values (airflow 1.15.0)"] == 1
     assert summary["validated"]["PersistentVolume (Kubernetes 1.33)"] == 1
@@ -104,8 +120,8 @@ def test_wrong_chart_value_fails_validation(
 def test_wrong_crd_field_fails_validation(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     real = secrets_operator.external_secret_spec
 
-    def wrong(target, data):
-        spec = real(target, data)
+    def wrong(target, data, template=None):
+        spec = real(target, data, template)
         spec["refreshInterval"] = 3600  # the CRD wants a duration string
         return spec
 
