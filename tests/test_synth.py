@@ -89,16 +89,30 @@ def test_unknown_stack_is_usage_error_listing_stacks(capsys: pytest.CaptureFixtu
     assert "dev" in err
 
 
-def test_invalid_namespace_is_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+BAD_STACK_FILES = {
+    # key -> (bad value, words the message must contain); each ends up in a chart value, a
+    # CRD field or a core object, and typed config stops it before anything runs.
+    "namespace": ("Airflow_NS", "DNS-1123"),  # Namespace, SecretStore/ExternalSecret metadata
+    "serviceAccountName": ("Airflow SA", "DNS-1123"),  # ServiceAccount, SecretStore serviceAccountRef
+    "executor": ("SequentialExecutor", "CeleryKubernetesExecutor"),  # chart value `executor`
+    "airflowChartVersion": ("1.19.0", "supported chart versions: 1.15.0"),  # chart version and profile
+    "logsVolumeSize": ("5 GB", "Kubernetes quantity"),  # PV capacity, PVC request
+}
+
+
+@pytest.mark.parametrize("key", BAD_STACK_FILES)
+def test_a_bad_stack_file_is_a_config_error_naming_the_key(
+    key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    value, allowed = BAD_STACK_FILES[key]
     stack_file = tmp_path / "Pulumi.bad.yaml"
     dev = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
-    dev["config"]["airflow-aks:namespace"] = "Airflow_NS"
+    dev["config"][f"airflow-aks:{key}"] = value
     stack_file.write_text(yaml.safe_dump(dev))
     assert main(["bad", "--stack-file", str(stack_file), "--no-write"]) == 2
     err = capsys.readouterr().err
-    assert "airflow-aks:namespace" in err
-    assert "Airflow_NS" in err
-    assert "DNS-1123" in err
+    assert f"airflow-aks:{key} = {json.dumps(value)}" in err
+    assert allowed in err
 
 
 def test_wrong_chart_value_fails_validation(
