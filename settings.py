@@ -298,9 +298,15 @@ class Settings(BaseModel):
     admin_username: Annotated[
         str, _matching(r"[A-Za-z][A-Za-z0-9_.-]{2,63}", "3-64 letters, digits, '_', '.', '-', starting with a letter")
     ] = Field(alias="adminUsername")
-    admin_email: Annotated[str, _matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address")] = Field(
-        alias="adminEmail"
-    )
+    # Restricted to characters that are inert in a shell: the chart's create-user job
+    # passes it to `bash -c` unquoted.
+    admin_email: Annotated[
+        str,
+        _matching(
+            r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+            "an e-mail address (letters, digits and . _ % + - before the @)",
+        ),
+    ] = Field(alias="adminEmail")
 
     # ------------------------------------------------------------ derived values
     @property

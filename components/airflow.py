@@ -13,6 +13,7 @@ from components.airflow_values import (
     AIRFLOW_CHART_NAME,
     AIRFLOW_CHART_REPO,
     PASSWORD_VAR,
+    PROFILES,
     SecretNames,
     credential_templates,
     uses_celery,
@@ -22,7 +23,6 @@ from components.key_vault import (
     FERNET_KEY_SECRET,
     POSTGRES_PASSWORD_SECRET,
     REDIS_PASSWORD_SECRET,
-    WEBSERVER_SECRET_KEY_SECRET,
 )
 from settings import Settings
 
@@ -31,12 +31,18 @@ ADMIN_SECRET = "airflow-admin"
 ADMIN_SECRET_KEY = "password"
 WEBSERVER_SECRET = "airflow-webserver-secret-key"
 FERNET_SECRET = "airflow-fernet-key"
-# Kubernetes Secret -> {key in the Secret: Key Vault secret}; the keys are the ones the chart reads.
-SECRET_DATA: dict[str, dict[str, str]] = {
-    ADMIN_SECRET: {ADMIN_SECRET_KEY: ADMIN_PASSWORD_SECRET},
-    WEBSERVER_SECRET: {"webserver-secret-key": WEBSERVER_SECRET_KEY_SECRET},
-    FERNET_SECRET: {"fernet-key": FERNET_KEY_SECRET},
-}
+
+
+def static_secret_data(settings: Settings) -> dict[str, dict[str, str]]:
+    """Kubernetes Secret -> {key in the Secret: Key Vault secret} for the admin password,
+    the Fernet key and the chart line's static keys (`airflow-<key>` everywhere)."""
+    data = {
+        ADMIN_SECRET: {ADMIN_SECRET_KEY: ADMIN_PASSWORD_SECRET},
+        FERNET_SECRET: {"fernet-key": FERNET_KEY_SECRET},
+    }
+    for key in PROFILES[settings.airflow_chart_version].static_keys:
+        data[f"airflow-{key}"] = {key: f"airflow-{key}"}
+    return data
 
 
 @dataclass(frozen=True)
@@ -58,14 +64,15 @@ def secret_names(logs_claim: str) -> SecretNames:
 
 
 def generated_passwords(settings: Settings) -> list[str]:
-    """Key Vault secrets beyond the fixed ones that this stack's settings need."""
-    wanted = [POSTGRES_PASSWORD_SECRET] if settings.postgresql_enabled else []
+    """Key Vault secrets beyond the admin password and Fernet key that these settings need."""
+    wanted = [f"airflow-{key}" for key in PROFILES[settings.airflow_chart_version].static_keys]
+    wanted += [POSTGRES_PASSWORD_SECRET] if settings.postgresql_enabled else []
     return wanted + ([REDIS_PASSWORD_SECRET] if uses_celery(settings) else [])
 
 
 def secret_sources(settings: Settings, names: SecretNames) -> dict[str, SecretSource]:
     """Every Kubernetes Secret the chart reads, and where ESO gets its content."""
-    sources = {target: SecretSource(dict(data)) for target, data in SECRET_DATA.items()}
+    sources = {target: SecretSource(dict(data)) for target, data in static_secret_data(settings).items()}
     templates = credential_templates(settings, names, RELEASE_NAME)
     database = {names.postgresql, names.metadata, names.pgbouncer_config, names.pgbouncer_stats}
     for target, template in templates.items():
@@ -74,8 +81,9 @@ def secret_sources(settings: Settings, names: SecretNames) -> dict[str, SecretSo
     return sources
 
 
-def port_forward_command(release: str, namespace: str) -> str:
-    return f"kubectl port-forward svc/{release}-webserver 8080:8080 --namespace {namespace}"
+def port_forward_command(release: str, namespace: str, service: str = "webserver") -> str:
+    """The UI: the webserver on Airflow 2, the API server on Airflow 3 (both on 8080)."""
+    return f"kubectl port-forward svc/{release}-{service} 8080:8080 --namespace {namespace}"
 
 
 @dataclass
@@ -108,7 +116,8 @@ class Airflow(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on)),
         )
         self.release_name = self.release.name.apply(lambda n: n or RELEASE_NAME)
+        ui_service = PROFILES[args.settings.airflow_chart_version].ui_service
         self.port_forward = pulumi.Output.all(self.release_name, args.namespace).apply(
-            lambda v: port_forward_command(v[0], v[1])
+            lambda v: port_forward_command(v[0], v[1], ui_service)
         )
         self.register_outputs({"releaseName": self.release_name, "portForward": self.port_forward})

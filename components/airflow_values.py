@@ -3,9 +3,10 @@
 Plain data in, plain data out: no Pulumi import, no secret value. Secrets enter only as
 the NAMES of Kubernetes Secrets that the External Secrets Operator fills from Key Vault.
 
-Everything that differs between chart versions lives in :data:`PROFILES`: adding chart
-1.19 / Airflow 3 is a new profile (plus its branch in :func:`_version_specific`), not
-edits across files.
+Everything that differs between chart versions lives in :data:`PROFILES` and its branch
+in :func:`_version_specific`: chart 1.15.0 (Airflow 2.9.3, the article's) and chart 1.19.0
+(Airflow 3.1.7: an API server instead of the webserver, an API secret key and a JWT
+secret instead of the webserver secret key, the default user under ``createUserJob``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,15 @@ class ChartProfile:
     # chart `images.<key>` -> image (repository path in the registry, pinned tag)
     images: dict[str, Image]
     postgresql_image: Image
+    # Static keys the chart reads from Secrets, besides the Fernet key: each is a Secret
+    # `airflow-<key>` with one key `<key>`, generated into Key Vault as `airflow-<key>`.
+    static_keys: tuple[str, ...]
+    ui_service: str  # the Service serving the UI: `<release>-<ui_service>`, port 8080
     airflow_image_keys: tuple[str, ...] = field(default=("airflow", "pod_template", "flower"))
+
+    @property
+    def airflow3(self) -> bool:
+        return self.airflow_version.startswith("3.")
 
 
 PROFILES: dict[str, ChartProfile] = {
@@ -58,6 +67,29 @@ PROFILES: dict[str, ChartProfile] = {
         # docker.io/bitnami/postgresql:16.1.0-debian-11-r15 (the chart default) is gone
         # upstream; the same image lives on as bitnamilegacy/postgresql: mirror it to the ACR.
         postgresql_image=Image("bitnamilegacy/postgresql", "16.1.0-debian-11-r15"),
+        static_keys=("webserver-secret-key",),
+        ui_service="webserver",
+    ),
+    # Chart 1.19.0 / Airflow 3.1.7: the chart defaults of that release, mirrored to the ACR.
+    # Airflow 2.x no longer gets fixes upstream; this is the line to run in production.
+    "1.19.0": ChartProfile(
+        chart_version="1.19.0",
+        airflow_version="3.1.7",
+        images={
+            "airflow": Image("airflow", "3.1.7"),
+            "pod_template": Image("airflow", "3.1.7"),
+            "flower": Image("airflow", "3.1.7"),
+            "statsd": Image("statsd-exporter", "v0.28.0"),
+            "pgbouncer": Image("airflow", "airflow-pgbouncer-2025.03.05-1.23.1"),
+            "pgbouncerExporter": Image("airflow", "airflow-pgbouncer-exporter-2025.03.05-0.18.0"),
+            "gitSync": Image("git-sync", "v4.4.2"),
+            "redis": Image("redis", "7.2-bookworm"),
+        },
+        postgresql_image=Image("bitnamilegacy/postgresql", "16.1.0-debian-11-r15"),
+        # [api] secret_key, and [api_auth] jwt_secret: the chart would otherwise make a
+        # new random JWT secret on every upgrade, invalidating every issued token.
+        static_keys=("api-secret-key", "jwt-secret"),
+        ui_service="api-server",
     ),
 }
 SUPPORTED_CHART_VERSIONS: tuple[str, ...] = tuple(PROFILES)
@@ -81,6 +113,9 @@ class SecretNames:
     pgbouncer_stats: str = "airflow-pgbouncer-exporter"
     redis_password: str = "airflow-redis-auth"
     broker_url: str = "airflow-celery-broker"
+    # Airflow 3 (chart 1.19): [api] secret_key and [api_auth] jwt_secret
+    api_secret_key: str = "airflow-api-secret-key"
+    jwt_secret: str = "airflow-jwt-secret"
 
 
 # The template variable ESO fills with the generated password (ExternalSecret data.secretKey).
@@ -195,8 +230,8 @@ def airflow_values(settings: Settings, names: SecretNames) -> dict[str, Any]:
         "scheduler": {"logGroomerSidecar": {"enabled": False}},
         "triggerer": {"logGroomerSidecar": {"enabled": False}},
         "workers": {"logGroomerSidecar": {"enabled": False}},
-        # Static keys from Key Vault (via ESO), never generated into the release.
-        "webserverSecretKeySecretName": names.webserver_secret_key,
+        # Static keys from Key Vault (via ESO), never generated into the release; the
+        # version-specific ones (webserver or API secret key, JWT secret) come below.
         "fernetKeySecretName": names.fernet_key,
         # Plain resources, not Helm hooks: a release that waits for readiness would
         # otherwise deadlock (the scheduler waits for a migration that runs post-install).
@@ -245,40 +280,57 @@ def _git_sync(settings: Settings) -> dict[str, Any]:
 
 
 def _version_specific(profile: ChartProfile, settings: Settings, names: SecretNames) -> dict[str, Any]:
-    """Keys whose shape depends on the chart major line."""
+    """Keys whose shape depends on the chart line: where the default user lives, which
+    static keys the chart reads, which components exist."""
+    user = {
+        "enabled": True,
+        "role": "Admin",
+        "username": settings.admin_username,
+        "email": settings.admin_email,
+        "firstName": "Airflow",
+        "lastName": "Admin",
+        "password": "",
+    }
     if profile.chart_version.startswith("1.15."):
-        # The create-user job reads the generated password from a Secret at run time;
-        # the password never appears in values, args or release state.
-        create_user = (
-            "exec airflow users create"
-            " -r {{ .Values.webserver.defaultUser.role }}"
-            " -u {{ .Values.webserver.defaultUser.username }}"
-            " -e {{ .Values.webserver.defaultUser.email }}"
-            " -f {{ .Values.webserver.defaultUser.firstName }}"
-            " -l {{ .Values.webserver.defaultUser.lastName }}"
-            ' -p "${AIRFLOW_ADMIN_PASSWORD}"'
-        )
         return {
-            "webserver": {
-                "defaultUser": {
-                    "enabled": True,
-                    "role": "Admin",
-                    "username": settings.admin_username,
-                    "email": settings.admin_email,
-                    "firstName": "Airflow",
-                    "lastName": "Admin",
-                    "password": "",
-                }
-            },
+            "webserverSecretKeySecretName": names.webserver_secret_key,
+            "webserver": {"defaultUser": user},
+            "createUserJob": _create_user_job(".Values.webserver.defaultUser", names),
+        }
+    if profile.chart_version.startswith("1.19."):
+        return {
+            "apiSecretKeySecretName": names.api_secret_key,
+            "jwtSecretName": names.jwt_secret,
+            # Airflow 3 runs the DAG processor on its own; its logs go to Blob too.
+            "dagProcessor": {"logGroomerSidecar": {"enabled": False}},
             "createUserJob": {
-                "useHelmHooks": False,
-                "args": ["bash", "-c", create_user],
-                "env": [
-                    {
-                        "name": "AIRFLOW_ADMIN_PASSWORD",
-                        "valueFrom": {"secretKeyRef": {"name": names.admin_password, "key": names.admin_password_key}},
-                    }
-                ],
+                **_create_user_job(".Values.createUserJob.defaultUser", names),
+                "defaultUser": user,
             },
         }
     raise NotImplementedError(f"no version-specific values for chart {profile.chart_version}")  # pragma: no cover
+
+
+def _create_user_job(user: str, names: SecretNames) -> dict[str, Any]:
+    """The create-user job reads the generated password from a Secret at run time; the
+    password never appears in values, args or release state. The other fields are chart
+    templates over `user` (settings restrict them to shell-safe characters)."""
+    create_user = (
+        "exec airflow users create"
+        f" -r {{{{ {user}.role }}}}"
+        f" -u {{{{ {user}.username }}}}"
+        f" -e {{{{ {user}.email }}}}"
+        f" -f {{{{ {user}.firstName }}}}"
+        f" -l {{{{ {user}.lastName }}}}"
+        ' -p "${AIRFLOW_ADMIN_PASSWORD}"'
+    )
+    return {
+        "useHelmHooks": False,
+        "args": ["bash", "-c", create_user],
+        "env": [
+            {
+                "name": "AIRFLOW_ADMIN_PASSWORD",
+                "valueFrom": {"secretKeyRef": {"name": names.admin_password, "key": names.admin_password_key}},
+            }
+        ],
+    }

@@ -18,10 +18,20 @@ KEY_VAULT_SECRETS_USER_ROLE_ID = "4633458b-17de-408a-b874-0445c86b69e6"
 ADMIN_PASSWORD_SECRET = "airflow-admin-password"
 WEBSERVER_SECRET_KEY_SECRET = "airflow-webserver-secret-key"
 FERNET_KEY_SECRET = "airflow-fernet-key"
-# Generated when the settings need them: the bundled PostgreSQL's and Redis's passwords.
+API_SECRET_KEY_SECRET = "airflow-api-secret-key"
+JWT_SECRET_SECRET = "airflow-jwt-secret"
 POSTGRES_PASSWORD_SECRET = "airflow-postgres-password"
 REDIS_PASSWORD_SECRET = "airflow-redis-password"
-OPTIONAL_PASSWORDS = (POSTGRES_PASSWORD_SECRET, REDIS_PASSWORD_SECRET)
+# Generated when the settings need them (the chart line's static keys, the bundled
+# PostgreSQL's and Redis's passwords), with their length. Letters and digits only: they
+# go into connection URLs and pgbouncer's users.txt.
+OPTIONAL_PASSWORDS: dict[str, int] = {
+    WEBSERVER_SECRET_KEY_SECRET: 64,
+    API_SECRET_KEY_SECRET: 64,
+    JWT_SECRET_SECRET: 64,
+    POSTGRES_PASSWORD_SECRET: 32,
+    REDIS_PASSWORD_SECRET: 32,
+}
 
 
 def vault_name(prefix: str, suffix: str) -> str:
@@ -45,7 +55,8 @@ class KeyVaultArgs:
     authorization: Literal["rbac", "accessPolicy"]
     purge_protection: bool
     soft_delete_retention_days: int
-    # Extra passwords to generate, by Key Vault secret name (from OPTIONAL_PASSWORDS).
+    # What to generate besides the admin password and Fernet key, by Key Vault secret
+    # name (keys of OPTIONAL_PASSWORDS).
     passwords: Sequence[str] = ()
 
 
@@ -61,7 +72,8 @@ class KeyVault(pulumi.ComponentResource):
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         unknown = sorted(set(args.passwords) - set(OPTIONAL_PASSWORDS))
         if unknown:  # before anything is registered
-            raise ValueError(f"no generated password named {', '.join(unknown)}; known: {OPTIONAL_PASSWORDS}")
+            known = ", ".join(OPTIONAL_PASSWORDS)
+            raise ValueError(f"no generated password named {', '.join(unknown)}; known: {known}")
         super().__init__("airflow-aks:key_vault:KeyVault", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # A destroyed vault stays soft-deleted and blocks its name: a generated suffix,
@@ -115,17 +127,16 @@ class KeyVault(pulumi.ComponentResource):
             self.read_grant = vault
 
         admin = random.RandomPassword(f"{name}-admin-password", length=24, special=False, opts=child)
-        webserver_key = random.RandomPassword(f"{name}-webserver-secret-key", length=64, special=False, opts=child)
         fernet = random.RandomBytes(f"{name}-fernet-key", length=32, opts=child)
         generated = {
             ADMIN_PASSWORD_SECRET: admin.result,
-            WEBSERVER_SECRET_KEY_SECRET: webserver_key.result,
             FERNET_KEY_SECRET: fernet.base64.apply(_urlsafe),
         }
         for secret_name in args.passwords:
-            # Letters and digits only: the password goes into connection URLs and users.txt.
             role = secret_name.removeprefix("airflow-")
-            password = random.RandomPassword(f"{name}-{role}", length=32, special=False, opts=child)
+            password = random.RandomPassword(
+                f"{name}-{role}", length=OPTIONAL_PASSWORDS[secret_name], special=False, opts=child
+            )
             generated[secret_name] = password.result
         self.secrets = {
             secret_name: vault_secret(

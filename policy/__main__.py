@@ -41,10 +41,13 @@ CONFIG_SCHEMA = PolicyConfigSchema(
         "registry": {"type": "string", "minLength": 1, "description": "ACR login server, e.g. myacr.azurecr.io"},
         "charts": {
             "type": "object",
-            "description": "chart name -> {repo, version}; defaults to the pins in policy/rules.py",
+            "description": "chart name -> {repo, version (one, or a list)}; defaults to the pins in policy/rules.py",
             "additionalProperties": {
                 "type": "object",
-                "properties": {"repo": {"type": "string"}, "version": {"type": "string"}},
+                "properties": {
+                    "repo": {"type": "string"},
+                    "version": {"type": ["string", "array"], "items": {"type": "string"}, "minItems": 1},
+                },
                 "required": ["repo", "version"],
             },
         },
@@ -53,11 +56,15 @@ CONFIG_SCHEMA = PolicyConfigSchema(
 )
 
 
+def _versions(raw: Any) -> str | tuple[str, ...]:
+    return tuple(str(v) for v in raw) if isinstance(raw, list) else str(raw)
+
+
 def policy_config(raw: Mapping[str, Any] | None) -> rules.PolicyConfig:
     raw = raw or {}
     charts = raw.get("charts")
     pins = (
-        {name: (str(pin["repo"]), str(pin["version"])) for name, pin in charts.items()}
+        {name: (str(pin["repo"]), _versions(pin["version"])) for name, pin in charts.items()}
         if isinstance(charts, Mapping)
         else dict(rules.DEFAULT_CHARTS)
     )

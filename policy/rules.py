@@ -32,8 +32,10 @@ KUBERNETES_SECRET = "kubernetes:core/v1:Secret"  # noqa: S105 - a type token
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 
 AIRFLOW_CHART = "airflow"
-DEFAULT_CHARTS: Mapping[str, tuple[str, str]] = {
-    AIRFLOW_CHART: ("https://airflow.apache.org", "1.15.0"),
+# chart name -> (repository URL, the exact version or versions a release may install)
+ChartPin = tuple[str, str | tuple[str, ...]]
+DEFAULT_CHARTS: Mapping[str, ChartPin] = {
+    AIRFLOW_CHART: ("https://airflow.apache.org", ("1.15.0", "1.19.0")),
     "external-secrets": ("https://charts.external-secrets.io", "2.9.0"),
 }
 
@@ -51,8 +53,8 @@ class PolicyResource:
 @dataclass(frozen=True)
 class PolicyConfig:
     registry: str  # the ACR login server every image must come from, e.g. "myacr.azurecr.io"
-    # chart name -> (repository URL, exact version) a Helm release may install
-    charts: Mapping[str, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_CHARTS))
+    # chart name -> (repository URL, exact version or versions) a Helm release may install
+    charts: Mapping[str, ChartPin] = field(default_factory=lambda: dict(DEFAULT_CHARTS))
     # False where the runner cannot tell marked secrets from plain values (CrossGuard's Python SDK
     # hands validations plaintext): the checks that a value IS marked secret are then skipped.
     secret_markers: bool = True
@@ -336,11 +338,12 @@ def check_helm_sources(r: PolicyResource, config: PolicyConfig) -> list[str]:
         approved = ", ".join(sorted(config.charts))
         out.append(f"Helm release {r.name}: chart {name!r} is not an approved chart ({approved})")
     else:
-        want_repo, want_version = expected
+        want_repo, want = expected
+        allowed = (want,) if isinstance(want, str) else tuple(want)
         if not _nonempty_str(version) or _VERSION_RANGE.search(str(version)):
             out.append(f"Helm release {r.name}: chart version {version!r} is not an exact version")
-        elif version != want_version:
-            out.append(f"Helm release {r.name}: chart {name} version {version} (expected {want_version})")
+        elif version not in allowed:
+            out.append(f"Helm release {r.name}: chart {name} version {version} (expected {' or '.join(allowed)})")
         if not isinstance(repo, str) or not _same_url(repo, want_repo):
             out.append(f"Helm release {r.name}: chart {name} from repository {repo!r} (expected {want_repo})")
 
@@ -381,7 +384,7 @@ def check_federated_subjects(resources: Sequence[PolicyResource], _config: Polic
 
 
 # ---------------------------------------------------------------------------- 7. Airflow release
-_DEFAULT_PASSWORD_TEMPLATE = re.compile(r"\.Values\.webserver\.defaultUser\.password\b")
+_DEFAULT_PASSWORD_TEMPLATE = re.compile(r"\.Values\.(webserver|createUserJob)\.defaultUser\.password\b")
 
 
 def check_airflow(r: PolicyResource, _config: PolicyConfig) -> list[str]:
@@ -391,21 +394,33 @@ def check_airflow(r: PolicyResource, _config: PolicyConfig) -> list[str]:
     values = values if isinstance(values, Mapping) else {}
     out: list[str] = []
 
-    user = _get(values, "webserver", "defaultUser")
-    user = user if isinstance(user, Mapping) else {}
-    if _plain(user.get("password")) == "admin":
-        out.append(f"Airflow release {r.name}: webserver.defaultUser.password is the default 'admin'")
+    # The default user: webserver.defaultUser (chart < 1.16; still honoured, deprecated,
+    # when set) or createUserJob.defaultUser (chart 1.16+).
+    legacy = _get(values, "webserver", "defaultUser")
+    current = _get(values, "createUserJob", "defaultUser")
+    user: Mapping[str, Any] = legacy if isinstance(legacy, Mapping) else current if isinstance(current, Mapping) else {}
+    for where, candidate in (("webserver.defaultUser", legacy), ("createUserJob.defaultUser", current)):
+        if isinstance(candidate, Mapping) and _plain(candidate.get("password")) == "admin":
+            out.append(f"Airflow release {r.name}: {where}.password is the default 'admin'")
     if _plain(user.get("enabled")) is not False:  # the chart default is enabled
         args = _get(values, "createUserJob", "args")
         if not _is_list(args) or not args:
             out.append(f"Airflow release {r.name}: the default user is enabled but createUserJob.args is unset, "
                        "so the chart's job sets the password from values (default 'admin')")
         elif any(isinstance(a := _plain(arg), str) and _DEFAULT_PASSWORD_TEMPLATE.search(a) for arg in args):
-            out.append(f"Airflow release {r.name}: createUserJob.args read .Values.webserver.defaultUser.password; "
+            out.append(f"Airflow release {r.name}: createUserJob.args read the default user's password from values; "
                        "read the password from a Secret instead")
 
-    if not (_nonempty_str(_plain(values.get("webserverSecretKeySecretName")))
-            or _nonempty_str(_plain(values.get("apiSecretKeySecretName")))):
+    version = _plain(values.get("airflowVersion"))
+    airflow3 = isinstance(version, str) and version.startswith("3.")
+    if airflow3:
+        if not _nonempty_str(_plain(values.get("apiSecretKeySecretName"))):
+            out.append(f"Airflow release {r.name}: no static API secret key (set apiSecretKeySecretName)")
+        if not _nonempty_str(_plain(values.get("jwtSecretName"))):
+            out.append(f"Airflow release {r.name}: no static JWT secret (set jwtSecretName; the chart would make a "
+                       "new one on every upgrade, invalidating every token)")
+    elif not (_nonempty_str(_plain(values.get("webserverSecretKeySecretName")))
+              or _nonempty_str(_plain(values.get("apiSecretKeySecretName")))):
         out.append(f"Airflow release {r.name}: no static webserver secret key (set webserverSecretKeySecretName, "
                    "or apiSecretKeySecretName for Airflow 3)")
 
@@ -482,8 +497,8 @@ POLICIES: tuple[Policy, ...] = (
     ),
     Policy(
         "airflow-hardened-release",
-        "Airflow has no default admin or database password, a stable webserver secret key, database and broker "
-        "credentials from Secrets, and no deadlocking Helm hooks.",
+        "Airflow has no default admin or database password, stable secret keys (webserver, or API key and JWT "
+        "secret on Airflow 3), database and broker credentials from Secrets, and no deadlocking Helm hooks.",
         resource_check=check_airflow,
     ),
 )

@@ -267,6 +267,8 @@ def _dig(values: Mapping[str, Any], path: str) -> Any:
 # the stack runs the database (an external one is the user's Secret).
 _AIRFLOW_SECRET_PATHS = (
     "webserverSecretKeySecretName",
+    "apiSecretKeySecretName",
+    "jwtSecretName",
     "fernetKeySecretName",
     "postgresql.auth.existingSecret",
     "pgbouncer.configSecretName",

@@ -6,13 +6,13 @@ from helpers import deps_of, provider, resolve, run_component, settings_for
 from components.airflow import Airflow, AirflowArgs, port_forward_command
 
 
-def _airflow():
+def _airflow(**overrides: str):
     def build():
         claim = random.RandomString("claim", length=4)
         return Airflow(
             "airflow",
             AirflowArgs(
-                settings=settings_for(),
+                settings=settings_for(**overrides),
                 namespace="airflow",
                 values={"executor": "X"},
                 provider=provider(),
@@ -45,3 +45,9 @@ def test_port_forward_command() -> None:
     _, app = _airflow()
     assert resolve(app.port_forward) == "kubectl port-forward svc/airflow-webserver 8080:8080 --namespace airflow"
     assert port_forward_command("af", "ns") == "kubectl port-forward svc/af-webserver 8080:8080 --namespace ns"
+
+
+def test_airflow_3_ui_is_the_api_server() -> None:
+    result, app = _airflow(airflowChartVersion="1.19.0")
+    assert result.one("kubernetes:helm.sh/v3:Release").inputs["version"] == "1.19.0"
+    assert resolve(app.port_forward) == "kubectl port-forward svc/airflow-api-server 8080:8080 --namespace airflow"

@@ -7,8 +7,9 @@ import jsonschema
 import pytest
 from helpers import settings_for
 
-from components.airflow import RELEASE_NAME, SECRET_DATA, secret_names, secret_sources
+from components.airflow import RELEASE_NAME, generated_passwords, secret_names, secret_sources, static_secret_data
 from components.airflow_values import PROFILES, SUPPORTED_CHART_VERSIONS, airflow_values, credential_templates
+from components.key_vault import OPTIONAL_PASSWORDS
 from synth import reference
 
 NAMES = secret_names("pvc-airflow-logs")
@@ -95,17 +96,18 @@ def test_article_defects_are_fixed() -> None:
 
 def test_secret_names_match_what_eso_produces() -> None:
     v = _values()
-    assert set(SECRET_DATA) == {v["webserverSecretKeySecretName"], v["fernetKeySecretName"], "airflow-admin"}
+    static = static_secret_data(settings_for())
+    assert set(static) == {v["webserverSecretKeySecretName"], v["fernetKeySecretName"], "airflow-admin"}
     sources = secret_sources(settings_for(), NAMES)
     assert set(sources) == {
-        *SECRET_DATA,
+        *static,
         v["postgresql"]["auth"]["existingSecret"],
         v["data"]["metadataSecretName"],
         v["pgbouncer"]["configSecretName"],
         v["pgbouncer"]["metricsExporterSidecar"]["statsSecretName"],
     }
-    assert SECRET_DATA[v["fernetKeySecretName"]] == {"fernet-key": "airflow-fernet-key"}
-    assert SECRET_DATA[v["webserverSecretKeySecretName"]] == {"webserver-secret-key": "airflow-webserver-secret-key"}
+    assert static[v["fernetKeySecretName"]] == {"fernet-key": "airflow-fernet-key"}
+    assert static[v["webserverSecretKeySecretName"]] == {"webserver-secret-key": "airflow-webserver-secret-key"}
 
 
 def test_every_image_comes_from_the_configured_registry() -> None:
@@ -251,3 +253,50 @@ def test_no_generated_password_or_default_credential_in_values() -> None:
         assert "postgresPassword" not in repr(v)
         assert "metadataConnection" not in v.get("data", {})
         assert "password" not in v.get("redis", {})
+
+
+# ------------------------------------------------------------ chart 1.19.0 / Airflow 3.1.7
+def test_airflow_3_values_use_the_api_secret_key_jwt_secret_and_create_user_job() -> None:
+    settings = settings_for(airflowChartVersion="1.19.0")
+    v = airflow_values(settings, NAMES)
+    assert v["airflowVersion"] == "3.1.7"
+    assert v["images"]["airflow"]["tag"] == "3.1.7"
+    assert v["images"]["gitSync"]["tag"] == "v4.4.2"
+    assert "webserverSecretKeySecretName" not in v
+    assert "webserver" not in v  # webserver.defaultUser is deprecated in 1.19 and would win
+    assert v["apiSecretKeySecretName"] == "airflow-api-secret-key"
+    assert v["jwtSecretName"] == "airflow-jwt-secret"
+    assert v["createUserJob"]["defaultUser"]["password"] == ""
+    assert v["createUserJob"]["defaultUser"]["username"] == "admin"
+    assert "{{ .Values.createUserJob.defaultUser.username }}" in v["createUserJob"]["args"][2]
+    assert "defaultUser.password" not in v["createUserJob"]["args"][2]
+    assert v["dagProcessor"]["logGroomerSidecar"]["enabled"] is False
+
+    static = static_secret_data(settings)
+    assert static == {
+        "airflow-admin": {"password": "airflow-admin-password"},
+        "airflow-fernet-key": {"fernet-key": "airflow-fernet-key"},
+        "airflow-api-secret-key": {"api-secret-key": "airflow-api-secret-key"},
+        "airflow-jwt-secret": {"jwt-secret": "airflow-jwt-secret"},
+    }
+    assert generated_passwords(settings) == [
+        "airflow-api-secret-key",
+        "airflow-jwt-secret",
+        "airflow-postgres-password",
+    ]
+    assert set(OPTIONAL_PASSWORDS) >= set(generated_passwords(settings))
+
+
+def test_airflow_2_keeps_the_webserver_secret_key() -> None:
+    settings = settings_for()
+    assert generated_passwords(settings) == ["airflow-webserver-secret-key", "airflow-postgres-password"]
+    assert generated_passwords(settings_for(executor="CeleryExecutor"))[-1] == "airflow-redis-password"
+
+
+def test_profiles_follow_the_charts_own_defaults() -> None:
+    """Each profile's image tags are the tags its chart's values.yaml ships (mirrored, not changed)."""
+    for version, profile in PROFILES.items():
+        chart_images = reference.load_yaml(f"airflow-chart/{version}/values.yaml")["images"]
+        for key in ("statsd", "pgbouncer", "pgbouncerExporter", "gitSync", "redis"):
+            assert profile.images[key].tag == chart_images[key]["tag"], (version, key)
+        assert profile.airflow_version == reference.load_yaml(f"airflow-chart/{version}/Chart.yaml")["appVersion"]

@@ -77,7 +77,7 @@ RG = "1-90 letters, digits, '-', '_', '.', '(', ')', not ending in '.'"
 BOOL = "must be true or false"
 ZONES = 'distinct zones from "1", "2", "3"'
 QUANTITY = "positive Kubernetes quantity such as 5Gi"
-CHART = "has no values profile; supported chart versions: 1.15.0"
+CHART = "has no values profile; supported chart versions: 1.15.0, 1.19.0"
 
 CASES: list[Case] = [
     # ---- location and naming
@@ -165,7 +165,7 @@ CASES: list[Case] = [
     bad("logsContainerName-double-dash", "logsContainerName", "airflow--logs", "single '-'"),
     bad("logsContainerName-two-chars", "logsContainerName", "lg", "3-63 lowercase letters"),
     # ---- Airflow
-    bad("airflowChartVersion-1.19.0-no-profile", "airflowChartVersion", "1.19.0", CHART),
+    bad("airflowChartVersion-1.18.0-no-profile", "airflowChartVersion", "1.18.0", CHART),
     bad("airflowChartVersion-2.0.0", "airflowChartVersion", "2.0.0", CHART),
     bad("airflowChartVersion-latest", "airflowChartVersion", "latest", CHART),
     bad("executor-Sequential", "executor", "SequentialExecutor", "'LocalExecutor', 'CeleryExecutor'"),
@@ -226,6 +226,9 @@ CASES: list[Case] = [
     bad("adminEmail-no-at", "adminEmail", "admin", "an e-mail address"),
     bad("adminEmail-no-domain-dot", "adminEmail", "admin@localhost", "an e-mail address"),
     bad("adminEmail-empty", "adminEmail", "", "an e-mail address"),
+    bad("adminEmail-shell-substitution", "adminEmail", "a$(id)@example.com", "an e-mail address"),
+    bad("adminEmail-shell-separator", "adminEmail", "a;reboot@example.com", "an e-mail address"),
+    bad("adminEmail-quote", "adminEmail", "o'neil@example.com", "an e-mail address"),
     # ---- conflicting options
     conflict("existing-cluster-without-clusterName", {"clusterMode": "existing", "clusterResourceGroup": "aks-rg"},
              "clusterName", "required when clusterMode is 'existing'", shown='""'),
@@ -325,7 +328,7 @@ def test_the_harness_records_a_good_program() -> None:
 
 
 WHOLE_PROGRAM = ["nodeCount-word", "typo-exectuor", "existing-cluster-without-clusterName",
-                 "airflowChartVersion-1.19.0-no-profile", "dagsGitRepo-ssh-scheme"]
+                 "airflowChartVersion-1.18.0-no-profile", "dagsGitRepo-ssh-scheme"]
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.id in WHOLE_PROGRAM], ids=lambda c: c.id)

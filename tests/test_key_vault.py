@@ -9,8 +9,7 @@ from components.key_vault import (
     ADMIN_PASSWORD_SECRET,
     FERNET_KEY_SECRET,
     KEY_VAULT_SECRETS_USER_ROLE_ID,
-    POSTGRES_PASSWORD_SECRET,
-    REDIS_PASSWORD_SECRET,
+    OPTIONAL_PASSWORDS,
     WEBSERVER_SECRET_KEY_SECRET,
     KeyVault,
     KeyVaultArgs,
@@ -20,7 +19,7 @@ from synth.mocks import SUBSCRIPTION_ID, TENANT_ID, Secret
 PRINCIPAL = "f3fb9e49-4ea6-539b-adf6-adfa14b20d92"
 
 
-def _vault(mode: str = "rbac", purge: bool = False):
+def _vault(mode: str = "rbac", purge: bool = False, passwords: tuple[str, ...] = (WEBSERVER_SECRET_KEY_SECRET,)):
     return run_component(
         lambda: KeyVault(
             "keyvault",
@@ -34,6 +33,7 @@ def _vault(mode: str = "rbac", purge: bool = False):
                 authorization=mode,  # type: ignore[arg-type]
                 purge_protection=purge,
                 soft_delete_retention_days=7,
+                passwords=passwords,
             ),
         )
     )
@@ -103,45 +103,33 @@ def test_generated_credentials_are_in_the_vault_and_marked_secret() -> None:
     assert len(base64.urlsafe_b64decode(fernet)) == 32
 
 
-def test_database_and_broker_passwords_are_generated_only_when_asked() -> None:
-    plain, _ = _vault()
-    assert len(plain.by_type("random:index/randomPassword:RandomPassword")) == 2
+def test_optional_passwords_are_generated_only_when_asked() -> None:
+    plain, _ = _vault(passwords=())
+    assert [r.name for r in plain.by_type("random:index/randomPassword:RandomPassword")] == ["keyvault-admin-password"]
+    assert {r.inputs["secretName"] for r in plain.by_type("azure-native:keyvault:Secret")} == {
+        ADMIN_PASSWORD_SECRET,
+        FERNET_KEY_SECRET,
+    }
 
-    result, vault = run_component(
-        lambda: KeyVault(
-            "keyvault",
-            KeyVaultArgs(
-                resource_group_name="airflow-dev-rg",
-                location="eastus",
-                name_prefix="airflow",
-                tenant_id=TENANT_ID,
-                subscription_id=SUBSCRIPTION_ID,
-                reader_principal_id=PRINCIPAL,
-                authorization="rbac",
-                purge_protection=False,
-                soft_delete_retention_days=7,
-                passwords=[POSTGRES_PASSWORD_SECRET, REDIS_PASSWORD_SECRET],
-            ),
-        )
-    )
-    assert {POSTGRES_PASSWORD_SECRET, REDIS_PASSWORD_SECRET} <= set(vault.secrets)
+    result, vault = _vault(passwords=tuple(OPTIONAL_PASSWORDS))
+    assert set(OPTIONAL_PASSWORDS) <= set(vault.secrets)
     passwords = {r.name: r for r in result.by_type("random:index/randomPassword:RandomPassword")}
     secrets = {r.inputs["secretName"]: r for r in result.by_type("azure-native:keyvault:Secret")}
-    for role, secret_name in (("postgres", POSTGRES_PASSWORD_SECRET), ("redis", REDIS_PASSWORD_SECRET)):
-        generated = passwords[f"keyvault-{role}-password"]
+    for secret_name, length in OPTIONAL_PASSWORDS.items():
+        role = secret_name.removeprefix("airflow-")
+        generated = passwords[f"keyvault-{role}"]
         # letters and digits: safe inside connection URLs and pgbouncer's users.txt
-        assert generated.inputs["length"] == 32
+        assert generated.inputs["length"] == length
         assert generated.inputs["special"] is False
         value = secrets[secret_name].inputs["properties"]["value"]
         assert isinstance(value, Secret)
         assert value.value == generated.state["result"]
-        assert f"random:index/randomPassword:RandomPassword::keyvault-{role}-password" in deps_of(
-            result, secrets[secret_name]
-        )
+        assert f"random:index/randomPassword:RandomPassword::keyvault-{role}" in deps_of(result, secrets[secret_name])
+    assert passwords["keyvault-postgres-password"].inputs["length"] == 32
+    assert passwords["keyvault-jwt-secret"].inputs["length"] == 64
 
 
 def test_an_unknown_password_name_is_refused() -> None:
-
 
     with pytest.raises(ValueError, match="no generated password named airflow-typo"):
         KeyVault(

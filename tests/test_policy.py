@@ -291,11 +291,26 @@ VIOLATIONS: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
      _set("airflow", "values", "data", value={"metadataSecretName": "airflow-db"})),
     ("airflow-hardened-release", "redis password from a hook",
      _drop("airflow", "values", "redis", "passwordSecretName")),
+    ("airflow-hardened-release", "Airflow 3 without a JWT secret", lambda rs: (
+        _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
+        _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs))),
+    ("airflow-hardened-release", "Airflow 3 with only the webserver key", lambda rs: (
+        _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
+        _set("airflow", "values", "jwtSecretName", value="airflow-jwt-secret")(rs))),
+    ("airflow-hardened-release", "createUserJob.defaultUser password admin",
+     _set("airflow", "values", "createUserJob", "defaultUser", value={"password": "admin"})),
+    ("airflow-hardened-release", "args template createUserJob.defaultUser.password", lambda rs: (
+        _drop("airflow", "values", "webserver")(rs),
+        _set("airflow", "values", "createUserJob", "args",
+             value=["bash", "-c", "airflow users create -p {{ .Values.createUserJob.defaultUser.password }}"])(rs))),
 ]
 
 
 # A default admin password in values is also credential material.
-ALSO_REPORTED = {"admin password": {"no-unmarked-credentials"}}
+ALSO_REPORTED = {
+    "admin password": {"no-unmarked-credentials"},
+    "createUserJob.defaultUser password admin": {"no-unmarked-credentials"},
+}
 
 
 def test_every_policy_has_violation_cases() -> None:
@@ -346,6 +361,13 @@ COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
         _set("airflow", "values", "pgbouncer", value={"enabled": False})(rs),
         _set("airflow", "values", "executor", value="KubernetesExecutor")(rs),
         _set("airflow", "values", "data", value={"metadataSecretName": "my-external-db"})(rs))),
+    ("airflow-hardened-release", "Airflow 3 as chart 1.19 gets it", lambda rs: (
+        _drop("airflow", "values", "webserverSecretKeySecretName")(rs),
+        _drop("airflow", "values", "webserver")(rs),
+        _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
+        _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs),
+        _set("airflow", "values", "jwtSecretName", value="airflow-jwt-secret")(rs),
+        _set("airflow", "values", "createUserJob", "defaultUser", value={"enabled": True, "password": ""})(rs))),
     ("airflow-hardened-release", "external broker, no bundled Redis",
      _set("airflow", "values", "redis", value={"enabled": False})),
 ]
@@ -364,7 +386,13 @@ def test_compliant_variant_passes(case: str, mutate: Callable[[list[PolicyResour
 
 
 def test_chart_pins_default_to_the_supported_versions() -> None:
-    assert CONFIG.charts["airflow"] == ("https://airflow.apache.org", "1.15.0")
+    from components.airflow_values import SUPPORTED_CHART_VERSIONS
+    from components.secrets_operator import ESO_CHART_REPO
+
+    assert CONFIG.charts["airflow"] == ("https://airflow.apache.org", SUPPORTED_CHART_VERSIONS)
+    assert CONFIG.charts["external-secrets"][0] == ESO_CHART_REPO
+    assert _violations(_set("airflow", "version", value="1.19.0")) == []
+    assert _policies(_violations(_set("airflow", "version", value="1.18.0"))) == {"helm-pinned-sources"}
     assert CONFIG.charts["external-secrets"] == ("https://charts.external-secrets.io", "2.9.0")
     assert _policies(_violations(_set("eso", "version", value="2.10.0"))) == {"helm-pinned-sources"}
 

@@ -95,7 +95,7 @@ BAD_STACK_FILES = {
     "namespace": ("Airflow_NS", "DNS-1123"),  # Namespace, SecretStore/ExternalSecret metadata
     "serviceAccountName": ("Airflow SA", "DNS-1123"),  # ServiceAccount, SecretStore serviceAccountRef
     "executor": ("SequentialExecutor", "CeleryKubernetesExecutor"),  # chart value `executor`
-    "airflowChartVersion": ("1.19.0", "supported chart versions: 1.15.0"),  # chart version and profile
+    "airflowChartVersion": ("1.18.0", "supported chart versions: 1.15.0, 1.19.0"),  # chart version and profile
     "logsVolumeSize": ("5 GB", "Kubernetes quantity"),  # PV capacity, PVC request
 }
 
