@@ -46,7 +46,9 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 MAX_ARCHIVE_BYTES = 32 * 1024 * 1024
 MAX_FILE_BYTES = 16 * 1024 * 1024
-TIMEOUT_SECONDS = 30.0
+TIMEOUT_SECONDS = 30.0  # per socket operation
+DEADLINE_SECONDS = 300.0  # per download, against a server that trickles bytes
+_CHUNK = 1 << 16
 USER_AGENT = "airflow-aks-synth (+reference fetch)"
 _VERSION = re.compile(r"v?[0-9]+(\.[0-9]+){1,2}([-+][0-9A-Za-z.-]+)?")
 
@@ -107,21 +109,51 @@ class Fetched:
     seconds: float
 
 
-def _download(url: str, limit: int, timeout: float = TIMEOUT_SECONDS) -> bytes:
-    scheme = urllib.parse.urlparse(url).scheme
-    if scheme not in {"https", "http", "file"}:
-        raise FetchError(f"{url}: unsupported URL scheme {scheme!r} (https, http or file)")
+class _SameSchemeRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects only within one scheme: no https -> http downgrade."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        old, new = urllib.parse.urlparse(req.full_url).scheme, urllib.parse.urlparse(newurl).scheme
+        if old != new:
+            raise urllib.error.HTTPError(newurl, code, f"redirect from {old} to {new} refused", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_SameSchemeRedirects)
+
+
+def _download(url: str, limit: int, *, scheme: str | None = None) -> bytes:
+    """GET `url`: at most `limit` bytes, within DEADLINE_SECONDS, with the expected `scheme`."""
+    got = urllib.parse.urlparse(url).scheme
+    allowed = {scheme} if scheme else {"https", "http", "file"}
+    if got not in allowed:
+        raise FetchError(f"{url}: URL scheme {got!r} refused (expected {' or '.join(sorted(allowed))})")
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})  # noqa: S310 - scheme checked above
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    chunks: list[bytes] = []
+    size = 0
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
-            data: bytes = response.read(limit + 1)
+        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
+            while chunk := response.read(_CHUNK):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    raise FetchError(f"{url}: larger than {limit} bytes, refused")
+                if time.monotonic() > deadline:
+                    raise FetchError(f"{url}: not done after {DEADLINE_SECONDS:.0f} s, abandoned")
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
         if isinstance(err, urllib.error.HTTPError):
             raise FetchError(f"{url}: HTTP {err.code} {err.reason}") from err
         raise FetchError(f"{url}: {getattr(err, 'reason', err)}") from err
-    if len(data) > limit:
-        raise FetchError(f"{url}: larger than {limit} bytes, refused")
-    return data
+    return b"".join(chunks)
 
 
 def _sha256(data: bytes) -> str:
@@ -132,7 +164,10 @@ def _chart_entry(index: Any, source: ChartSource, version: str, index_url: str) 
     entries = index.get("entries") if isinstance(index, Mapping) else None
     if not isinstance(entries, Mapping) or source.chart not in entries:
         raise FetchError(f"{index_url}: no chart named {source.chart!r} in the repository index")
-    versions = [e for e in entries[source.chart] if isinstance(e, Mapping)]
+    listed = entries[source.chart]
+    if not isinstance(listed, list):
+        raise FetchError(f"{index_url}: entries.{source.chart} is not a list of chart versions")
+    versions = [e for e in listed if isinstance(e, Mapping)]
     for entry in versions:
         if str(entry.get("version")) == version:
             return entry
@@ -144,14 +179,17 @@ def _archive_bytes(entry: Mapping[str, Any], source: ChartSource, version: str) 
     digest = str(entry.get("digest") or "").lower()
     if len(digest) != 64:
         raise FetchError(f"{source.repo}: index entry {source.chart} {version} has no sha256 digest; refusing it")
-    urls = [str(u) for u in entry.get("urls") or []]
+    listed = entry.get("urls")
+    urls = [u for u in listed if isinstance(u, str)] if isinstance(listed, list) else []
     if not urls:
         raise FetchError(f"{source.repo}: index entry {source.chart} {version} lists no download URL")
+    # The archive comes over the repository's own scheme: an index cannot send us to file://.
+    scheme = urllib.parse.urlparse(source.repo).scheme
     problems = []
     for raw in urls:
         url = urllib.parse.urljoin(source.repo.rstrip("/") + "/", raw)
         try:
-            data = _download(url, MAX_ARCHIVE_BYTES)
+            data = _download(url, MAX_ARCHIVE_BYTES, scheme=scheme)
         except FetchError as err:
             problems.append(str(err))
             continue
@@ -204,7 +242,7 @@ def _fetch_crds(crds: CrdSource, version: str) -> tuple[dict[str, bytes], dict[s
     urls: dict[str, str] = {}
     for kind, name in crds.files.items():
         url = crds.url.format(version=version, file=name)
-        data = _download(url, MAX_FILE_BYTES)
+        data = _download(url, MAX_FILE_BYTES, scheme=urllib.parse.urlparse(crds.url).scheme)
         try:
             doc = yaml.load(data, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
         except yaml.YAMLError as err:
@@ -239,9 +277,34 @@ def fetch(
     if not _VERSION.fullmatch(version):
         raise FetchError(f"{version!r} is not a chart version (expected e.g. 1.15.0)")
     target = into / folder / version
-    if target.is_dir() and (target / "SOURCE.json").is_file() and not force:
-        recorded = json.loads((target / "SOURCE.json").read_text())
-        return Fetched(folder, version, target, dict(recorded.get("files", {})), 0.0)
+    try:
+        return _fetch(source, folder, version, target, force)
+    except (OSError, ValueError) as err:  # the cache or target directory, not the network
+        if isinstance(err, FetchError):
+            raise
+        raise FetchError(f"{target}: {type(err).__name__}: {err}") from err
+
+
+def _recorded(target: Path) -> Fetched | None:
+    """The complete version directory a previous fetch left, if any."""
+    record = target / "SOURCE.json"
+    if not record.is_file():
+        return None
+    recorded = json.loads(record.read_text())
+    files = recorded.get("files") if isinstance(recorded, Mapping) else None
+    return Fetched(target.parent.name, target.name, target, dict(files or {}), 0.0)
+
+
+def _fetch(source: ChartSource, folder: str, version: str, target: Path, force: bool) -> Fetched:
+    if not force:
+        done = _recorded(target)
+        if done is not None:
+            return done
+        if target.exists():
+            raise FetchError(
+                f"{target} exists but was not fetched here (no SOURCE.json); not touching it: "
+                "fetch into another directory, or pass --force to replace it"
+            )
 
     started = time.perf_counter()
     index_url = source.repo.rstrip("/") + "/index.yaml"
@@ -275,29 +338,35 @@ def fetch(
         "origins": origins,
         "fetched": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    _write_atomically(target, layout, record)
+    _write_atomically(target, layout, record, replace=force)
     return Fetched(folder, version, target, hashes, time.perf_counter() - started)
 
 
-def _write_atomically(target: Path, layout: Mapping[str, bytes], record: Mapping[str, Any]) -> None:
+def _write_atomically(target: Path, layout: Mapping[str, bytes], record: Mapping[str, Any], *, replace: bool) -> None:
+    """Write beside `target`, then rename: readers see the old directory or the new one,
+    never a half-written one. Without `replace`, a directory another process completed
+    meanwhile wins and ours is discarded."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-new-", dir=target.parent))
+    retired: Path | None = None
     try:
         for rel, data in layout.items():
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         (staging / "SOURCE.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-        if target.exists():
-            shutil.rmtree(target)
+        if replace and target.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}-old-", dir=target.parent))
+            target.rename(retired / target.name)
         try:
             staging.rename(target)
         except OSError:
-            if not (target / "SOURCE.json").is_file():  # not another process that won the race
+            if _recorded(target) is None:  # not another process that finished first
                 raise
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        for leftover in (staging, retired):
+            if leftover is not None and leftover.exists():
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 # ----------------------------------------------------------------- command line

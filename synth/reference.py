@@ -85,7 +85,7 @@ def _fetch_into_cache(relative: str) -> str:
             try:
                 got = fetch.fetch(parts[0], parts[1], key[0])
                 _attempts[key] = f"fetched {len(got.files)} files into {got.path}"
-            except fetch.FetchError as err:
+            except (fetch.FetchError, OSError, ValueError) as err:  # never a traceback from here
                 _attempts[key] = f"fetching it failed: {err}"
             print(f"synth: {_attempts[key]}", file=sys.stderr)
     return _attempts[key]

@@ -369,3 +369,111 @@ def test_a_version_that_is_not_a_version_is_refused(tmp_path: Path, version: str
     with pytest.raises(fetch.FetchError, match="is not a chart version"):
         fetch.fetch("airflow-chart", version, tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_directory_not_fetched_here_is_never_replaced_without_force(
+    sources: dict[str, fetch.ChartSource], tmp_path: Path
+) -> None:
+    mine = tmp_path / "refs" / "airflow-chart" / AIRFLOW
+    mine.mkdir(parents=True)
+    (mine / "values.schema.json").write_text("{}")
+    (mine / "my-notes.txt").write_text("keep me")
+    with pytest.raises(fetch.FetchError, match="exists but was not fetched here"):
+        fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "refs", sources=sources)
+    assert (mine / "my-notes.txt").read_text() == "keep me"
+
+    got = fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "refs", sources=sources, force=True)
+    assert not (got.path / "my-notes.txt").exists()
+    assert (got.path / "values.schema.json").read_bytes() == _airflow_files()["values.schema.json"]
+    assert sorted(p.name for p in got.path.parent.iterdir()) == [AIRFLOW]  # nothing left aside
+
+
+def test_an_unusable_cache_is_a_fetch_error_and_synth_only_warns(
+    fresh_machine: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh_machine.parent.mkdir(parents=True)
+    fresh_machine.write_text("a file where the cache directory should be")
+    with pytest.raises(fetch.FetchError, match=r"NotADirectoryError|FileExistsError"):
+        fetch.fetch("airflow-chart", AIRFLOW, fresh_machine, sources=fetch.SOURCES)
+    assert synth_main(["dev", "--no-write"]) == 0  # no traceback: missing schemas are warnings
+    out = capsys.readouterr().out
+    assert "warning: [helm-values] airflow: schema not found, NOT validated" in out
+    assert "fetching it failed" in out
+
+
+def test_oversized_downloads_are_refused(
+    sources: dict[str, fetch.ChartSource], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fetch, "MAX_ARCHIVE_BYTES", 1024)
+    with pytest.raises(fetch.FetchError, match="larger than 1024 bytes, refused"):
+        fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "cache", sources=sources)
+    assert not (tmp_path / "cache" / "airflow-chart" / AIRFLOW).exists()
+
+
+def test_a_chart_of_another_name_is_refused(sources: dict[str, fetch.ChartSource], tmp_path: Path) -> None:
+    files = {**_airflow_files(), "Chart.yaml": b"name: not-airflow\nversion: 1.15.0\n"}
+    _helm_repo(tmp_path / "airflow-repo", "airflow", AIRFLOW, _archive("airflow", files))
+    with pytest.raises(fetch.FetchError, match=r"Chart\.yaml names chart 'not-airflow', expected 'airflow'"):
+        fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "cache", sources=sources)
+
+
+def test_an_index_cannot_send_the_archive_download_to_another_scheme(tmp_path: Path) -> None:
+    """A remote index naming a file:// archive (or any other scheme) is refused."""
+    archive = _archive("airflow", _airflow_files())
+    repo = _helm_repo(tmp_path / "repo", "airflow", AIRFLOW, archive, absolute_url=True)  # file:// archive URL
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(repo)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        source = dataclasses.replace(
+            fetch.SOURCES["airflow-chart"], repo=f"http://127.0.0.1:{server.server_address[1]}"
+        )
+        with pytest.raises(fetch.FetchError, match="URL scheme 'file' refused \\(expected http\\)"):
+            fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "cache", sources={"airflow-chart": source})
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_redirects_that_change_scheme_are_refused(tmp_path: Path) -> None:
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", "ftp://example.invalid/index.yaml")
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        source = dataclasses.replace(
+            fetch.SOURCES["airflow-chart"], repo=f"http://127.0.0.1:{server.server_address[1]}"
+        )
+        with pytest.raises(fetch.FetchError, match="redirect from http to ftp refused"):
+            fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "cache", sources={"airflow-chart": source})
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ({"airflow": "1.15.0"}, "entries.airflow is not a list"),
+        ({"airflow": [{"version": AIRFLOW, "digest": "0" * 64, "urls": "airflow.tgz"}]}, "lists no download URL"),
+    ],
+    ids=["entries-not-a-list", "urls-not-a-list"],
+)
+def test_a_malformed_index_is_a_fetch_error(tmp_path: Path, entries: dict[str, object], message: str) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "index.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "entries": entries}))
+    source = dataclasses.replace(fetch.SOURCES["airflow-chart"], repo=repo.as_uri())
+    with pytest.raises(fetch.FetchError, match=message):
+        fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "cache", sources={"airflow-chart": source})
