@@ -108,7 +108,7 @@ class SecretNames:
     # unlike anything the chart (or its bitnami subchart) would create by default, so a
     # Secret never has two owners.
     postgresql: str = "airflow-postgresql-auth"
-    metadata: str = "airflow-metadata"
+    metadata: str = "airflow-metadata-connection"
     pgbouncer_config: str = "airflow-pgbouncer-auth"
     pgbouncer_stats: str = "airflow-pgbouncer-exporter"
     redis_password: str = "airflow-redis-auth"
@@ -261,6 +261,10 @@ def airflow_values(settings: Settings, names: SecretNames) -> dict[str, Any]:
     if uses_celery(settings):
         values["redis"] = {"enabled": True, "passwordSecretName": names.redis_password}
         values["data"]["brokerUrlSecretName"] = names.broker_url
+    else:
+        # Without Celery there is no broker; the chart would still make a Redis password
+        # in a pre-install hook while Redis is enabled.
+        values["redis"] = {"enabled": False}
     values.update(_version_specific(profile, settings, names))
     return values
 

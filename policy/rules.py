@@ -453,7 +453,7 @@ def _default_credentials(values: Mapping[str, Any]) -> list[str]:
             out.append("pgbouncer.metricsExporterSidecar.statsSecretName is unset, so the stats connection is "
                        "built from values")
     executor = _plain(values.get("executor"))
-    if isinstance(executor, str) and "Celery" in executor:
+    if executor is None or (isinstance(executor, str) and "Celery" in executor):  # the chart's default: Celery
         if not _set(values, "data", "brokerUrlSecretName"):
             out.append("data.brokerUrlSecretName is unset, so the broker URL comes from a Helm hook")
         if _plain(_get(values, "redis", "enabled")) is not False and not _set(values, "redis", "passwordSecretName"):

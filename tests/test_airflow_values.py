@@ -204,7 +204,7 @@ def test_database_secrets_render_to_what_the_chart_and_pgbouncer_expect() -> Non
     assert _render(templates["airflow-postgresql-auth"]["postgres-password"], PASSWORD) == PASSWORD
 
     # Airflow connects through PgBouncer, to the database name PgBouncer serves
-    url = urllib.parse.urlsplit(_render(templates["airflow-metadata"]["connection"], PASSWORD))
+    url = urllib.parse.urlsplit(_render(templates["airflow-metadata-connection"]["connection"], PASSWORD))
     assert (url.scheme, url.username, urllib.parse.unquote(url.password or "")) == (
         "postgresql", "postgres", PASSWORD
     )
@@ -228,8 +228,8 @@ def test_database_secrets_render_to_what_the_chart_and_pgbouncer_expect() -> Non
 
 def test_without_pgbouncer_airflow_connects_to_postgresql_directly() -> None:
     templates = credential_templates(settings_for(pgbouncerEnabled="false"), NAMES, RELEASE_NAME)
-    assert set(templates) == {"airflow-postgresql-auth", "airflow-metadata"}
-    url = urllib.parse.urlsplit(_render(templates["airflow-metadata"]["connection"], PASSWORD))
+    assert set(templates) == {"airflow-postgresql-auth", "airflow-metadata-connection"}
+    url = urllib.parse.urlsplit(_render(templates["airflow-metadata-connection"]["connection"], PASSWORD))
     assert (url.hostname, url.port, url.path) == ("airflow-postgresql.airflow", 5432, "/postgres")
 
 
@@ -241,18 +241,40 @@ def test_celery_broker_url_points_at_the_bundled_redis_with_the_generated_passwo
     assert (url.scheme, url.username, url.hostname, url.port, url.path) == ("redis", "", "airflow-redis", 6379, "/0")
     assert urllib.parse.unquote(url.password or "") == PASSWORD
     # the namespace reaches the database hosts
-    assert "airflow-pgbouncer.data:6543" in templates["airflow-metadata"]["connection"]
+    assert "airflow-pgbouncer.data:6543" in templates["airflow-metadata-connection"]["connection"]
     sources = secret_sources(settings, NAMES)
     assert sources["airflow-celery-broker"].data == {"password": "airflow-redis-password"}
-    assert sources["airflow-metadata"].data == {"password": "airflow-postgres-password"}
+    assert sources["airflow-metadata-connection"].data == {"password": "airflow-postgres-password"}
 
 
-def test_no_generated_password_or_default_credential_in_values() -> None:
-    for overrides in VARIANTS.values():
-        v = airflow_values(settings_for(**overrides), NAMES)
-        assert "postgresPassword" not in repr(v)
-        assert "metadataConnection" not in v.get("data", {})
-        assert "password" not in v.get("redis", {})
+@pytest.mark.parametrize("version", SUPPORTED_CHART_VERSIONS)
+@pytest.mark.parametrize("overrides", VARIANTS.values(), ids=list(VARIANTS))
+def test_values_leave_no_credential_to_the_chart(version: str, overrides: dict[str, str]) -> None:
+    """Every variant passes the release policy: no credential material, none left to chart defaults."""
+    from policy.rules import PolicyConfig, PolicyResource, check_airflow, credential_material
+
+    v = airflow_values(settings_for(airflowChartVersion=version, **overrides), NAMES)
+    assert credential_material(v) == []
+    release = PolicyResource("urn:x", "kubernetes:helm.sh/v3:Release", "airflow", {"chart": "airflow", "values": v})
+    assert check_airflow(release, PolicyConfig(registry="")) == []
+    if "Celery" not in v["executor"]:
+        assert v["redis"] == {"enabled": False}  # no hook-made Redis password without a broker
+
+
+# Secrets the chart (release "airflow") or its bitnami subchart create when their *SecretName
+# value is unset, in every naming the chart has used.
+CHART_DEFAULT_SECRETS = {
+    "airflow-airflow-metadata", "airflow-metadata", "airflow-airflow-result-backend", "airflow-result-backend",
+    "airflow-pgbouncer-config", "airflow-pgbouncer-stats", "airflow-pgbouncer-certificates",
+    "airflow-redis-password", "airflow-broker-url", "airflow-postgresql",
+}
+
+
+def test_credential_secrets_never_share_a_name_with_a_chart_default() -> None:
+    ours = {NAMES.postgresql, NAMES.metadata, NAMES.pgbouncer_config, NAMES.pgbouncer_stats,
+            NAMES.redis_password, NAMES.broker_url}
+    assert len(ours) == 6
+    assert ours.isdisjoint(CHART_DEFAULT_SECRETS)
 
 
 # ------------------------------------------------------------ chart 1.19.0 / Airflow 3.1.7
@@ -300,3 +322,37 @@ def test_profiles_follow_the_charts_own_defaults() -> None:
         for key in ("statsd", "pgbouncer", "pgbouncerExporter", "gitSync", "redis"):
             assert profile.images[key].tag == chart_images[key]["tag"], (version, key)
         assert profile.airflow_version == reference.load_yaml(f"airflow-chart/{version}/Chart.yaml")["appVersion"]
+
+
+@pytest.mark.parametrize("version", SUPPORTED_CHART_VERSIONS)
+def test_pgbouncer_settings_are_the_charts_defaults(version: str) -> None:
+    """The PgBouncer config and stats URL we render equal what the chart renders from its
+    own values.yaml defaults (read from the reference chart, not restated here)."""
+    chart = reference.load_yaml(f"airflow-chart/{version}/values.yaml")
+    pgb, conn = chart["pgbouncer"], chart["data"]["metadataConnection"]
+    settings = settings_for(airflowChartVersion=version)
+    templates = credential_templates(settings, NAMES, RELEASE_NAME)
+
+    ini = configparser.ConfigParser()
+    ini.read_string(templates[NAMES.pgbouncer_config]["pgbouncer.ini"])
+    section = ini["pgbouncer"]
+    assert section["listen_port"] == str(chart["ports"]["pgbouncer"])
+    assert section["auth_type"] == pgb["auth_type"]
+    assert section["auth_file"] == pgb["auth_file"]
+    assert section["max_client_conn"] == str(pgb["maxClientConn"])
+    assert section["verbose"] == str(pgb["verbose"])
+    assert section["log_disconnections"] == str(pgb["logDisconnections"])
+    assert section["log_connections"] == str(pgb["logConnections"])
+    assert section["server_tls_sslmode"] == pgb["sslmode"]
+    assert section["server_tls_ciphers"] == pgb["ciphers"]
+    assert section["stats_users"] == conn["user"]
+    host = f"host=airflow-postgresql.airflow dbname={conn['db']} port={conn['port']}"
+    assert ini["databases"]["airflow-metadata"] == f"{host} pool_size={pgb['metadataPoolSize']}"
+    assert ini["databases"]["airflow-result-backend"] == f"{host} pool_size={pgb['resultBackendPoolSize']}"
+
+    stats = urllib.parse.urlsplit(_render(templates[NAMES.pgbouncer_stats]["connection"], PASSWORD))
+    assert stats.port == chart["ports"]["pgbouncer"]
+    assert stats.query == f"sslmode={pgb['metricsExporterSidecar']['sslmode']}"
+    metadata = urllib.parse.urlsplit(_render(templates[NAMES.metadata]["connection"], PASSWORD))
+    assert (metadata.username, metadata.port) == (conn["user"], chart["ports"]["pgbouncer"])
+    assert metadata.query == f"sslmode={conn['sslmode']}"

@@ -278,7 +278,11 @@ VIOLATIONS: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
     ("airflow-hardened-release", "migration hook on", _set("airflow", "values", "migrateDatabaseJob", value={})),
     ("airflow-hardened-release", "create-user hook on",
      _set("airflow", "values", "createUserJob", "useHelmHooks", value=True)),
-    ("airflow-hardened-release", "metadata connection from values", _drop("airflow", "values", "data")),
+    ("airflow-hardened-release", "metadata connection from values",
+     _drop("airflow", "values", "data", "metadataSecretName")),
+    ("airflow-hardened-release", "Celery by chart default, broker from a hook", lambda rs: (
+        _drop("airflow", "values", "executor")(rs),
+        _drop("airflow", "values", "data", "brokerUrlSecretName")(rs))),
     ("airflow-hardened-release", "bundled PostgreSQL keeps postgres/postgres",
      _drop("airflow", "values", "postgresql", "auth")),
     ("airflow-hardened-release", "bundled PostgreSQL by chart default",

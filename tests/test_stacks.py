@@ -50,7 +50,7 @@ def test_prod_celery_credentials_come_from_key_vault_through_eso() -> None:
         "airflow-jwt-secret",
         "airflow-fernet-key",
         "airflow-postgresql-auth",
-        "airflow-metadata",
+        "airflow-metadata-connection",
         "airflow-pgbouncer-auth",
         "airflow-pgbouncer-exporter",
         "airflow-redis-auth",

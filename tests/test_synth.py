@@ -30,7 +30,7 @@ def test_dev_synth_writes_everything_and_passes(tmp_path: Path, capsys: pytest.C
         "ExternalSecret.airflow.airflow-admin.yaml",
         "ExternalSecret.airflow.airflow-fernet-key.yaml",
         "ExternalSecret.airflow.airflow-logs-storage.yaml",
-        "ExternalSecret.airflow.airflow-metadata.yaml",
+        "ExternalSecret.airflow.airflow-metadata-connection.yaml",
         "ExternalSecret.airflow.airflow-pgbouncer-auth.yaml",
         "ExternalSecret.airflow.airflow-pgbouncer-exporter.yaml",
         "ExternalSecret.airflow.airflow-postgresql-auth.yaml",
