@@ -17,7 +17,15 @@ settings = load_settings()  # raises one error listing every problem, before any
 client = authorization.get_client_config_output()
 names = airflow.secret_names(log_storage.claim_name(settings.namespace))
 
-cluster = Cluster("cluster", ClusterArgs(settings=settings, subscription_id=client.subscription_id))
+cluster = Cluster(
+    "cluster",
+    ClusterArgs(
+        settings=settings,
+        subscription_id=client.subscription_id,
+        tenant_id=client.tenant_id,
+        deployer_object_id=client.object_id,
+    ),
+)
 
 identity = Identity(
     "identity",

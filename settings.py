@@ -224,6 +224,7 @@ class Settings(BaseModel):
     ] = Field(alias="clusterName")
     cluster_resource_group: ResourceGroupOrEmpty = Field(alias="clusterResourceGroup")
     kubernetes_version: Annotated[str, AfterValidator(_kubernetes_version)] = Field(alias="kubernetesVersion")
+    cluster_auth: Literal["local", "entra"] = Field(alias="clusterAuth")
     cluster_tier: Literal["Free", "Standard", "Premium"] = Field(alias="clusterTier")
     node_vm_size: Annotated[
         str, _matching(r"Standard_[A-Za-z0-9_]+", "an Azure VM size such as Standard_DS4_v2")

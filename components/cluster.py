@@ -8,11 +8,15 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 from pulumi_azure_native import authorization, containerregistry, containerservice, resources
 
 from settings import Settings
 
 ACR_PULL_ROLE_ID = "7f951dcb-4ce2-4c62-a3b7-2a5b3b5d2b2d"
+AKS_RBAC_CLUSTER_ADMIN_ROLE_ID = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+# The application id of the AKS AAD server (the audience of every Entra kubeconfig token).
+AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 
 
 def role_definition_id(subscription_id: pulumi.Input[str], role_id: str) -> pulumi.Output[str]:
@@ -24,6 +28,25 @@ def role_definition_id(subscription_id: pulumi.Input[str], role_id: str) -> pulu
 
 def _decode_kubeconfig(creds: Any) -> str:
     return base64.b64decode(creds.kubeconfigs[0].value).decode()
+
+
+def azurecli_kubeconfig(kubeconfig: str) -> str:
+    """An Entra ID (exec) kubeconfig that gets its token from the Azure CLI login.
+
+    AKS returns `kubelogin get-token --login devicecode ...`: fine for a person at a
+    terminal, a hang for `pulumi up` in CI. This is what `kubelogin convert-kubeconfig
+    -l azurecli` does: the same server id, the token from `az login` (a user, a service
+    principal or a workload identity in CI alike).
+    """
+    config = yaml.safe_load(kubeconfig)
+    for user in config.get("users") or []:
+        exec_ = (user.get("user") or {}).get("exec")
+        if not exec_ or exec_.get("command") != "kubelogin":
+            continue
+        args = list(exec_.get("args") or [])
+        server_id = args[args.index("--server-id") + 1] if "--server-id" in args else AKS_AAD_SERVER_ID
+        exec_["args"] = ["get-token", "--login", "azurecli", "--server-id", server_id]
+    return str(yaml.safe_dump(config, sort_keys=False))
 
 
 def _require_workload_identity(cluster: Any) -> str:
@@ -42,6 +65,10 @@ def _require_workload_identity(cluster: Any) -> str:
 class ClusterArgs:
     settings: Settings
     subscription_id: pulumi.Input[str]
+    tenant_id: pulumi.Input[str] = ""
+    # The identity running Pulumi: with clusterAuth=entra it gets RBAC Cluster Admin on the
+    # cluster it creates (local accounts are off, so nothing else could reach the API).
+    deployer_object_id: pulumi.Input[str] = ""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -64,8 +91,19 @@ class Cluster(pulumi.ComponentResource):
         )
         self.resource_group_name = group.name
 
+        access: list[pulumi.Resource] = []
         if s.cluster_mode == "create":
-            aks = self._create_aks(name, s, group, args.subscription_id)
+            aks = self._create_aks(name, s, group, args)
+            if s.cluster_auth == "entra":
+                access.append(
+                    authorization.RoleAssignment(
+                        f"{name}-deployer-admin",
+                        scope=aks.id,
+                        role_definition_id=role_definition_id(args.subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE_ID),
+                        principal_id=args.deployer_object_id,
+                        opts=child,
+                    )
+                )
             self.cluster_name = aks.name
             self.cluster_resource_group = group.name
             self.oidc_issuer_url = aks.oidc_issuer_profile.apply(lambda p: str(p.issuer_url) if p else "")
@@ -77,11 +115,18 @@ class Cluster(pulumi.ComponentResource):
             self.cluster_resource_group = pulumi.Output.from_input(s.effective_cluster_resource_group)
             self.oidc_issuer_url = existing.apply(_require_workload_identity)
 
+        entra = s.cluster_auth == "entra"
         creds = containerservice.list_managed_cluster_user_credentials_output(
-            resource_group_name=self.cluster_resource_group, resource_name=self.cluster_name
+            resource_group_name=self.cluster_resource_group,
+            resource_name=self.cluster_name,
+            format="exec" if entra else None,
         )
-        self.kubeconfig = pulumi.Output.secret(creds.apply(_decode_kubeconfig))
-        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child)
+        kubeconfig = creds.apply(_decode_kubeconfig)
+        self.kubeconfig = pulumi.Output.secret(kubeconfig.apply(azurecli_kubeconfig) if entra else kubeconfig)
+        # With Entra ID the provider's calls need the role assignment above first.
+        self.provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=access)
+        )
 
         self.register_outputs(
             {
@@ -94,9 +139,11 @@ class Cluster(pulumi.ComponentResource):
         )
 
     def _create_aks(
-        self, name: str, s: Settings, group: resources.ResourceGroup, subscription_id: pulumi.Input[str]
+        self, name: str, s: Settings, group: resources.ResourceGroup, args: ClusterArgs
     ) -> containerservice.ManagedCluster:
         child = pulumi.ResourceOptions(parent=self)
+        subscription_id = args.subscription_id
+        entra = s.cluster_auth == "entra"
         aks = containerservice.ManagedCluster(
             f"{name}-aks",
             resource_name_=s.effective_cluster_name,
@@ -133,6 +180,13 @@ class Cluster(pulumi.ComponentResource):
                 blob_csi_driver=containerservice.ManagedClusterStorageProfileBlobCSIDriverArgs(enabled=True)
             ),
             enable_rbac=True,
+            # Entra ID: Azure RBAC decides who may do what; no local admin account exists.
+            aad_profile=containerservice.ManagedClusterAADProfileArgs(
+                managed=True, enable_azure_rbac=True, tenant_id=args.tenant_id
+            )
+            if entra
+            else None,
+            disable_local_accounts=True if entra else None,
             opts=child,
         )
         registry = containerregistry.get_registry_output(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -114,6 +115,28 @@ def kubeconfig_for(cluster: str, location: str) -> str:
         f"contexts:\n- context:\n    cluster: {cluster}\n    user: clusterUser_{cluster}\n  name: {cluster}\n"
         f"current-context: {cluster}\n"
         f"users:\n- name: clusterUser_{cluster}\n  user:\n    token: {token}\n"
+    )
+
+
+def exec_kubeconfig_for(cluster: str, location: str) -> str:
+    """What AKS returns for an Entra ID cluster with format=exec: kubelogin, device code."""
+    server = f"https://{cluster}-{_token(cluster, length=8)}.hcp.{location}.azmk8s.io:443"
+    args = [
+        "get-token", "--environment", "AzurePublicCloud",
+        "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630",
+        "--client-id", "80faf920-1908-4b52-b5ef-a8e7bedfc67a",
+        "--tenant-id", TENANT_ID, "--login", "devicecode",
+    ]  # fmt: skip
+    return (
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- cluster:\n    certificate-authority-data: {base64.b64encode(b'mock-ca').decode()}\n"
+        f"    server: {server}\n  name: {cluster}\n"
+        f"contexts:\n- context:\n    cluster: {cluster}\n    user: clusterUser_{cluster}\n  name: {cluster}\n"
+        f"current-context: {cluster}\n"
+        f"users:\n- name: clusterUser_{cluster}\n  user:\n    exec:\n"
+        "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+        f"      args: {json.dumps(args)}\n"
+        "      command: kubelogin\n      env: null\n      provideClusterInfo: false\n"
     )
 
 
@@ -264,10 +287,12 @@ class AzureMocks(pulumi.runtime.Mocks):
             }
         if token == "azure-native:containerservice:listManagedClusterUserCredentials":
             cluster = inputs["resourceName"]
-            value = base64.b64encode(kubeconfig_for(cluster, self.location).encode()).decode()
-            self._sensitive(kubeconfig_for(cluster, self.location))
-            self._sensitive(value)
-            return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
+            if inputs.get("format") == "exec":  # Entra ID: kubelogin, no credential inside
+                text = exec_kubeconfig_for(cluster, self.location)
+            else:
+                text = self._sensitive(kubeconfig_for(cluster, self.location))
+                self._sensitive(base64.b64encode(text.encode()).decode())
+            return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(text.encode()).decode()}]}
         if token == "azure-native:containerservice:getManagedCluster":
             name, rg = inputs["resourceName"], inputs["resourceGroupName"]
             state = self.cluster_state(name, rg, self.location)

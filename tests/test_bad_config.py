@@ -103,6 +103,8 @@ CASES: list[Case] = [
     bad("kubernetesVersion-too-new", "kubernetesVersion", "1.38", "1.28 to 1.37"),
     bad("kubernetesVersion-latest", "kubernetesVersion", "latest", "1.MINOR or 1.MINOR.PATCH"),
     bad("kubernetesVersion-v-prefix", "kubernetesVersion", "v1.33", "1.MINOR or 1.MINOR.PATCH"),
+    bad("clusterAuth-aad", "clusterAuth", "aad", "'local' or 'entra'"),
+    bad("clusterAuth-capitalised", "clusterAuth", "Entra", "'local' or 'entra'"),
     bad("clusterTier-lowercase", "clusterTier", "standard", "'Free', 'Standard' or 'Premium'"),
     bad("clusterTier-unknown", "clusterTier", "Paid", "'Free', 'Standard' or 'Premium'"),
     bad("nodeVmSize-no-Standard-prefix", "nodeVmSize", "DS4_v2", "an Azure VM size such as Standard_DS4_v2"),

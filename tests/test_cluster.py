@@ -3,10 +3,18 @@
 import base64
 
 import pytest
+import yaml
 from helpers import deps_of, is_secret_output, resolve, run_component, settings_for
 
-from components.cluster import ACR_PULL_ROLE_ID, Cluster, ClusterArgs
-from synth.mocks import SUBSCRIPTION_ID, AzureMocks, Secret
+from components.cluster import (
+    ACR_PULL_ROLE_ID,
+    AKS_AAD_SERVER_ID,
+    AKS_RBAC_CLUSTER_ADMIN_ROLE_ID,
+    Cluster,
+    ClusterArgs,
+    azurecli_kubeconfig,
+)
+from synth.mocks import DEPLOYER_OBJECT_ID, SUBSCRIPTION_ID, TENANT_ID, AzureMocks, Secret, exec_kubeconfig_for
 from synth.runner import run
 
 
@@ -95,3 +103,71 @@ def test_existing_cluster_without_workload_identity_is_a_clear_error() -> None:
 
     with pytest.raises(Exception, match="enable the OIDC issuer and workload identity"):
         run(program, "airflow-aks", "test", {}, mocks=mocks)
+
+
+# ------------------------------------------------------------------ clusterAuth=entra
+def _entra(**overrides: str):
+    settings = settings_for(clusterAuth="entra", **overrides)
+    return run_component(
+        lambda: Cluster(
+            "cluster",
+            ClusterArgs(
+                settings=settings,
+                subscription_id=SUBSCRIPTION_ID,
+                tenant_id=TENANT_ID,
+                deployer_object_id=DEPLOYER_OBJECT_ID,
+            ),
+        )
+    )
+
+
+def test_entra_cluster_has_azure_rbac_and_no_local_accounts() -> None:
+    result, _ = _entra()
+    aks = result.one("azure-native:containerservice:ManagedCluster").inputs
+    assert aks["aadProfile"] == {"managed": True, "enableAzureRBAC": True, "tenantID": TENANT_ID}
+    assert aks["disableLocalAccounts"] is True
+    local, _ = _create()
+    assert "aadProfile" not in local.one("azure-native:containerservice:ManagedCluster").inputs
+
+
+def test_entra_deployer_is_cluster_admin_before_the_provider_is_used() -> None:
+    result, _ = _entra()
+    grants = {r.name: r for r in result.by_type("azure-native:authorization:RoleAssignment")}
+    admin = grants["cluster-deployer-admin"].inputs
+    aks = result.one("azure-native:containerservice:ManagedCluster")
+    assert admin["scope"] == aks.state["id"]  # the one cluster, not its group or the subscription
+    assert admin["roleDefinitionId"].endswith(f"/roleDefinitions/{AKS_RBAC_CLUSTER_ADMIN_ROLE_ID}")
+    assert admin["principalId"] == DEPLOYER_OBJECT_ID
+    provider = result.one("pulumi:providers:kubernetes")
+    assert "azure-native:authorization:RoleAssignment::cluster-deployer-admin" in deps_of(result, provider)
+
+
+def test_entra_kubeconfig_uses_kubelogin_with_the_azure_cli_login() -> None:
+    result, cluster = _entra()
+    listed = [a for t, a in result.mocks.invokes if t.endswith(":listManagedClusterUserCredentials")]
+    assert listed == [{"resourceGroupName": "airflow-dev-rg", "resourceName": "airflow-dev-aks", "format": "exec"}]
+    assert is_secret_output(cluster.kubeconfig)
+    config = yaml.safe_load(resolve(cluster.kubeconfig))
+    exec_ = config["users"][0]["user"]["exec"]
+    assert exec_["command"] == "kubelogin"
+    assert exec_["args"] == ["get-token", "--login", "azurecli", "--server-id", AKS_AAD_SERVER_ID]
+    assert "token" not in config["users"][0]["user"]
+
+
+def test_azurecli_kubeconfig_keeps_everything_but_the_login() -> None:
+    original = yaml.safe_load(exec_kubeconfig_for("c1", "eastus"))
+    converted = yaml.safe_load(azurecli_kubeconfig(exec_kubeconfig_for("c1", "eastus")))
+    assert converted["clusters"] == original["clusters"]
+    assert converted["contexts"] == original["contexts"]
+    assert "--login" in original["users"][0]["user"]["exec"]["args"]
+    assert original["users"][0]["user"]["exec"]["args"][-1] == "devicecode"
+    assert converted["users"][0]["user"]["exec"]["args"][-3:] == ["azurecli", "--server-id", AKS_AAD_SERVER_ID]
+    # a token kubeconfig passes through unchanged
+    token = "apiVersion: v1\nusers:\n- name: u\n  user:\n    token: abc\n"
+    assert yaml.safe_load(azurecli_kubeconfig(token)) == yaml.safe_load(token)
+
+
+def test_entra_with_an_existing_cluster_creates_no_grant_but_uses_kubelogin() -> None:
+    result, cluster = _entra(clusterMode="existing", clusterName="shared-aks", clusterResourceGroup="platform-rg")
+    assert result.by_type("azure-native:authorization:RoleAssignment") == []
+    assert yaml.safe_load(resolve(cluster.kubeconfig))["users"][0]["user"]["exec"]["args"][2] == "azurecli"
