@@ -25,10 +25,21 @@ AIRFLOW_GID = 0
 
 @dataclass(frozen=True)
 class Image:
-    """An image the chart runs, by repository path inside the configured registry."""
+    """An image the chart runs, by repository path inside the configured registry, and the
+    upstream repository it is mirrored from."""
 
     path: str
     tag: str
+    source: str
+
+
+_AIRFLOW = "docker.io/apache/airflow"
+_STATSD = "quay.io/prometheus/statsd-exporter"
+_GIT_SYNC = "registry.k8s.io/git-sync/git-sync"
+_REDIS = "docker.io/library/redis"
+# docker.io/bitnami/postgresql:16.1.0-debian-11-r15 (chart 1.15's default) is gone upstream;
+# the same image lives on as bitnamilegacy/postgresql.
+_POSTGRESQL = "docker.io/bitnamilegacy/postgresql"
 
 
 @dataclass(frozen=True)
@@ -55,18 +66,16 @@ PROFILES: dict[str, ChartProfile] = {
         chart_version="1.15.0",
         airflow_version="2.9.3",
         images={
-            "airflow": Image("airflow", "2.9.3"),
-            "pod_template": Image("airflow", "2.9.3"),
-            "flower": Image("airflow", "2.9.3"),
-            "statsd": Image("statsd-exporter", "v0.26.1"),
-            "pgbouncer": Image("airflow", "airflow-pgbouncer-2024.01.19-1.21.0"),
-            "pgbouncerExporter": Image("airflow", "airflow-pgbouncer-exporter-2024.06.18-0.17.0"),
-            "gitSync": Image("git-sync", "v4.1.0"),
-            "redis": Image("redis", "7.2-bookworm"),  # Celery executors only
+            "airflow": Image("airflow", "2.9.3", _AIRFLOW),
+            "pod_template": Image("airflow", "2.9.3", _AIRFLOW),
+            "flower": Image("airflow", "2.9.3", _AIRFLOW),
+            "statsd": Image("statsd-exporter", "v0.26.1", _STATSD),
+            "pgbouncer": Image("airflow", "airflow-pgbouncer-2024.01.19-1.21.0", _AIRFLOW),
+            "pgbouncerExporter": Image("airflow", "airflow-pgbouncer-exporter-2024.06.18-0.17.0", _AIRFLOW),
+            "gitSync": Image("git-sync", "v4.1.0", _GIT_SYNC),
+            "redis": Image("redis", "7.2-bookworm", _REDIS),  # Celery executors only
         },
-        # docker.io/bitnami/postgresql:16.1.0-debian-11-r15 (the chart default) is gone
-        # upstream; the same image lives on as bitnamilegacy/postgresql: mirror it to the ACR.
-        postgresql_image=Image("bitnamilegacy/postgresql", "16.1.0-debian-11-r15"),
+        postgresql_image=Image("bitnamilegacy/postgresql", "16.1.0-debian-11-r15", _POSTGRESQL),
         static_keys=("webserver-secret-key",),
         ui_service="webserver",
     ),
@@ -76,16 +85,16 @@ PROFILES: dict[str, ChartProfile] = {
         chart_version="1.19.0",
         airflow_version="3.1.7",
         images={
-            "airflow": Image("airflow", "3.1.7"),
-            "pod_template": Image("airflow", "3.1.7"),
-            "flower": Image("airflow", "3.1.7"),
-            "statsd": Image("statsd-exporter", "v0.28.0"),
-            "pgbouncer": Image("airflow", "airflow-pgbouncer-2025.03.05-1.23.1"),
-            "pgbouncerExporter": Image("airflow", "airflow-pgbouncer-exporter-2025.03.05-0.18.0"),
-            "gitSync": Image("git-sync", "v4.4.2"),
-            "redis": Image("redis", "7.2-bookworm"),
+            "airflow": Image("airflow", "3.1.7", _AIRFLOW),
+            "pod_template": Image("airflow", "3.1.7", _AIRFLOW),
+            "flower": Image("airflow", "3.1.7", _AIRFLOW),
+            "statsd": Image("statsd-exporter", "v0.28.0", _STATSD),
+            "pgbouncer": Image("airflow", "airflow-pgbouncer-2025.03.05-1.23.1", _AIRFLOW),
+            "pgbouncerExporter": Image("airflow", "airflow-pgbouncer-exporter-2025.03.05-0.18.0", _AIRFLOW),
+            "gitSync": Image("git-sync", "v4.4.2", _GIT_SYNC),
+            "redis": Image("redis", "7.2-bookworm", _REDIS),
         },
-        postgresql_image=Image("bitnamilegacy/postgresql", "16.1.0-debian-11-r15"),
+        postgresql_image=Image("bitnamilegacy/postgresql", "16.1.0-debian-11-r15", _POSTGRESQL),
         # [api] secret_key, and [api_auth] jwt_secret: the chart would otherwise make a
         # new random JWT secret on every upgrade, invalidating every issued token.
         static_keys=("api-secret-key", "jwt-secret"),
@@ -126,6 +135,23 @@ POSTGRES_USER = "postgres"
 POSTGRES_PORT = 5432
 PGBOUNCER_PORT = 6543
 REDIS_PORT = 6379
+
+
+def image_mirrors(settings: Settings) -> dict[str, str | None]:
+    """`repository:tag` in the registry -> the upstream image to import it from (None: a
+    custom `airflowImageTag`, which you build and push yourself)."""
+    profile = PROFILES[settings.airflow_chart_version]
+    custom = settings.airflow_image_tag
+    mirrors: dict[str, str | None] = {}
+    for key, image in profile.images.items():
+        if key in profile.airflow_image_keys and custom:
+            mirrors[f"{image.path}:{custom}"] = None
+        else:
+            mirrors[f"{image.path}:{image.tag}"] = f"{image.source}:{image.tag}"
+    if settings.postgresql_enabled:
+        pg = profile.postgresql_image
+        mirrors[f"{pg.path}:{pg.tag}"] = f"{pg.source}:{pg.tag}"
+    return mirrors
 
 
 def uses_celery(settings: Settings) -> bool:

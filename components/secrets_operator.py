@@ -14,12 +14,18 @@ ESO_CHART_NAME = "external-secrets"
 # The API version the pinned operator serves (2.x serves v1 only; the article's v1beta1 is gone).
 ESO_API_VERSION = "external-secrets.io/v1"
 SECRET_STORE_NAME = "azure-store"
+ESO_IMAGE_SOURCE = "ghcr.io/external-secrets/external-secrets"
 ESO_IMAGES = {
     # chart values path -> repository path inside the configured registry
     "image": "external-secrets/external-secrets",
     "webhook.image": "external-secrets/external-secrets",
     "certController.image": "external-secrets/external-secrets",
 }
+
+
+def eso_image_mirrors(chart_version: str) -> dict[str, str]:
+    """`repository:tag` in the registry -> the upstream image to import it from."""
+    return {f"{path}:v{chart_version}": f"{ESO_IMAGE_SOURCE}:v{chart_version}" for path in set(ESO_IMAGES.values())}
 
 
 def eso_values(registry: str, chart_version: str) -> dict[str, Any]:

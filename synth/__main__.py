@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the program failed under mocks: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_INVALID
     rendered = render(result)
+    mirrors = _image_mirrors(settings)
     report = validate(
         result,
         rendered,
@@ -78,10 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         eso_version=settings.secrets_operator_chart_version,
         registry=settings.registry_server,
         strict=args.strict,
+        mirrors=mirrors,
     )
     violations = _policy_violations(result, settings.registry_server)
     out = args.out or PROJECT_DIR / "build" / config.stack
-    written = [] if args.no_write else write(rendered, out)
+    written = [] if args.no_write else [*write(rendered, out), _write_mirrors(mirrors, out)]
     elapsed = time.perf_counter() - started
     failed = bool(report.errors) or any(v["mandatory"] for v in violations)
 
@@ -114,6 +116,24 @@ def main(argv: list[str] | None = None) -> int:
             f"({len(report.errors)} errors, {len(report.warnings)} warnings)"
         )
     return EXIT_INVALID if failed else EXIT_OK
+
+
+def _image_mirrors(settings: Any) -> dict[str, str | None]:
+    from components.airflow_values import image_mirrors
+    from components.secrets_operator import eso_image_mirrors
+
+    return {**image_mirrors(settings), **eso_image_mirrors(settings.secrets_operator_chart_version)}
+
+
+def _write_mirrors(mirrors: dict[str, str | None], out: Path) -> Path:
+    """images.txt: `<upstream image> <repository:tag in the registry>` per line, for
+    `az acr import`; a custom image (no upstream) is a comment to build and push it."""
+    lines = ["# upstream image, then repository:tag in the registry (az acr import --source ... --image ...)"]
+    for target, source in sorted(mirrors.items()):
+        lines.append(f"{source} {target}" if source else f"# build and push yourself: {target}")
+    path = out / "images.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def _policy_violations(result: Any, registry: str) -> list[dict[str, Any]]:

@@ -291,12 +291,48 @@ def _airflow_secret_refs(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     return refs
 
 
+def _tagged_images(values: Any) -> Iterable[tuple[str, str]]:
+    """(path, repository:tag) for every image in Helm values that names a tag."""
+    stack: list[tuple[str, Any]] = [("", values)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("repository"), str) and node.get("tag"):
+                ref = node["repository"]
+                if isinstance(node.get("registry"), str) and node["registry"]:
+                    ref = f"{node['registry']}/{ref}"
+                yield path or "(root)", f"{ref}:{node['tag']}"
+            stack.extend((f"{path}.{k}" if path else k, v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node))
+
+
+def check_image_mirrors(rendered: Rendered, report: Report, registry: str, mirrors: Mapping[str, Any]) -> None:
+    """Every image a release pulls is in the mirror list (images.txt), so the first install
+    finds it in the registry."""
+    prefix = registry + "/"
+    for release, values in rendered.helm.items():
+        for path, ref in _tagged_images(values):
+            report.validated["image mirror"] += 1
+            if ref.removeprefix(prefix) not in mirrors:
+                report.add("images", f"helm/{release}", f"{path}: {ref} is not in the mirror list")
+
+
 def validate(
-    result: RunResult, rendered: Rendered, *, kubernetes_version: str, eso_version: str, registry: str, strict: bool
+    result: RunResult,
+    rendered: Rendered,
+    *,
+    kubernetes_version: str,
+    eso_version: str,
+    registry: str,
+    strict: bool,
+    mirrors: Mapping[str, Any] | None = None,
 ) -> Report:
     report = Report()
     check_helm_values(rendered, report, strict)
     check_custom_resources(rendered, report, eso_version, strict)
     check_core_objects(rendered, report, kubernetes_version)
     check_cross_references(result, rendered, report, registry)
+    if mirrors is not None:
+        check_image_mirrors(rendered, report, registry, mirrors)
     return report

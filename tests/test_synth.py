@@ -200,3 +200,44 @@ def test_policy_violations_are_shown_and_fail(
     assert "MANDATORY [airflow-hardened-release]" in out
     assert "MANDATORY [helm-pinned-sources]" in out
     assert "quay.io/prometheus/statsd-exporter" in out
+
+
+def test_images_txt_lists_every_image_to_mirror(tmp_path: Path) -> None:
+    assert main(["dev", "--out", str(tmp_path)]) == 0
+    lines = (tmp_path / "images.txt").read_text().splitlines()
+    pairs = dict(reversed(line.split(" ")) for line in lines if not line.startswith("#"))
+    assert pairs["airflow:2.9.3"] == "docker.io/apache/airflow:2.9.3"
+    assert pairs["bitnamilegacy/postgresql:16.1.0-debian-11-r15"] == (
+        "docker.io/bitnamilegacy/postgresql:16.1.0-debian-11-r15"
+    )
+    assert pairs["external-secrets/external-secrets:v2.9.0"] == "ghcr.io/external-secrets/external-secrets:v2.9.0"
+    # every image either release pulls is on the list (the check below proves it can fail)
+    values = yaml.safe_load((tmp_path / "manifests" / "helm" / "airflow.values.yaml").read_text())
+    assert f"{values['images']['gitSync']['repository'].split('/', 1)[1]}:v4.1.0" in pairs
+
+
+def test_an_image_missing_from_the_mirror_list_fails(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = values_module.image_mirrors
+
+    def forgetful(settings):
+        mirrors = real(settings)
+        del mirrors["git-sync:v4.1.0"]
+        return mirrors
+
+    monkeypatch.setattr(values_module, "image_mirrors", forgetful)
+    assert main(["dev", "--no-write"]) == 1
+    assert "airflowdevacr.azurecr.io/git-sync:v4.1.0 is not in the mirror list" in capsys.readouterr().out
+
+
+def test_a_custom_airflow_image_is_listed_to_build_yourself(tmp_path: Path) -> None:
+    stack_file = tmp_path / "Pulumi.custom.yaml"
+    dev = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
+    dev["config"]["airflow-aks:airflowImageTag"] = "2.9.3-team1"
+    stack_file.write_text(yaml.safe_dump(dev))
+    assert main(["custom", "--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "images.txt").read_text()
+    assert "# build and push yourself: airflow:2.9.3-team1" in text
+    assert "docker.io/apache/airflow:2.9.3 " not in text
+    assert "docker.io/apache/airflow:airflow-pgbouncer-2024.01.19-1.21.0" in text  # not an Airflow image
