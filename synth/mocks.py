@@ -105,38 +105,37 @@ def redact(value: Any) -> Any:
     return value
 
 
-def kubeconfig_for(cluster: str, location: str) -> str:
+def _kubeconfig(cluster: str, location: str, user: str) -> str:
     server = f"https://{cluster}-{_token(cluster, length=8)}.hcp.{location}.azmk8s.io:443"
-    token = _token("kubeconfig-token", cluster, length=64)
     return (
         "apiVersion: v1\nkind: Config\n"
         f"clusters:\n- cluster:\n    certificate-authority-data: {base64.b64encode(b'mock-ca').decode()}\n"
         f"    server: {server}\n  name: {cluster}\n"
         f"contexts:\n- context:\n    cluster: {cluster}\n    user: clusterUser_{cluster}\n  name: {cluster}\n"
         f"current-context: {cluster}\n"
-        f"users:\n- name: clusterUser_{cluster}\n  user:\n    token: {token}\n"
+        f"users:\n- name: clusterUser_{cluster}\n  user:\n{user}"
     )
+
+
+def kubeconfig_for(cluster: str, location: str) -> str:
+    """A local-accounts cluster's user kubeconfig: a bearer token (a credential)."""
+    return _kubeconfig(cluster, location, f"    token: {_token('kubeconfig-token', cluster, length=64)}\n")
 
 
 def exec_kubeconfig_for(cluster: str, location: str) -> str:
     """What AKS returns for an Entra ID cluster with format=exec: kubelogin, device code."""
-    server = f"https://{cluster}-{_token(cluster, length=8)}.hcp.{location}.azmk8s.io:443"
     args = [
         "get-token", "--environment", "AzurePublicCloud",
         "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630",
         "--client-id", "80faf920-1908-4b52-b5ef-a8e7bedfc67a",
         "--tenant-id", TENANT_ID, "--login", "devicecode",
     ]  # fmt: skip
-    return (
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- cluster:\n    certificate-authority-data: {base64.b64encode(b'mock-ca').decode()}\n"
-        f"    server: {server}\n  name: {cluster}\n"
-        f"contexts:\n- context:\n    cluster: {cluster}\n    user: clusterUser_{cluster}\n  name: {cluster}\n"
-        f"current-context: {cluster}\n"
-        f"users:\n- name: clusterUser_{cluster}\n  user:\n    exec:\n"
-        "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+    return _kubeconfig(
+        cluster,
+        location,
+        "    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n"
         f"      args: {json.dumps(args)}\n"
-        "      command: kubelogin\n      env: null\n      provideClusterInfo: false\n"
+        "      command: kubelogin\n      env: null\n      provideClusterInfo: false\n",
     )
 
 

@@ -8,6 +8,7 @@ download, digest check, archive reading and atomic write a user gets over https.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -16,7 +17,7 @@ import io
 import json
 import tarfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -238,6 +239,23 @@ def test_archive_members_outside_the_chart_are_never_written(
     assert not list(tmp_path.rglob("escaped.txt"))
 
 
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _serving(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """An HTTP server on a free loopback port for the block; yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # ----------------------------------------------------------------- through the resolver
 @pytest.fixture
 def fresh_machine(
@@ -336,16 +354,7 @@ def test_fetch_command_prefetches_what_a_stack_pins(
 
 def test_fetches_over_http(sources: dict[str, fetch.ChartSource], tmp_path: Path) -> None:
     """The same fetch over a real HTTP server on loopback (the user's case is https)."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+    with _serving(functools.partial(_Quiet, directory=str(tmp_path))) as base:
         over_http = {"airflow-chart": dataclasses.replace(sources["airflow-chart"], repo=f"{base}/airflow-repo")}
         got = fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "cache", sources=over_http)
         assert (got.path / "values.schema.json").read_bytes() == _airflow_files()["values.schema.json"]
@@ -359,9 +368,6 @@ def test_fetches_over_http(sources: dict[str, fetch.ChartSource], tmp_path: Path
                 tmp_path / "other",
                 sources={"airflow-chart": dataclasses.replace(sources["airflow-chart"], repo=f"{base}/no-repo")},
             )
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize("version", ["../../etc", "latest", "1.15.0/x", ""])
@@ -422,21 +428,10 @@ def test_an_index_cannot_send_the_archive_download_to_another_scheme(tmp_path: P
     archive = _archive("airflow", _airflow_files())
     repo = _helm_repo(tmp_path / "repo", "airflow", AIRFLOW, archive, absolute_url=True)  # file:// archive URL
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(repo)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        source = dataclasses.replace(
-            fetch.SOURCES["airflow-chart"], repo=f"http://127.0.0.1:{server.server_address[1]}"
-        )
+    with _serving(functools.partial(_Quiet, directory=str(repo))) as base:
+        source = dataclasses.replace(fetch.SOURCES["airflow-chart"], repo=base)
         with pytest.raises(fetch.FetchError, match="URL scheme 'file' refused \\(expected http\\)"):
             fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "cache", sources={"airflow-chart": source})
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_redirects_that_change_scheme_are_refused(tmp_path: Path) -> None:
@@ -449,17 +444,10 @@ def test_redirects_that_change_scheme_are_refused(tmp_path: Path) -> None:
         def log_message(self, *_args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        source = dataclasses.replace(
-            fetch.SOURCES["airflow-chart"], repo=f"http://127.0.0.1:{server.server_address[1]}"
-        )
+    with _serving(Redirect) as base:
+        source = dataclasses.replace(fetch.SOURCES["airflow-chart"], repo=base)
         with pytest.raises(fetch.FetchError, match="redirect from http to ftp refused"):
             fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "cache", sources={"airflow-chart": source})
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize(

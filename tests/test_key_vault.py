@@ -130,20 +130,5 @@ def test_optional_passwords_are_generated_only_when_asked() -> None:
 
 
 def test_an_unknown_password_name_is_refused() -> None:
-
     with pytest.raises(ValueError, match="no generated password named airflow-typo"):
-        KeyVault(
-            "keyvault",
-            KeyVaultArgs(
-                resource_group_name="rg",
-                location="eastus",
-                name_prefix="airflow",
-                tenant_id=TENANT_ID,
-                subscription_id=SUBSCRIPTION_ID,
-                reader_principal_id=PRINCIPAL,
-                authorization="rbac",
-                purge_protection=False,
-                soft_delete_retention_days=7,
-                passwords=["airflow-typo"],
-            ),
-        )
+        _vault(passwords=("airflow-typo",))
