@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
-from components.airflow_values import SUPPORTED_CHART_VERSIONS
+from components.airflow_values import PROFILES, SUPPORTED_CHART_VERSIONS
 
 PROJECT = "airflow-aks"
 PROVIDER_LOCATION_KEY = "azure-native:location"
@@ -271,7 +271,13 @@ class Settings(BaseModel):
     ] = Field(alias="logsContainerName")
 
     airflow_chart_version: Annotated[str, AfterValidator(_chart_version)] = Field(alias="airflowChartVersion")
-    executor: Literal["LocalExecutor", "CeleryExecutor", "KubernetesExecutor", "CeleryKubernetesExecutor"] = Field(
+    executor: Literal[
+        "LocalExecutor",
+        "CeleryExecutor",
+        "KubernetesExecutor",
+        "CeleryKubernetesExecutor",
+        "CeleryExecutor,KubernetesExecutor",
+    ] = Field(
         alias="executor"
     )
     airflow_image_tag: Annotated[str, AfterValidator(_empty_or(_image_tag))] = Field(alias="airflowImageTag")
@@ -434,6 +440,24 @@ def _check_database(s: Settings) -> list[Problem]:
     return problems
 
 
+def _check_executor(s: Settings) -> list[Problem]:
+    profile = PROFILES[s.airflow_chart_version]
+    if s.executor in profile.executors:
+        return []
+    hint = (
+        "; Airflow 3 dropped CeleryKubernetesExecutor: use CeleryExecutor,KubernetesExecutor"
+        if s.executor == "CeleryKubernetesExecutor"
+        else "; running executors side by side needs Airflow 2.10+ (airflowChartVersion 1.19.0)"
+        if "," in s.executor
+        else ""
+    )
+    return [
+        Problem(_key("executor"), s.executor,
+                f"is not supported by chart {profile.chart_version} (Airflow {profile.airflow_version}): "
+                f"use one of {', '.join(profile.executors)}{hint}")
+    ]
+
+
 def _check_git_sync(s: Settings) -> list[Problem]:
     if s.dags_git_repo == "" and s.dags_git_sub_path not in ("", "dags"):
         return [
@@ -451,6 +475,7 @@ _CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]],
     (_CLUSTER_FIELDS, _check_created_cluster),
     (frozenset({"postgresql_enabled", "pgbouncer_enabled", "external_database_secret_name"}), _check_database),
     (frozenset({"dags_git_repo", "dags_git_sub_path"}), _check_git_sync),
+    (frozenset({"airflow_chart_version", "executor"}), _check_executor),
 )
 
 

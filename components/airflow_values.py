@@ -53,6 +53,7 @@ class ChartProfile:
     # `airflow-<key>` with one key `<key>`, generated into Key Vault as `airflow-<key>`.
     static_keys: tuple[str, ...]
     ui_service: str  # the Service serving the UI: `<release>-<ui_service>`, port 8080
+    executors: tuple[str, ...]  # the `executor` values this Airflow runs
     airflow_image_keys: tuple[str, ...] = field(default=("airflow", "pod_template", "flower"))
 
     @property
@@ -78,6 +79,7 @@ PROFILES: dict[str, ChartProfile] = {
         postgresql_image=Image("bitnamilegacy/postgresql", "16.1.0-debian-11-r15", _POSTGRESQL),
         static_keys=("webserver-secret-key",),
         ui_service="webserver",
+        executors=("LocalExecutor", "CeleryExecutor", "KubernetesExecutor", "CeleryKubernetesExecutor"),
     ),
     # Chart 1.19.0 / Airflow 3.1.7: the chart defaults of that release, mirrored to the ACR.
     # Airflow 2.x no longer gets fixes upstream; this is the line to run in production.
@@ -99,6 +101,9 @@ PROFILES: dict[str, ChartProfile] = {
         # new random JWT secret on every upgrade, invalidating every issued token.
         static_keys=("api-secret-key", "jwt-secret"),
         ui_service="api-server",
+        # Airflow 3 has no CeleryKubernetesExecutor: several executors side by side replace it
+        # (a task picks one with `executor=`; the first is the default).
+        executors=("LocalExecutor", "CeleryExecutor", "KubernetesExecutor", "CeleryExecutor,KubernetesExecutor"),
     ),
 }
 SUPPORTED_CHART_VERSIONS: tuple[str, ...] = tuple(PROFILES)

@@ -384,6 +384,7 @@ def check_federated_subjects(resources: Sequence[PolicyResource], _config: Polic
 
 
 # ---------------------------------------------------------------------------- 7. Airflow release
+_AIRFLOW2_ONLY_EXECUTORS = ("CeleryKubernetesExecutor", "LocalKubernetesExecutor")
 _DEFAULT_PASSWORD_TEMPLATE = re.compile(r"\.Values\.(webserver|createUserJob)\.defaultUser\.password\b")
 
 
@@ -414,6 +415,10 @@ def check_airflow(r: PolicyResource, _config: PolicyConfig) -> list[str]:
     version = _plain(values.get("airflowVersion"))
     airflow3 = isinstance(version, str) and version.startswith("3.")
     if airflow3:
+        executor = _plain(values.get("executor"))
+        if isinstance(executor, str) and any(e in executor for e in _AIRFLOW2_ONLY_EXECUTORS):
+            out.append(f"Airflow release {r.name}: executor {executor} does not run on Airflow 3 (the scheduler "
+                       "refuses to start); use e.g. CeleryExecutor,KubernetesExecutor")
         if not _nonempty_str(_plain(values.get("apiSecretKeySecretName"))):
             out.append(f"Airflow release {r.name}: no static API secret key (set apiSecretKeySecretName)")
         if not _nonempty_str(_plain(values.get("jwtSecretName"))):

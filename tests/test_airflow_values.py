@@ -156,7 +156,7 @@ def test_profile_versions_match_the_reference_charts() -> None:
 VARIANTS = {
     "dev: bundled PostgreSQL + PgBouncer, KubernetesExecutor": {},
     "no PgBouncer": {"pgbouncerEnabled": "false"},
-    "Celery + PgBouncer": {"executor": "CeleryKubernetesExecutor"},
+    "Celery + PgBouncer": {"executor": "CeleryExecutor"},
     "Celery, external database": {
         "executor": "CeleryExecutor",
         "postgresqlEnabled": "false",
@@ -356,3 +356,14 @@ def test_pgbouncer_settings_are_the_charts_defaults(version: str) -> None:
     metadata = urllib.parse.urlsplit(_render(templates[NAMES.metadata]["connection"], PASSWORD))
     assert (metadata.username, metadata.port) == (conn["user"], chart["ports"]["pgbouncer"])
     assert metadata.query == f"sslmode={conn['sslmode']}"
+
+
+def test_airflow_3_runs_celery_and_kubernetes_executors_side_by_side() -> None:
+    """Airflow 3's replacement for CeleryKubernetesExecutor (which it refuses to start)."""
+    settings = settings_for(airflowChartVersion="1.19.0", executor="CeleryExecutor,KubernetesExecutor")
+    v = airflow_values(settings, NAMES)
+    assert v["executor"] == "CeleryExecutor,KubernetesExecutor"
+    assert list(jsonschema.Draft7Validator(reference.airflow_chart_schema("1.19.0")).iter_errors(v)) == []
+    assert v["redis"] == {"enabled": True, "passwordSecretName": NAMES.redis_password}
+    assert v["data"]["brokerUrlSecretName"] == NAMES.broker_url
+    assert NAMES.broker_url in credential_templates(settings, NAMES, RELEASE_NAME)

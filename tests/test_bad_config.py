@@ -171,7 +171,15 @@ CASES: list[Case] = [
     bad("airflowChartVersion-2.0.0", "airflowChartVersion", "2.0.0", CHART),
     bad("airflowChartVersion-latest", "airflowChartVersion", "latest", CHART),
     bad("executor-Sequential", "executor", "SequentialExecutor", "'LocalExecutor', 'CeleryExecutor'"),
-    bad("executor-lowercase", "executor", "kubernetesexecutor", "'KubernetesExecutor' or 'CeleryKubernetesExecutor'"),
+    bad("executor-lowercase", "executor", "kubernetesexecutor",
+        "'CeleryKubernetesExecutor' or 'CeleryExecutor,KubernetesExecutor'"),
+    conflict("executor-celery-kubernetes-on-airflow-3",
+             {"executor": "CeleryKubernetesExecutor", "airflowChartVersion": "1.19.0"}, "executor",
+             "is not supported by chart 1.19.0 (Airflow 3.1.7): use one of LocalExecutor, CeleryExecutor, "
+             "KubernetesExecutor, CeleryExecutor,KubernetesExecutor; Airflow 3 dropped CeleryKubernetesExecutor"),
+    bad("executor-multi-on-airflow-2", "executor", "CeleryExecutor,KubernetesExecutor",
+        "is not supported by chart 1.15.0 (Airflow 2.9.3): use one of LocalExecutor, CeleryExecutor, "
+        "KubernetesExecutor, CeleryKubernetesExecutor; running executors side by side needs Airflow 2.10+"),
     bad("executor-empty", "executor", "", "'LocalExecutor', 'CeleryExecutor'"),
     bad("airflowImageTag-latest", "airflowImageTag", "latest", "a pinned tag, not 'latest'"),
     bad("airflowImageTag-space", "airflowImageTag", "2.9.3 ", "container image tag (letters, digits"),

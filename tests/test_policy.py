@@ -301,6 +301,10 @@ VIOLATIONS: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
     ("airflow-hardened-release", "Airflow 3 with only the webserver key", lambda rs: (
         _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
         _set("airflow", "values", "jwtSecretName", value="airflow-jwt-secret")(rs))),
+    ("airflow-hardened-release", "CeleryKubernetesExecutor on Airflow 3", lambda rs: (
+        _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
+        _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs),
+        _set("airflow", "values", "jwtSecretName", value="airflow-jwt-secret")(rs))),
     ("airflow-hardened-release", "createUserJob.defaultUser password admin",
      _set("airflow", "values", "createUserJob", "defaultUser", value={"password": "admin"})),
     ("airflow-hardened-release", "args template createUserJob.defaultUser.password", lambda rs: (
@@ -371,7 +375,8 @@ COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
         _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
         _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs),
         _set("airflow", "values", "jwtSecretName", value="airflow-jwt-secret")(rs),
-        _set("airflow", "values", "createUserJob", "defaultUser", value={"enabled": True, "password": ""})(rs))),
+        _set("airflow", "values", "createUserJob", "defaultUser", value={"enabled": True, "password": ""})(rs),
+        _set("airflow", "values", "executor", value="CeleryExecutor,KubernetesExecutor")(rs))),
     ("airflow-hardened-release", "external broker, no bundled Redis",
      _set("airflow", "values", "redis", value={"enabled": False})),
 ]

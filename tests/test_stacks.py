@@ -37,8 +37,8 @@ def test_stack_has_no_violation_and_no_leak(stack: str) -> None:
 
 
 def test_prod_celery_credentials_come_from_key_vault_through_eso() -> None:
-    """prod runs Airflow 3 with CeleryKubernetesExecutor: the API secret key and JWT secret replace the
-    webserver key, and the Redis password and broker URL join the database's."""
+    """prod runs Airflow 3 with Celery and Kubernetes executors side by side: the API secret key and
+    JWT secret replace the webserver key, and the Redis password and broker URL join the database's."""
     result = run_stack(load_stack_config("prod"))
     targets = {
         es.inputs["spec"]["target"]["name"] for es in result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
