@@ -24,6 +24,7 @@ cluster = Cluster(
         subscription_id=client.subscription_id,
         tenant_id=client.tenant_id,
         deployer_object_id=client.object_id,
+        deployer_client_id=client.client_id,
     ),
 )
 

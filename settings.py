@@ -41,6 +41,7 @@ _HTTPS_GIT_URL = re.compile(rf"https://{_HOST}(:[0-9]{{1,5}})?/(?!(.*/)?\.\.?(/|
 _SUB_PATH = re.compile(r"(?!/)(?!(.*/)?\.\.(/|$))[A-Za-z0-9_./-]+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _KUBERNETES_VERSION = re.compile(r"1\.([0-9]+)(\.[0-9]+)?")
 # Namespaces every cluster already has (the stack creates its namespace) and the reserved prefix.
 _SYSTEM_NAMESPACE = re.compile(r"default|kube-.*")
@@ -225,6 +226,9 @@ class Settings(BaseModel):
     cluster_resource_group: ResourceGroupOrEmpty = Field(alias="clusterResourceGroup")
     kubernetes_version: Annotated[str, AfterValidator(_kubernetes_version)] = Field(alias="kubernetesVersion")
     cluster_auth: Literal["local", "entra"] = Field(alias="clusterAuth")
+    cluster_admin_group_object_id: Annotated[
+        str, _empty_or_matching(_GUID, "an Entra object id (a GUID such as 00000000-0000-0000-0000-000000000000)")
+    ] = Field(alias="clusterAdminGroupObjectId")
     cluster_tier: Literal["Free", "Standard", "Premium"] = Field(alias="clusterTier")
     node_vm_size: Annotated[
         str, _matching(r"Standard_[A-Za-z0-9_]+", "an Azure VM size such as Standard_DS4_v2")
@@ -418,6 +422,16 @@ def _check_created_cluster(s: Settings) -> list[Problem]:
     return problems
 
 
+def _check_cluster_admins(s: Settings) -> list[Problem]:
+    if s.cluster_admin_group_object_id and (s.cluster_auth != "entra" or s.cluster_mode != "create"):
+        return [
+            Problem(_key("clusterAdminGroupObjectId"), s.cluster_admin_group_object_id,
+                    "only used with clusterAuth=entra and clusterMode=create (the stack grants admins on the "
+                    "cluster it creates): leave it empty")
+        ]
+    return []
+
+
 def _check_database(s: Settings) -> list[Problem]:
     problems: list[Problem] = []
     if not s.postgresql_enabled and not s.external_database_secret_name:
@@ -476,6 +490,7 @@ _CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]],
     (frozenset({"postgresql_enabled", "pgbouncer_enabled", "external_database_secret_name"}), _check_database),
     (frozenset({"dags_git_repo", "dags_git_sub_path"}), _check_git_sync),
     (frozenset({"airflow_chart_version", "executor"}), _check_executor),
+    (frozenset({"cluster_admin_group_object_id", "cluster_auth", "cluster_mode"}), _check_cluster_admins),
 )
 
 

@@ -17,6 +17,15 @@ ACR_PULL_ROLE_ID = "7f951dcb-4ce2-4c62-a3b7-2a5b3b5d2b2d"
 AKS_RBAC_CLUSTER_ADMIN_ROLE_ID = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 # The application id of the AKS AAD server (the audience of every Entra kubeconfig token).
 AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+# The Azure CLI's application id: the client id Azure reports for a person signed in with `az login`.
+AZURE_CLI_APP_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+
+
+def deployer_principal_type(client_id: str) -> str:
+    """Who runs `pulumi up`: a person through the Azure CLI, or else a service principal or
+    managed identity (CI). A role assignment must say which (the SDK would claim 'User', and
+    ARM rejects a service principal assigned as a user)."""
+    return "User" if client_id.lower() == AZURE_CLI_APP_ID else "ServicePrincipal"
 
 
 def role_definition_id(subscription_id: pulumi.Input[str], role_id: str) -> pulumi.Output[str]:
@@ -66,9 +75,10 @@ class ClusterArgs:
     settings: Settings
     subscription_id: pulumi.Input[str]
     tenant_id: pulumi.Input[str] = ""
-    # The identity running Pulumi: with clusterAuth=entra it gets RBAC Cluster Admin on the
-    # cluster it creates (local accounts are off, so nothing else could reach the API).
+    # The identity running Pulumi: with clusterAuth=entra and no admin group it gets RBAC
+    # Cluster Admin on the cluster it creates (local accounts are off).
     deployer_object_id: pulumi.Input[str] = ""
+    deployer_client_id: pulumi.Input[str] = ""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -95,15 +105,7 @@ class Cluster(pulumi.ComponentResource):
         if s.cluster_mode == "create":
             aks = self._create_aks(name, s, group, args)
             if s.cluster_auth == "entra":
-                access.append(
-                    authorization.RoleAssignment(
-                        f"{name}-deployer-admin",
-                        scope=aks.id,
-                        role_definition_id=role_definition_id(args.subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE_ID),
-                        principal_id=args.deployer_object_id,
-                        opts=child,
-                    )
-                )
+                access.append(self._grant_admins(name, s, aks, args))
             self.cluster_name = aks.name
             self.cluster_resource_group = group.name
             self.oidc_issuer_url = aks.oidc_issuer_profile.apply(lambda p: str(p.issuer_url) if p else "")
@@ -136,6 +138,24 @@ class Cluster(pulumi.ComponentResource):
                 "oidcIssuerUrl": self.oidc_issuer_url,
                 "kubeconfig": self.kubeconfig,
             }
+        )
+
+    def _grant_admins(
+        self, name: str, s: Settings, aks: containerservice.ManagedCluster, args: ClusterArgs
+    ) -> authorization.RoleAssignment:
+        """RBAC Cluster Admin on the one cluster for the admin group, or else the deployer.
+        (Scoped to the cluster, as the least-privilege policy requires; Azure RBAC can take
+        minutes to reach the API server, so a first `pulumi up` may need a second run.)"""
+        admins = s.cluster_admin_group_object_id
+        return authorization.RoleAssignment(
+            f"{name}-cluster-admins",
+            scope=aks.id,
+            role_definition_id=role_definition_id(args.subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE_ID),
+            principal_id=admins or args.deployer_object_id,
+            principal_type="Group"
+            if admins
+            else pulumi.Output.from_input(args.deployer_client_id).apply(deployer_principal_type),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _create_aks(

@@ -367,3 +367,26 @@ def test_airflow_3_runs_celery_and_kubernetes_executors_side_by_side() -> None:
     assert v["redis"] == {"enabled": True, "passwordSecretName": NAMES.redis_password}
     assert v["data"]["brokerUrlSecretName"] == NAMES.broker_url
     assert NAMES.broker_url in credential_templates(settings, NAMES, RELEASE_NAME)
+
+
+def _normalised(repository: str) -> str:
+    """Docker's short names spelled out: `redis` -> docker.io/library/redis."""
+    first = repository.split("/", 1)[0]
+    if "." in first or ":" in first:
+        return repository
+    return f"docker.io/{repository}" if "/" in repository else f"docker.io/library/{repository}"
+
+
+def test_image_sources_are_the_charts_own_repositories() -> None:
+    """Each profile mirrors its chart's default images: the upstream source of every image
+    is the repository the chart's values.yaml would pull (read from the reference chart)."""
+    for version, profile in PROFILES.items():
+        chart = reference.load_yaml(f"airflow-chart/{version}/values.yaml")
+        for key in ("statsd", "pgbouncer", "pgbouncerExporter", "gitSync", "redis"):
+            assert profile.images[key].source == _normalised(chart["images"][key]["repository"]), (version, key)
+        for key in profile.airflow_image_keys:
+            assert profile.images[key].source == _normalised(chart["defaultAirflowRepository"]), (version, key)
+        chart_pg = (chart.get("postgresql") or {}).get("image")
+        if chart_pg:  # chart 1.19 names it; 1.15's bitnami default is gone upstream (see the profile)
+            assert profile.postgresql_image.source == _normalised(chart_pg["repository"]), version
+            assert profile.postgresql_image.tag == str(chart_pg["tag"]), version

@@ -13,6 +13,7 @@ from components.cluster import (
     Cluster,
     ClusterArgs,
     azurecli_kubeconfig,
+    deployer_principal_type,
 )
 from synth.mocks import DEPLOYER_OBJECT_ID, SUBSCRIPTION_ID, TENANT_ID, AzureMocks, Secret, exec_kubeconfig_for
 from synth.runner import run
@@ -116,6 +117,7 @@ def _entra(**overrides: str):
                 subscription_id=SUBSCRIPTION_ID,
                 tenant_id=TENANT_ID,
                 deployer_object_id=DEPLOYER_OBJECT_ID,
+                deployer_client_id="04b07795-8ddb-461a-bbee-02f9e1bf7b46",  # a person, through `az login`
             ),
         )
     )
@@ -133,13 +135,29 @@ def test_entra_cluster_has_azure_rbac_and_no_local_accounts() -> None:
 def test_entra_deployer_is_cluster_admin_before_the_provider_is_used() -> None:
     result, _ = _entra()
     grants = {r.name: r for r in result.by_type("azure-native:authorization:RoleAssignment")}
-    admin = grants["cluster-deployer-admin"].inputs
+    admin = grants["cluster-cluster-admins"].inputs
     aks = result.one("azure-native:containerservice:ManagedCluster")
     assert admin["scope"] == aks.state["id"]  # the one cluster, not its group or the subscription
     assert admin["roleDefinitionId"].endswith(f"/roleDefinitions/{AKS_RBAC_CLUSTER_ADMIN_ROLE_ID}")
     assert admin["principalId"] == DEPLOYER_OBJECT_ID
+    assert admin["principalType"] == "User"
     provider = result.one("pulumi:providers:kubernetes")
-    assert "azure-native:authorization:RoleAssignment::cluster-deployer-admin" in deps_of(result, provider)
+    assert "azure-native:authorization:RoleAssignment::cluster-cluster-admins" in deps_of(result, provider)
+
+
+def test_entra_admin_group_gets_the_grant_instead_of_whoever_deploys() -> None:
+    group = "5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4f"
+    result, _ = _entra(clusterAdminGroupObjectId=group)
+    admin = next(
+        r.inputs
+        for r in result.by_type("azure-native:authorization:RoleAssignment")
+        if r.name == "cluster-cluster-admins"
+    )
+    assert admin["principalId"] == group
+    assert admin["principalType"] == "Group"
+    assert DEPLOYER_OBJECT_ID not in repr(
+        [r.inputs for r in result.by_type("azure-native:authorization:RoleAssignment")]
+    )
 
 
 def test_entra_kubeconfig_uses_kubelogin_with_the_azure_cli_login() -> None:
@@ -171,3 +189,15 @@ def test_entra_with_an_existing_cluster_creates_no_grant_but_uses_kubelogin() ->
     result, cluster = _entra(clusterMode="existing", clusterName="shared-aks", clusterResourceGroup="platform-rg")
     assert result.by_type("azure-native:authorization:RoleAssignment") == []
     assert yaml.safe_load(resolve(cluster.kubeconfig))["users"][0]["user"]["exec"]["args"][2] == "azurecli"
+
+
+@pytest.mark.parametrize(
+    ("client_id", "expected"),
+    [
+        ("04b07795-8ddb-461a-bbee-02f9e1bf7b46", "User"),  # az login as a person
+        ("04B07795-8DDB-461A-BBEE-02F9E1BF7B46", "User"),
+        ("3f1c8a2e-0000-4000-8000-000000000001", "ServicePrincipal"),  # CI: an app registration or identity
+    ],
+)
+def test_the_deployers_principal_type_follows_how_it_signed_in(client_id: str, expected: str) -> None:
+    assert deployer_principal_type(client_id) == expected
