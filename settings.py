@@ -306,6 +306,7 @@ class Settings(BaseModel):
     external_database_secret_name: Annotated[
         str, _empty_or_matching(_DNS_SUBDOMAIN, f"a Kubernetes Secret name, {_SUBDOMAIN_RULE}")
     ] = Field(alias="externalDatabaseSecretName")
+    high_availability: Boolean = Field(alias="highAvailability")
     admin_username: Annotated[
         str, _matching(r"[A-Za-z][A-Za-z0-9_.-]{2,63}", "3-64 letters, digits, '_', '.', '-', starting with a letter")
     ] = Field(alias="adminUsername")
@@ -472,6 +473,15 @@ def _check_executor(s: Settings) -> list[Problem]:
     ]
 
 
+def _check_high_availability(s: Settings) -> list[Problem]:
+    if s.high_availability and s.node_count < 2:
+        return [
+            Problem(_key("highAvailability"), True,
+                    f"needs at least 2 nodes to spread two replicas over (nodeCount is {s.node_count})")
+        ]
+    return []
+
+
 def _check_git_sync(s: Settings) -> list[Problem]:
     if s.dags_git_repo == "" and s.dags_git_sub_path not in ("", "dags"):
         return [
@@ -490,6 +500,7 @@ _CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]],
     (frozenset({"postgresql_enabled", "pgbouncer_enabled", "external_database_secret_name"}), _check_database),
     (frozenset({"dags_git_repo", "dags_git_sub_path"}), _check_git_sync),
     (frozenset({"airflow_chart_version", "executor"}), _check_executor),
+    (frozenset({"high_availability", "node_count"}), _check_high_availability),
     (frozenset({"cluster_admin_group_object_id", "cluster_auth", "cluster_mode"}), _check_cluster_admins),
 )
 

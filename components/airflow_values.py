@@ -53,6 +53,8 @@ class ChartProfile:
     # `airflow-<key>` with one key `<key>`, generated into Key Vault as `airflow-<key>`.
     static_keys: tuple[str, ...]
     ui_service: str  # the Service serving the UI: `<release>-<ui_service>`, port 8080
+    ui_service_key: str  # its values key
+    pdb_keys: tuple[str, ...]  # components the chart can give a PodDisruptionBudget
     executors: tuple[str, ...]  # the `executor` values this Airflow runs
     airflow_image_keys: tuple[str, ...] = field(default=("airflow", "pod_template", "flower"))
 
@@ -79,6 +81,8 @@ PROFILES: dict[str, ChartProfile] = {
         postgresql_image=Image("bitnamilegacy/postgresql", "16.1.0-debian-11-r15", _POSTGRESQL),
         static_keys=("webserver-secret-key",),
         ui_service="webserver",
+        ui_service_key="webserver",
+        pdb_keys=("scheduler", "webserver", "pgbouncer"),
         executors=("LocalExecutor", "CeleryExecutor", "KubernetesExecutor", "CeleryKubernetesExecutor"),
     ),
     # Chart 1.19.0 / Airflow 3.1.7: the chart defaults of that release, mirrored to the ACR.
@@ -101,6 +105,8 @@ PROFILES: dict[str, ChartProfile] = {
         # new random JWT secret on every upgrade, invalidating every issued token.
         static_keys=("api-secret-key", "jwt-secret"),
         ui_service="api-server",
+        ui_service_key="apiServer",
+        pdb_keys=("scheduler", "apiServer", "triggerer", "pgbouncer", "workers"),
         # Airflow 3 has no CeleryKubernetesExecutor: several executors side by side replace it
         # (a task picks one with `executor=`; the first is the default).
         executors=("LocalExecutor", "CeleryExecutor", "KubernetesExecutor", "CeleryExecutor,KubernetesExecutor"),
@@ -296,8 +302,49 @@ def airflow_values(settings: Settings, names: SecretNames) -> dict[str, Any]:
         # Without Celery there is no broker; the chart would still make a Redis password
         # in a pre-install hook while Redis is enabled.
         values["redis"] = {"enabled": False}
-    values.update(_version_specific(profile, settings, names))
+    _merge(values, _version_specific(profile, settings, names))
+    if settings.high_availability:
+        _merge(values, _high_availability(profile, settings))
     return values
+
+
+def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Deep-merge `extra` into `into` (mappings merge, anything else replaces)."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _high_availability(profile: ChartProfile, settings: Settings) -> dict[str, Any]:
+    """Two of each long-running component, spread over zones, with disruption budgets, so a
+    node drain (AKS upgrades) or a lost zone leaves every role running. The bundled
+    PostgreSQL and Redis stay single: HA for them means a managed service."""
+
+    def spread(component: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": {"tier": "airflow", "component": component}},
+            }
+        ]
+
+    pdb = {"enabled": True, "config": {"maxUnavailable": 1}}
+    # values key -> the chart's `component` label; PDBs where the chart line has them
+    components = {"scheduler": "scheduler", profile.ui_service_key: profile.ui_service, "triggerer": "triggerer"}
+    if settings.pgbouncer_enabled and settings.postgresql_enabled:
+        components["pgbouncer"] = "pgbouncer"
+    if uses_celery(settings):
+        components["workers"] = "worker"
+    out: dict[str, Any] = {}
+    for key, label in components.items():
+        out[key] = {"replicas": 2, "topologySpreadConstraints": spread(label)}
+        if key in profile.pdb_keys:
+            out[key]["podDisruptionBudget"] = pdb
+    return out
 
 
 def _git_sync(settings: Settings) -> dict[str, Any]:

@@ -390,3 +390,33 @@ def test_image_sources_are_the_charts_own_repositories() -> None:
         if chart_pg:  # chart 1.19 names it; 1.15's bitnami default is gone upstream (see the profile)
             assert profile.postgresql_image.source == _normalised(chart_pg["repository"]), version
             assert profile.postgresql_image.tag == str(chart_pg["tag"]), version
+
+
+@pytest.mark.parametrize("version", SUPPORTED_CHART_VERSIONS)
+def test_high_availability_doubles_and_spreads_every_long_running_component(version: str) -> None:
+    celery = "CeleryExecutor"
+    settings = settings_for(airflowChartVersion=version, highAvailability="true", executor=celery)
+    v = airflow_values(settings, NAMES)
+    assert list(jsonschema.Draft7Validator(reference.airflow_chart_schema(version)).iter_errors(v)) == []
+    ui = PROFILES[version].ui_service_key
+    for key in ("scheduler", ui, "triggerer", "pgbouncer", "workers"):
+        assert v[key]["replicas"] == 2, key
+        (spread,) = v[key]["topologySpreadConstraints"]
+        assert spread["topologyKey"] == "topology.kubernetes.io/zone"
+        assert spread["whenUnsatisfiable"] == "ScheduleAnyway"  # never unschedulable for lack of a zone
+    assert v["scheduler"]["podDisruptionBudget"] == {"enabled": True, "config": {"maxUnavailable": 1}}
+    assert v[ui]["podDisruptionBudget"]["enabled"] is True
+    # merged, not replaced: what the builder set before stays
+    assert v["scheduler"]["logGroomerSidecar"] == {"enabled": False}
+    assert v["pgbouncer"]["configSecretName"] == NAMES.pgbouncer_config
+    # the chart's own component labels, so the spread counts the right pods
+    assert v[ui]["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"]["component"] == (
+        "webserver" if version == "1.15.0" else "api-server"
+    )
+    assert v["workers"]["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"]["component"] == "worker"
+
+
+def test_without_high_availability_the_chart_defaults_stand() -> None:
+    v = _values()
+    assert "replicas" not in v["scheduler"]
+    assert "topologySpreadConstraints" not in v["scheduler"]
