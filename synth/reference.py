@@ -113,6 +113,17 @@ def eso_chart_schema(version: str) -> Any:
     return load_json(f"external-secrets/{version}/chart/values.schema.json")
 
 
+def chart_default_values(chart: str, version: str) -> Any:
+    """The chart's own values.yaml (its defaults), for the charts the stack installs."""
+    relative = {
+        "airflow": f"airflow-chart/{version}/values.yaml",
+        "external-secrets": f"external-secrets/{version}/chart/values.yaml",
+    }.get(chart)
+    if relative is None:
+        raise ReferenceNotFoundError(f"no reference values.yaml known for chart {chart}")
+    return load_yaml(relative)
+
+
 ESO_CRD_FILES = {
     "SecretStore": "external-secrets.io_secretstores.yaml",
     "ExternalSecret": "external-secrets.io_externalsecrets.yaml",

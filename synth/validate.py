@@ -307,6 +307,42 @@ def _tagged_images(values: Any) -> Iterable[tuple[str, str]]:
             stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node))
 
 
+def _default_images(chart_values: Any, path: str = "") -> Iterable[str]:
+    """Paths of the image entries a chart pulls by default (a non-empty `repository`)."""
+    if isinstance(chart_values, dict):
+        if isinstance(chart_values.get("repository"), str) and chart_values["repository"]:
+            yield path
+        for key, value in chart_values.items():
+            yield from _default_images(value, f"{path}.{key}" if path else str(key))
+
+
+def check_chart_default_images(rendered: Rendered, report: Report, registry: str, strict: bool) -> None:
+    """Every image the chart would pull by default is overridden to come from the registry
+    (an image the values do not mention would come from Docker Hub, Quay or GHCR)."""
+    for release, values in rendered.helm.items():
+        meta = rendered.helm_meta[release]
+        chart, version = str(meta["chart"]), str(meta["version"])
+        try:
+            defaults = reference.chart_default_values(chart, version)
+        except reference.ReferenceNotFoundError as err:
+            _missing(report, "images", release, err, strict)
+            continue
+        for path in _default_images(defaults):
+            report.validated["chart default image overridden"] += 1
+            node: Any = values
+            for part in path.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            repository = node.get("repository") if isinstance(node, dict) else None
+            if isinstance(node, dict) and isinstance(node.get("registry"), str) and node["registry"]:
+                repository = f"{node['registry']}/{repository}"  # bitnami charts split the two
+            if not (isinstance(repository, str) and repository.startswith(registry + "/")):
+                report.add(
+                    "images",
+                    f"helm/{release}",
+                    f"{path}: the chart's default image is not overridden to come from {registry}",
+                )
+
+
 def check_image_mirrors(rendered: Rendered, report: Report, registry: str, mirrors: Mapping[str, Any]) -> None:
     """Every image a release pulls is in the mirror list (images.txt), so the first install
     finds it in the registry."""
@@ -333,6 +369,7 @@ def validate(
     check_custom_resources(rendered, report, eso_version, strict)
     check_core_objects(rendered, report, kubernetes_version)
     check_cross_references(result, rendered, report, registry)
+    check_chart_default_images(rendered, report, registry, strict)
     if mirrors is not None:
         check_image_mirrors(rendered, report, registry, mirrors)
     return report

@@ -241,3 +241,27 @@ def test_a_custom_airflow_image_is_listed_to_build_yourself(tmp_path: Path) -> N
     assert "# build and push yourself: airflow:2.9.3-team1" in text
     assert "docker.io/apache/airflow:2.9.3 " not in text
     assert "docker.io/apache/airflow:airflow-pgbouncer-2024.01.19-1.21.0" in text  # not an Airflow image
+
+
+def test_a_chart_default_image_left_alone_fails(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Dropping the statsd override would pull quay.io's image: synth names it."""
+    real = values_module.airflow_values
+
+    def forgetful(settings, names):
+        values = real(settings, names)
+        del values["images"]["statsd"]
+        return values
+
+    monkeypatch.setattr(values_module, "airflow_values", forgetful)
+    assert main(["dev", "--no-write"]) == 1
+    out = capsys.readouterr().out
+    assert "images.statsd: the chart's default image is not overridden to come from airflowdevacr.azurecr.io" in out
+
+
+def test_chart_default_images_are_counted(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["prod", "--json", "--no-write"]) == 0
+    validated = json.loads(capsys.readouterr().out)["validated"]
+    # chart 1.19.0: statsd, redis, pgbouncer, pgbouncerExporter, gitSync, postgresql; ESO: 3
+    assert validated["chart default image overridden"] == 9
