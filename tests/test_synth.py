@@ -2,6 +2,7 @@
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,18 @@ from components import secrets_operator
 from synth import reference
 from synth.__main__ import main
 from synth.project import PROJECT_DIR
+
+
+def _mutate_airflow_values(monkeypatch: pytest.MonkeyPatch, mutate: Callable[[dict], object]) -> None:
+    """Inject a fault a typed stack file cannot express: the builder's output, changed."""
+    real = values_module.airflow_values
+
+    def mutated(settings, names):
+        values = real(settings, names)
+        mutate(values)
+        return values
+
+    monkeypatch.setattr(values_module, "airflow_values", mutated)
 
 
 def test_dev_synth_writes_everything_and_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,14 +131,7 @@ def test_a_bad_stack_file_is_a_config_error_naming_the_key(
 def test_wrong_chart_value_fails_validation(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real = values_module.airflow_values
-
-    def misspelt(settings, names):
-        values = real(settings, names)
-        values["scheduler"]["replicaz"] = 2
-        return values
-
-    monkeypatch.setattr(values_module, "airflow_values", misspelt)
+    _mutate_airflow_values(monkeypatch, lambda values: values["scheduler"].update(replicaz=2))
     assert main(["dev", "--no-write"]) == 1
     out = capsys.readouterr().out
     assert re.search(r"error: \[helm-values\] airflow \(airflow 1\.15\.0\): scheduler: .*replicaz", out)
@@ -186,15 +192,11 @@ def test_policy_violations_are_shown_and_fail(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A stack that breaks guardrails: each violation is listed and synth exits 1."""
-    real = values_module.airflow_values
-
-    def unsafe(settings, names):
-        values = real(settings, names)
+    def unsafe(values: dict) -> None:
         values["createUserJob"]["useHelmHooks"] = True
         values["images"]["statsd"]["repository"] = "quay.io/prometheus/statsd-exporter"
-        return values
 
-    monkeypatch.setattr(values_module, "airflow_values", unsafe)
+    _mutate_airflow_values(monkeypatch, unsafe)
     assert main(["dev", "--no-write"]) == 1
     out = capsys.readouterr().out
     assert "MANDATORY [airflow-hardened-release]" in out
@@ -247,14 +249,7 @@ def test_a_chart_default_image_left_alone_fails(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Dropping the statsd override would pull quay.io's image: synth names it."""
-    real = values_module.airflow_values
-
-    def forgetful(settings, names):
-        values = real(settings, names)
-        del values["images"]["statsd"]
-        return values
-
-    monkeypatch.setattr(values_module, "airflow_values", forgetful)
+    _mutate_airflow_values(monkeypatch, lambda values: values["images"].pop("statsd"))
     assert main(["dev", "--no-write"]) == 1
     out = capsys.readouterr().out
     assert "images.statsd: the chart's default image is not overridden to come from airflowdevacr.azurecr.io" in out
