@@ -40,9 +40,8 @@ from typing import Any
 
 import yaml
 
-from synth.reference import ESO_CRD_FILES, cache_dir
+from synth.reference import ESO_CRD_FILES, YAML_LOADER, cache_dir
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 MAX_ARCHIVE_BYTES = 32 * 1024 * 1024
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -226,8 +225,8 @@ def _read_members(archive: bytes, source: ChartSource, url: str) -> dict[str, by
 def _check_chart_files(files: Mapping[str, bytes], source: ChartSource, version: str, url: str) -> None:
     try:
         json.loads(files["values.schema.json"])
-        chart = yaml.load(files["Chart.yaml"], Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
-        yaml.load(files["values.yaml"], Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+        chart = yaml.load(files["Chart.yaml"], Loader=YAML_LOADER)  # noqa: S506 - a safe loader
+        yaml.load(files["values.yaml"], Loader=YAML_LOADER)  # noqa: S506 - a safe loader
     except (ValueError, yaml.YAMLError) as err:
         raise FetchError(f"{url}: a chart file does not parse: {err}") from err
     if not isinstance(chart, Mapping) or str(chart.get("version")) != version:
@@ -244,7 +243,7 @@ def _fetch_crds(crds: CrdSource, version: str) -> tuple[dict[str, bytes], dict[s
         url = crds.url.format(version=version, file=name)
         data = _download(url, MAX_FILE_BYTES, scheme=urllib.parse.urlparse(crds.url).scheme)
         try:
-            doc = yaml.load(data, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+            doc = yaml.load(data, Loader=YAML_LOADER)  # noqa: S506 - a safe loader
         except yaml.YAMLError as err:
             raise FetchError(f"{url}: not YAML: {err}") from err
         spec = doc.get("spec") if isinstance(doc, Mapping) else None
@@ -310,7 +309,7 @@ def _fetch(source: ChartSource, folder: str, version: str, target: Path, force: 
     index_url = source.repo.rstrip("/") + "/index.yaml"
     raw_index = _download(index_url, MAX_INDEX_BYTES)
     try:
-        index = yaml.load(raw_index, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+        index = yaml.load(raw_index, Loader=YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as err:
         raise FetchError(f"{index_url}: not a Helm repository index: {err}") from err
     entry = _chart_entry(index, source, version, index_url)

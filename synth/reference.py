@@ -97,12 +97,12 @@ def load_json(relative: str) -> Any:
 
 
 # libyaml's C loader parses the ESO CRDs ~10x faster than the pure-Python one.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @functools.cache
 def load_yaml(relative: str) -> Any:
-    return yaml.load(find(relative).read_text(), Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+    return yaml.load(find(relative).read_text(), Loader=YAML_LOADER)  # noqa: S506 - a safe loader
 
 
 def airflow_chart_schema(version: str) -> Any:

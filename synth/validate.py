@@ -136,17 +136,23 @@ def _meta(obj: Mapping[str, Any]) -> tuple[str, str]:
     return str(m.get("namespace", "")), str(m.get("name", ""))
 
 
-def _images(values: Any) -> Iterable[tuple[str, str]]:
-    """(path, image reference) for every `repository` in Helm values."""
+def _image_ref(node: Any) -> str | None:
+    """`registry/repository` of an image mapping (bitnami charts split the two), else None."""
+    if not isinstance(node, dict) or not isinstance(node.get("repository"), str):
+        return None
+    registry = node.get("registry")
+    return f"{registry}/{node['repository']}" if isinstance(registry, str) and registry else node["repository"]
+
+
+def _images(values: Any) -> Iterable[tuple[str, str, Any]]:
+    """(path, image reference, tag) for every `repository` in Helm values."""
     stack: list[tuple[str, Any]] = [("", values)]
     while stack:
         path, node = stack.pop()
         if isinstance(node, dict):
-            if isinstance(node.get("repository"), str):
-                ref = node["repository"]
-                if isinstance(node.get("registry"), str) and node["registry"]:
-                    ref = f"{node['registry']}/{ref}"
-                yield path or "(root)", ref
+            ref = _image_ref(node)
+            if ref is not None:
+                yield path or "(root)", ref, node.get("tag")
             stack.extend((f"{path}.{k}" if path else k, v) for k, v in node.items())
         elif isinstance(node, list):
             stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node))
@@ -238,7 +244,7 @@ def check_cross_references(result: RunResult, rendered: Rendered, report: Report
 
     for release, values in rendered.helm.items():
         ns = str(rendered.helm_meta[release]["namespace"])
-        for path, ref in _images(values):
+        for path, ref, _tag in _images(values):
             xref(f"helm/{release}", ref.startswith(registry + "/"), f"{path}: image {ref} is not from {registry}")
         if rendered.helm_meta[release]["chart"] != "airflow":
             continue
@@ -291,31 +297,6 @@ def _airflow_secret_refs(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     return refs
 
 
-def _tagged_images(values: Any) -> Iterable[tuple[str, str]]:
-    """(path, repository:tag) for every image in Helm values that names a tag."""
-    stack: list[tuple[str, Any]] = [("", values)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, dict):
-            if isinstance(node.get("repository"), str) and node.get("tag"):
-                ref = node["repository"]
-                if isinstance(node.get("registry"), str) and node["registry"]:
-                    ref = f"{node['registry']}/{ref}"
-                yield path or "(root)", f"{ref}:{node['tag']}"
-            stack.extend((f"{path}.{k}" if path else k, v) for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node))
-
-
-def _default_images(chart_values: Any, path: str = "") -> Iterable[str]:
-    """Paths of the image entries a chart pulls by default (a non-empty `repository`)."""
-    if isinstance(chart_values, dict):
-        if isinstance(chart_values.get("repository"), str) and chart_values["repository"]:
-            yield path
-        for key, value in chart_values.items():
-            yield from _default_images(value, f"{path}.{key}" if path else str(key))
-
-
 def check_chart_default_images(rendered: Rendered, report: Report, registry: str, strict: bool) -> None:
     """Every image the chart would pull by default is overridden to come from the registry
     (an image the values do not mention would come from Docker Hub, Quay or GHCR)."""
@@ -327,15 +308,12 @@ def check_chart_default_images(rendered: Rendered, report: Report, registry: str
         except reference.ReferenceNotFoundError as err:
             _missing(report, "images", release, err, strict)
             continue
-        for path in _default_images(defaults):
+        for path, default, _tag in _images(defaults):
+            if not default:  # `repository: ""`/`~`: the chart falls back to another key
+                continue
             report.validated["chart default image overridden"] += 1
-            node: Any = values
-            for part in path.split("."):
-                node = node.get(part) if isinstance(node, dict) else None
-            repository = node.get("repository") if isinstance(node, dict) else None
-            if isinstance(node, dict) and isinstance(node.get("registry"), str) and node["registry"]:
-                repository = f"{node['registry']}/{repository}"  # bitnami charts split the two
-            if not (isinstance(repository, str) and repository.startswith(registry + "/")):
+            repository = _image_ref(_dig(values, path))
+            if not (repository and repository.startswith(registry + "/")):
                 report.add(
                     "images",
                     f"helm/{release}",
@@ -348,7 +326,10 @@ def check_image_mirrors(rendered: Rendered, report: Report, registry: str, mirro
     finds it in the registry."""
     prefix = registry + "/"
     for release, values in rendered.helm.items():
-        for path, ref in _tagged_images(values):
+        for path, repository, tag in _images(values):
+            if not tag:
+                continue
+            ref = f"{repository}:{tag}"
             report.validated["image mirror"] += 1
             if ref.removeprefix(prefix) not in mirrors:
                 report.add("images", f"helm/{release}", f"{path}: {ref} is not in the mirror list")
