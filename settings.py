@@ -20,7 +20,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+)
 
 from components.airflow_values import PROFILES, SUPPORTED_CHART_VERSIONS
 
@@ -127,6 +136,106 @@ def _kubernetes_version(value: str) -> str:
     return value
 
 
+# Kubernetes quantities for container requests and limits. CPU: whole millicores (250m) or
+# cores with at most three decimals (0.5, 2). Memory: a number WITH a unit (a bare number
+# is bytes, and `m` would be thousandths of a byte: both are typos for Mi).
+_CPU = re.compile(r"(?P<milli>[0-9]+)m|(?P<cores>[0-9]+(\.[0-9]{1,3})?)")
+_MEMORY = re.compile(r"(?P<num>[0-9]+(\.[0-9]+)?)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)")
+_MEMORY_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_CPU_RULE = "a CPU quantity: millicores such as 250m, or cores such as 0.5 or 2"
+_MEMORY_RULE = "a memory quantity: a number with a unit Ki, Mi, Gi, Ti, k, M, G or T, such as 512Mi"
+RESOURCE_FIELDS = {"cpu": "cpu", "memory": "memory", "cpuLimit": "cpu_limit", "memoryLimit": "memory_limit"}
+RESOURCES_EXAMPLE = "cpu=250m,memory=512Mi,cpuLimit=1,memoryLimit=1Gi"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Requests and limits of one container, as Kubernetes quantities (kept as written)."""
+
+    cpu: str
+    memory: str
+    cpu_limit: str
+    memory_limit: str
+
+    def __str__(self) -> str:
+        """The config encoding: cpu=...,memory=...,cpuLimit=...,memoryLimit=..."""
+        return ",".join(f"{key}={getattr(self, attr)}" for key, attr in RESOURCE_FIELDS.items())
+
+    def kubernetes(self) -> dict[str, dict[str, str]]:
+        """A container's `resources` block."""
+        return {
+            "requests": {"cpu": self.cpu, "memory": self.memory},
+            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
+        }
+
+
+def cpu_millicores(value: str) -> int | None:
+    match = _CPU.fullmatch(value)
+    if not match:
+        return None
+    if match["milli"] is not None:
+        return int(match["milli"])
+    return round(float(match["cores"]) * 1000)
+
+
+def memory_bytes(value: str) -> float | None:
+    match = _MEMORY.fullmatch(value)
+    return float(match["num"]) * _MEMORY_UNITS[match["unit"]] if match else None
+
+
+def _resources(value: Any) -> Resources:
+    """`cpu=250m,memory=512Mi,cpuLimit=1,memoryLimit=1Gi` (or a mapping with those keys):
+    every field required, each a valid quantity, each limit at least its request. Every
+    problem of the value is reported in one message."""
+    if isinstance(value, Resources):
+        return value
+    issues: list[str] = []
+    pairs: list[tuple[str, Any]] = []
+    if isinstance(value, Mapping):  # typed values (tests, tools); YAML numbers are quantities too
+        pairs = [
+            (str(k), str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v) for k, v in value.items()
+        ]
+    elif isinstance(value, str):
+        for part in (p.strip() for p in value.split(",")):
+            key, sep, item = part.partition("=")
+            if sep:
+                pairs.append((key.strip(), item.strip()))
+            elif part:
+                issues.append(f"entry {part!r} is not field=quantity")
+    found: dict[str, str] = {}
+    for key, item in pairs:
+        if key not in RESOURCE_FIELDS:
+            issues.append(f"unknown field {key!r}")
+        elif key in found:
+            issues.append(f"{key} is set twice")
+        elif not isinstance(item, str) or not item:
+            issues.append(f"{key} is {'empty' if item in ('', None) else 'not a quantity'}")
+        else:
+            found[key] = item
+    missing = [key for key in RESOURCE_FIELDS if key not in found and all(k != key for k, _ in pairs)]
+    if missing:
+        issues.append(f"missing {', '.join(missing)}")
+    cpu = {k: cpu_millicores(v) for k, v in found.items() if k in ("cpu", "cpuLimit")}
+    memory = {k: memory_bytes(v) for k, v in found.items() if k in ("memory", "memoryLimit")}
+    for key, number in (*cpu.items(), *memory.items()):
+        if number is None:
+            issues.append(f"{key} {found[key]!r} is not {_CPU_RULE if key.startswith('cpu') else _MEMORY_RULE}")
+        elif number <= 0:
+            issues.append(f"{key} {found[key]!r} must be more than zero")
+    for request, limit, numbers in (("cpu", "cpuLimit", cpu), ("memory", "memoryLimit", memory)):
+        low, high = numbers.get(request), numbers.get(limit)
+        if low and high and high < low:
+            issues.append(
+                f"{limit} {found[limit]} is below {request} {found[request]} (a limit must be at least its request)"
+            )
+    if issues:
+        raise ValueError(
+            f"must be cpu=<request>,memory=<request>,cpuLimit=<limit>,memoryLimit=<limit>, such as "
+            f"{RESOURCES_EXAMPLE}: {'; '.join(issues)}"
+        )
+    return Resources(**{attr: found[key] for key, attr in RESOURCE_FIELDS.items()})
+
+
 def _image_tag(value: str) -> str:
     if value == "latest":
         raise ValueError("must be a pinned tag, not 'latest'")
@@ -192,6 +301,7 @@ GitRef = Annotated[
         "(no spaces, no '..' or '//', no part starting with '.' or ending in '.lock')",
     ),
 ]
+ContainerResources = Annotated[Resources, PlainValidator(_resources)]
 _SUBDOMAIN_RULE = (
     "a DNS-1123 subdomain: up to 253 lowercase letters, digits, '-' and '.', "
     "each dot-separated part alphanumeric at both ends"
@@ -230,16 +340,14 @@ class Settings(BaseModel):
         str, _empty_or_matching(_GUID, "an Entra object id (a GUID such as 00000000-0000-0000-0000-000000000000)")
     ] = Field(alias="clusterAdminGroupObjectId")
     cluster_tier: Literal["Free", "Standard", "Premium"] = Field(alias="clusterTier")
-    node_vm_size: Annotated[
-        str, _matching(r"Standard_[A-Za-z0-9_]+", "an Azure VM size such as Standard_DS4_v2")
-    ] = Field(alias="nodeVmSize")
+    node_vm_size: Annotated[str, _matching(r"Standard_[A-Za-z0-9_]+", "an Azure VM size such as Standard_DS4_v2")] = (
+        Field(alias="nodeVmSize")
+    )
     node_count: Annotated[int, _between(1, 100)] = Field(alias="nodeCount")
     availability_zones: Annotated[
         list[str], BeforeValidator(_string_list('["1", "2", "3"]')), AfterValidator(_zones)
     ] = Field(alias="availabilityZones")
-    auto_upgrade_channel: Literal["none", "patch", "stable", "rapid", "node-image"] = Field(
-        alias="autoUpgradeChannel"
-    )
+    auto_upgrade_channel: Literal["none", "patch", "stable", "rapid", "node-image"] = Field(alias="autoUpgradeChannel")
     node_os_upgrade_channel: Literal["None", "Unmanaged", "NodeImage", "SecurityPatch"] = Field(
         alias="nodeOsUpgradeChannel"
     )
@@ -252,9 +360,7 @@ class Settings(BaseModel):
     ] = Field(alias="acrResourceGroup")
 
     namespace: Annotated[DnsLabel, AfterValidator(_namespace)] = Field(alias="namespace")
-    service_account_name: Annotated[str, _matching(_DNS_SUBDOMAIN, _SUBDOMAIN_RULE)] = Field(
-        alias="serviceAccountName"
-    )
+    service_account_name: Annotated[str, _matching(_DNS_SUBDOMAIN, _SUBDOMAIN_RULE)] = Field(alias="serviceAccountName")
 
     key_vault_authorization: Literal["rbac", "accessPolicy"] = Field(alias="keyVaultAuthorization")
     key_vault_purge_protection: Boolean = Field(alias="keyVaultPurgeProtection")
@@ -273,6 +379,7 @@ class Settings(BaseModel):
             "a blob container name: 3-63 lowercase letters, digits and single '-'",
         ),
     ] = Field(alias="logsContainerName")
+    logs_retention_days: Annotated[int, _between(1, 3650)] = Field(alias="logsRetentionDays")
 
     airflow_chart_version: Annotated[str, AfterValidator(_chart_version)] = Field(alias="airflowChartVersion")
     executor: Literal[
@@ -281,13 +388,11 @@ class Settings(BaseModel):
         "KubernetesExecutor",
         "CeleryKubernetesExecutor",
         "CeleryExecutor,KubernetesExecutor",
-    ] = Field(
-        alias="executor"
-    )
+    ] = Field(alias="executor")
     airflow_image_tag: Annotated[str, AfterValidator(_empty_or(_image_tag))] = Field(alias="airflowImageTag")
-    airflow_env: Annotated[
-        list[str], BeforeValidator(_string_list('["NAME=value"]')), AfterValidator(_env)
-    ] = Field(alias="airflowEnv")
+    airflow_env: Annotated[list[str], BeforeValidator(_string_list('["NAME=value"]')), AfterValidator(_env)] = Field(
+        alias="airflowEnv"
+    )
     timezone: Annotated[str, AfterValidator(_timezone)] = Field(alias="timezone")
     dags_git_repo: Annotated[
         str,
@@ -319,6 +424,22 @@ class Settings(BaseModel):
             "an e-mail address (letters, digits and . _ % + - before the @)",
         ),
     ] = Field(alias="adminEmail")
+
+    # Requests and limits per container, `cpu=..,memory=..,cpuLimit=..,memoryLimit=..`.
+    scheduler_resources: ContainerResources = Field(alias="schedulerResources")
+    webserver_resources: ContainerResources = Field(alias="webserverResources")
+    triggerer_resources: ContainerResources = Field(alias="triggererResources")
+    dag_processor_resources: ContainerResources = Field(alias="dagProcessorResources")
+    worker_resources: ContainerResources = Field(alias="workerResources")
+    git_sync_resources: ContainerResources = Field(alias="gitSyncResources")
+    migrate_database_job_resources: ContainerResources = Field(alias="migrateDatabaseJobResources")
+    create_user_job_resources: ContainerResources = Field(alias="createUserJobResources")
+    pgbouncer_resources: ContainerResources = Field(alias="pgbouncerResources")
+    pgbouncer_exporter_resources: ContainerResources = Field(alias="pgbouncerExporterResources")
+    statsd_resources: ContainerResources = Field(alias="statsdResources")
+    redis_resources: ContainerResources = Field(alias="redisResources")
+    postgresql_resources: ContainerResources = Field(alias="postgresqlResources")
+    secrets_operator_resources: ContainerResources = Field(alias="secretsOperatorResources")
 
     # ------------------------------------------------------------ derived values
     @property
@@ -391,14 +512,20 @@ def _check_existing_cluster(s: Settings) -> list[Problem]:
     problems: list[Problem] = []
     if not s.cluster_name:
         problems.append(
-            Problem(_key("clusterName"), s.cluster_name,
-                    "required when clusterMode is 'existing' (the AKS cluster to look up)")
+            Problem(
+                _key("clusterName"),
+                s.cluster_name,
+                "required when clusterMode is 'existing' (the AKS cluster to look up)",
+            )
         )
     if s.effective_cluster_resource_group == s.effective_resource_group:
         problems.append(
-            Problem(_key("clusterResourceGroup"), s.cluster_resource_group,
-                    "must name the existing cluster's resource group, which differs from resourceGroupName "
-                    "(the stack creates that one)")
+            Problem(
+                _key("clusterResourceGroup"),
+                s.cluster_resource_group,
+                "must name the existing cluster's resource group, which differs from resourceGroupName "
+                "(the stack creates that one)",
+            )
         )
     return problems
 
@@ -409,16 +536,22 @@ def _check_created_cluster(s: Settings) -> list[Problem]:
     problems: list[Problem] = []
     if s.cluster_resource_group and s.cluster_resource_group != s.effective_resource_group:
         problems.append(
-            Problem(_key("clusterResourceGroup"), s.cluster_resource_group,
-                    f"only used with clusterMode=existing; a created cluster goes into resourceGroupName "
-                    f"({s.effective_resource_group}): leave it empty")
+            Problem(
+                _key("clusterResourceGroup"),
+                s.cluster_resource_group,
+                f"only used with clusterMode=existing; a created cluster goes into resourceGroupName "
+                f"({s.effective_resource_group}): leave it empty",
+            )
         )
     if not _AKS_DNS_PREFIX.fullmatch(s.effective_cluster_name):
         derived = "" if s.cluster_name else f"the derived name {s.effective_cluster_name!r} (<namePrefix>-<stack>-aks) "
         problems.append(
-            Problem(_key("clusterName"), s.cluster_name,
-                    f"{derived}must also be the AKS DNS prefix with clusterMode=create: 1-54 letters, digits and '-', "
-                    "alphanumeric at both ends")
+            Problem(
+                _key("clusterName"),
+                s.cluster_name,
+                f"{derived}must also be the AKS DNS prefix with clusterMode=create: 1-54 letters, digits and '-', "
+                "alphanumeric at both ends",
+            )
         )
     return problems
 
@@ -426,9 +559,12 @@ def _check_created_cluster(s: Settings) -> list[Problem]:
 def _check_cluster_admins(s: Settings) -> list[Problem]:
     if s.cluster_admin_group_object_id and (s.cluster_auth != "entra" or s.cluster_mode != "create"):
         return [
-            Problem(_key("clusterAdminGroupObjectId"), s.cluster_admin_group_object_id,
-                    "only used with clusterAuth=entra and clusterMode=create (the stack grants admins on the "
-                    "cluster it creates): leave it empty")
+            Problem(
+                _key("clusterAdminGroupObjectId"),
+                s.cluster_admin_group_object_id,
+                "only used with clusterAuth=entra and clusterMode=create (the stack grants admins on the "
+                "cluster it creates): leave it empty",
+            )
         ]
     return []
 
@@ -437,20 +573,28 @@ def _check_database(s: Settings) -> list[Problem]:
     problems: list[Problem] = []
     if not s.postgresql_enabled and not s.external_database_secret_name:
         problems.append(
-            Problem(_key("externalDatabaseSecretName"), "",
-                    "required when postgresqlEnabled is false: a Secret with a 'connection' key for the metadata "
-                    "database")
+            Problem(
+                _key("externalDatabaseSecretName"),
+                "",
+                "required when postgresqlEnabled is false: a Secret with a 'connection' key for the metadata database",
+            )
         )
     if s.postgresql_enabled and s.external_database_secret_name:
         problems.append(
-            Problem(_key("externalDatabaseSecretName"), s.external_database_secret_name,
-                    "conflicts with postgresqlEnabled=true: use one metadata database, not both")
+            Problem(
+                _key("externalDatabaseSecretName"),
+                s.external_database_secret_name,
+                "conflicts with postgresqlEnabled=true: use one metadata database, not both",
+            )
         )
     if s.pgbouncer_enabled and not s.postgresql_enabled:
         problems.append(
-            Problem(_key("pgbouncerEnabled"), True,
-                    "only supported with the bundled PostgreSQL (postgresqlEnabled=true); set it to false for an "
-                    "external database")
+            Problem(
+                _key("pgbouncerEnabled"),
+                True,
+                "only supported with the bundled PostgreSQL (postgresqlEnabled=true); set it to false for an "
+                "external database",
+            )
         )
     return problems
 
@@ -467,17 +611,23 @@ def _check_executor(s: Settings) -> list[Problem]:
         else ""
     )
     return [
-        Problem(_key("executor"), s.executor,
-                f"is not supported by chart {profile.chart_version} (Airflow {profile.airflow_version}): "
-                f"use one of {', '.join(profile.executors)}{hint}")
+        Problem(
+            _key("executor"),
+            s.executor,
+            f"is not supported by chart {profile.chart_version} (Airflow {profile.airflow_version}): "
+            f"use one of {', '.join(profile.executors)}{hint}",
+        )
     ]
 
 
 def _check_high_availability(s: Settings) -> list[Problem]:
     if s.high_availability and s.node_count < 2:
         return [
-            Problem(_key("highAvailability"), True,
-                    f"needs at least 2 nodes to spread two replicas over (nodeCount is {s.node_count})")
+            Problem(
+                _key("highAvailability"),
+                True,
+                f"needs at least 2 nodes to spread two replicas over (nodeCount is {s.node_count})",
+            )
         ]
     return []
 
@@ -485,8 +635,28 @@ def _check_high_availability(s: Settings) -> list[Problem]:
 def _check_git_sync(s: Settings) -> list[Problem]:
     if s.dags_git_repo == "" and s.dags_git_sub_path not in ("", "dags"):
         return [
-            Problem(_key("dagsGitSubPath"), s.dags_git_sub_path,
-                    "has no effect without dagsGitRepo; set dagsGitRepo or leave the default")
+            Problem(
+                _key("dagsGitSubPath"),
+                s.dags_git_sub_path,
+                "has no effect without dagsGitRepo; set dagsGitRepo or leave the default",
+            )
+        ]
+    return []
+
+
+def _check_upgrade_channel(s: Settings) -> list[Problem]:
+    """A channel that upgrades the cluster by itself and a pinned patch fight: after AKS
+    moves the cluster to a newer patch, the next `pulumi up` would try to take it back."""
+    match = _KUBERNETES_VERSION.fullmatch(s.kubernetes_version)
+    if s.auto_upgrade_channel in ("patch", "stable", "rapid") and match and match[2]:
+        return [
+            Problem(
+                _key("kubernetesVersion"),
+                s.kubernetes_version,
+                f"pins a patch release, but autoUpgradeChannel={s.auto_upgrade_channel} upgrades the cluster "
+                f"itself: the next pulumi up after an automatic upgrade would try to downgrade it; give "
+                f"1.MINOR (1.{match[1]}), or set autoUpgradeChannel to none or node-image to pin the patch",
+            )
         ]
     return []
 
@@ -502,6 +672,7 @@ _CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]],
     (frozenset({"airflow_chart_version", "executor"}), _check_executor),
     (frozenset({"high_availability", "node_count"}), _check_high_availability),
     (frozenset({"cluster_admin_group_object_id", "cluster_auth", "cluster_mode"}), _check_cluster_admins),
+    (frozenset({"kubernetes_version", "auto_upgrade_channel"}), _check_upgrade_channel),
 )
 
 
@@ -564,15 +735,18 @@ def parse_settings(stack: str, values: Mapping[str, Any]) -> Settings:
     problems: list[Problem] = []
     prefix = f"{PROJECT}:"
     for key in sorted(values):
-        if key.startswith(prefix) and key[len(prefix):] not in CONFIG_KEYS:
+        if key.startswith(prefix) and key[len(prefix) :] not in CONFIG_KEYS:
             problems.append(_unknown_key(key, values[key]))
 
     data: dict[str, Any] = {"stack": stack}
     location = values.get(PROVIDER_LOCATION_KEY)
     if location is None:
         problems.append(
-            Problem(PROVIDER_LOCATION_KEY, _MISSING,
-                    "required: the Azure region, e.g. `pulumi config set azure-native:location eastus`")
+            Problem(
+                PROVIDER_LOCATION_KEY,
+                _MISSING,
+                "required: the Azure region, e.g. `pulumi config set azure-native:location eastus`",
+            )
         )
     else:
         data["location"] = location
@@ -634,4 +808,4 @@ def _unknown_project_keys() -> dict[str, Any]:
 
     merged: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     prefix = f"{PROJECT}:"
-    return {k: v for k, v in merged.items() if k.startswith(prefix) and k[len(prefix):] not in CONFIG_KEYS}
+    return {k: v for k, v in merged.items() if k.startswith(prefix) and k[len(prefix) :] not in CONFIG_KEYS}

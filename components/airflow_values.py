@@ -255,7 +255,18 @@ def airflow_values(settings: Settings, names: SecretNames) -> dict[str, Any]:
         "executor": settings.executor,
         "env": [{"name": k, "value": v} for k, v in settings.env_vars.items()],
         "config": {"core": {"default_timezone": settings.timezone}},
+        # Every Airflow pod and container (the chart's global defaults; the non-Airflow
+        # images get their own below).
+        "securityContexts": {
+            "pod": _pod_security(AIRFLOW_UID, AIRFLOW_GID, fs_group=AIRFLOW_GID),
+            "containers": _container_security(),
+        },
         "pgbouncer": {"enabled": settings.pgbouncer_enabled},
+        "statsd": {
+            "resources": settings.statsd_resources.kubernetes(),
+            "securityContexts": {"pod": _pod_security(STATSD_UID), "container": _container_security()},
+            "serviceAccount": _no_token(),
+        },
         "logs": {
             "persistence": {
                 "enabled": True,
@@ -264,15 +275,35 @@ def airflow_values(settings: Settings, names: SecretNames) -> dict[str, Any]:
             }
         },
         # Task logs live in Blob storage (lifecycle managed there): no log groomers.
-        "scheduler": {"logGroomerSidecar": {"enabled": False}},
-        "triggerer": {"logGroomerSidecar": {"enabled": False}},
-        "workers": {"logGroomerSidecar": {"enabled": False}},
+        "scheduler": {
+            "logGroomerSidecar": {"enabled": False},
+            "resources": settings.scheduler_resources.kubernetes(),
+            "serviceAccount": _token(_scheduler_calls_the_api(settings)),
+        },
+        "triggerer": {
+            "logGroomerSidecar": {"enabled": False},
+            "resources": settings.triggerer_resources.kubernetes(),
+            # The chart binds the triggerer to a pod role: deferrable KubernetesPodOperator
+            # triggers watch (1.15: read) their pods from here.
+            "serviceAccount": _token(True),
+        },
+        "workers": {
+            "logGroomerSidecar": {"enabled": False},
+            # Celery workers, and (the chart's pod_template_file) every KubernetesExecutor task pod.
+            "resources": settings.worker_resources.kubernetes(),
+            # Tasks launch pods (KubernetesPodOperator): the chart binds workers to its pod launcher role.
+            "serviceAccount": _token(settings.executor != "LocalExecutor"),
+        },
         # Static keys from Key Vault (via ESO), never generated into the release; the
         # version-specific ones (webserver or API secret key, JWT secret) come below.
         "fernetKeySecretName": names.fernet_key,
         # Plain resources, not Helm hooks: a release that waits for readiness would
         # otherwise deadlock (the scheduler waits for a migration that runs post-install).
-        "migrateDatabaseJob": {"useHelmHooks": False},
+        "migrateDatabaseJob": {
+            "useHelmHooks": False,
+            "resources": settings.migrate_database_job_resources.kubernetes(),
+            "serviceAccount": _no_token(),
+        },
     }
     values["dags"] = {"gitSync": _git_sync(settings)}
     if settings.postgresql_enabled:
@@ -285,19 +316,54 @@ def airflow_values(settings: Settings, names: SecretNames) -> dict[str, Any]:
             },
             # the generated password, not the chart's postgres/postgres
             "auth": {"enablePostgresUser": True, "existingSecret": names.postgresql},
+            "primary": {
+                "resources": settings.postgresql_resources.kubernetes(),
+                "podSecurityContext": {
+                    "enabled": True,
+                    "fsGroup": POSTGRESQL_UID,
+                    "seccompProfile": _runtime_default(),
+                },
+                "containerSecurityContext": _container_security(
+                    enabled=True, runAsUser=POSTGRESQL_UID, runAsNonRoot=True
+                ),
+            },
+            # Its own account without a token (the chart's default is the namespace's
+            # `default` account, which mounts one).
+            "serviceAccount": {"create": True, "automountServiceAccountToken": False},
         }
         values["data"] = {"metadataSecretName": names.metadata}
         if settings.pgbouncer_enabled:
             values["pgbouncer"].update(
                 configSecretName=names.pgbouncer_config,
-                metricsExporterSidecar={"statsSecretName": names.pgbouncer_stats},
+                resources=settings.pgbouncer_resources.kubernetes(),
+                securityContexts={"pod": _pod_security(PGBOUNCER_UID), "container": _container_security()},
+                serviceAccount=_no_token(),
+                metricsExporterSidecar={
+                    "statsSecretName": names.pgbouncer_stats,
+                    "resources": settings.pgbouncer_exporter_resources.kubernetes(),
+                    "securityContexts": {"container": _container_security()},
+                },
             )
     else:
         values["postgresql"] = {"enabled": False}
         values["data"] = {"metadataSecretName": settings.external_database_secret_name}
+    # The chart renders a `pre-install` hook Secret `<release>-broker-url` whenever this is
+    # unset, for every executor (secrets/redis-secrets.yaml); without Redis its data is the
+    # Go template error `%!s(<nil>)`. Naming the Secret ours turns the hook off; only the
+    # Celery executors read it (the AIRFLOW__CELERY__BROKER_URL env in _helpers.yaml).
+    values["data"]["brokerUrlSecretName"] = names.broker_url
     if uses_celery(settings):
-        values["redis"] = {"enabled": True, "passwordSecretName": names.redis_password}
-        values["data"]["brokerUrlSecretName"] = names.broker_url
+        values["redis"] = {
+            "enabled": True,
+            "passwordSecretName": names.redis_password,
+            "resources": settings.redis_resources.kubernetes(),
+            # The redis image's own user; fsGroup makes the data volume its.
+            "securityContexts": {
+                "pod": _pod_security(REDIS_UID, REDIS_UID, fs_group=REDIS_UID),
+                "container": _container_security(),
+            },
+            "serviceAccount": _no_token(),
+        }
     else:
         # Without Celery there is no broker; the chart would still make a Redis password
         # in a pre-install hook while Redis is enabled.
@@ -306,6 +372,64 @@ def airflow_values(settings: Settings, names: SecretNames) -> dict[str, Any]:
     if settings.high_availability:
         _merge(values, _high_availability(profile, settings))
     return values
+
+
+# The chart's own user ids for its images (values.yaml `uid`s), and Airflow's: uid 50000 in
+# the root group, which the Blob log mount (`-o uid=50000 -o gid=0`) is made for.
+STATSD_UID = 65534
+PGBOUNCER_UID = 65534
+GIT_SYNC_UID = 65533
+REDIS_UID = 999  # `redis` in the official image, which owns /data
+POSTGRESQL_UID = 1001  # bitnami
+
+
+def _runtime_default() -> dict[str, str]:
+    return {"type": "RuntimeDefault"}
+
+
+def _container_security(**extra: Any) -> dict[str, Any]:
+    """Every container: no privilege escalation, no capabilities, the runtime's seccomp
+    profile (a new dict each time: the values are plain data a caller may edit)."""
+    return {
+        **extra,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": _runtime_default(),
+    }
+
+
+def _pod_security(uid: int, gid: int | None = None, fs_group: int | None = None) -> dict[str, Any]:
+    """A pod that runs as `uid` (never root), under the runtime's seccomp profile."""
+    out: dict[str, Any] = {"runAsUser": uid, "runAsNonRoot": True, "seccompProfile": _runtime_default()}
+    if gid is not None:
+        out["runAsGroup"] = gid
+    if fs_group is not None:
+        out["fsGroup"] = fs_group
+    return out
+
+
+def _token(needed: bool) -> dict[str, Any]:
+    """A component's ServiceAccount: its token is mounted only where the pod calls the
+    Kubernetes API."""
+    return {"automountServiceAccountToken": needed}
+
+
+def _no_token() -> dict[str, Any]:
+    return _token(False)
+
+
+def _scheduler_calls_the_api(settings: Settings) -> bool:
+    """The scheduler launches and watches pods for the KubernetesExecutor, and runs the
+    tasks itself with the LocalExecutor (KubernetesPodOperator); with Celery alone it does
+    neither (the chart binds its pod launcher role to the scheduler for the same executors)."""
+    return settings.executor != "CeleryExecutor"
+
+
+def _ui_reads_pod_logs(settings: Settings) -> bool:
+    """The webserver (API server on Airflow 3) reads the log of a running KubernetesExecutor
+    task from its pod through the API (KubernetesExecutor.get_task_log); no other executor
+    has it call the API."""
+    return "KubernetesExecutor" in settings.executor
 
 
 def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
@@ -347,17 +471,29 @@ def _high_availability(profile: ChartProfile, settings: Settings) -> dict[str, A
     return out
 
 
+def git_sync_ref(settings: Settings) -> str:
+    """What git-sync checks out: the pinned revision, or the branch while the revision is HEAD."""
+    return settings.dags_git_branch if settings.dags_git_rev == "HEAD" else settings.dags_git_rev
+
+
 def _git_sync(settings: Settings) -> dict[str, Any]:
     if not settings.dags_git_repo:
         return {"enabled": False}
     return {
         "enabled": True,
         "repo": settings.dags_git_repo,
-        "branch": settings.dags_git_branch,
-        "rev": settings.dags_git_rev,
+        # git-sync v4 checks out --ref (GITSYNC_REF). The chart also passes the v3 variables
+        # GIT_SYNC_BRANCH/GIT_SYNC_REV, which v4 turns into --ref over ours when set (and
+        # refuses when both are): empty, so `ref` alone decides (chart default: v2-2-stable).
+        "ref": git_sync_ref(settings),
+        "branch": "",
+        "rev": "",
         "depth": settings.dags_git_depth,
         "maxFailures": 0,
         "subPath": settings.dags_git_sub_path,
+        # sidecars and init containers of every pod that reads DAGs
+        "resources": settings.git_sync_resources.kubernetes(),
+        "securityContexts": {"container": _container_security(runAsUser=GIT_SYNC_UID, runAsNonRoot=True)},
     }
 
 
@@ -373,32 +509,54 @@ def _version_specific(profile: ChartProfile, settings: Settings, names: SecretNa
         "lastName": "Admin",
         "password": "",
     }
+    reads_pod_logs = _ui_reads_pod_logs(settings)
+    ui = {
+        "resources": settings.webserver_resources.kubernetes(),
+        "serviceAccount": _token(reads_pod_logs),
+        # the chart's pod log reader role for it: only where it is used
+        "allowPodLogReading": reads_pod_logs,
+    }
     if profile.chart_version.startswith("1.15."):
         return {
             "webserverSecretKeySecretName": names.webserver_secret_key,
-            "webserver": {"defaultUser": user},
-            "createUserJob": _create_user_job(".Values.webserver.defaultUser", names),
+            "webserver": {**ui, "defaultUser": user},
+            "createUserJob": _create_user_job(".Values.webserver.defaultUser", names, settings),
         }
     if profile.chart_version.startswith("1.19."):
         return {
             "apiSecretKeySecretName": names.api_secret_key,
             "jwtSecretName": names.jwt_secret,
+            "apiServer": ui,
             # Airflow 3 runs the DAG processor on its own; its logs go to Blob too.
-            "dagProcessor": {"logGroomerSidecar": {"enabled": False}},
+            "dagProcessor": {
+                "logGroomerSidecar": {"enabled": False},
+                "resources": settings.dag_processor_resources.kubernetes(),
+                "serviceAccount": _no_token(),
+            },
             "createUserJob": {
-                **_create_user_job(".Values.createUserJob.defaultUser", names),
+                **_create_user_job(".Values.createUserJob.defaultUser", names, settings),
                 "defaultUser": user,
             },
         }
     raise NotImplementedError(f"no version-specific values for chart {profile.chart_version}")  # pragma: no cover
 
 
-def _create_user_job(user: str, names: SecretNames) -> dict[str, Any]:
+# What the chart's own wait-for-migrations init containers run (_helpers.yaml
+# "wait-for-migrations-command"), with the same timeout value.
+WAIT_FOR_MIGRATIONS = "airflow db check-migrations --migration-wait-timeout={{ .Values.images.migrationsWaitTimeout }}"
+
+
+def _create_user_job(user: str, names: SecretNames, settings: Settings) -> dict[str, Any]:
     """The create-user job reads the generated password from a Secret at run time; the
     password never appears in values, args or release state. The other fields are chart
-    templates over `user` (settings restrict them to shell-safe characters)."""
+    templates over `user` (settings restrict them to shell-safe characters).
+
+    Without Helm hooks the migration job and this one start together, and the chart gives
+    this job no wait-for-migrations init container (jobs/create-user-job.yaml, 1.15 and
+    1.19): it first waits for the schema as the chart's init containers do (and exits
+    non-zero on timeout, so the Job retries) and only then creates the user."""
     create_user = (
-        "exec airflow users create"
+        f"{WAIT_FOR_MIGRATIONS} && exec airflow users create"
         f" -r {{{{ {user}.role }}}}"
         f" -u {{{{ {user}.username }}}}"
         f" -e {{{{ {user}.email }}}}"
@@ -415,4 +573,6 @@ def _create_user_job(user: str, names: SecretNames) -> dict[str, Any]:
                 "valueFrom": {"secretKeyRef": {"name": names.admin_password, "key": names.admin_password_key}},
             }
         ],
+        "resources": settings.create_user_job_resources.kubernetes(),
+        "serviceAccount": _no_token(),
     }

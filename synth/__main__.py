@@ -61,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
 
+    from synth import helm
     from synth.render import render, tree, write
     from synth.runner import run_stack
-    from synth.validate import validate
+    from synth.validate import check_charts, validate
 
     try:
         result = run_stack(config)
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the program failed under mocks: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_INVALID
     rendered = render(result)
+    charts = helm.start_rendering(rendered, settings.kubernetes_version)  # meanwhile: the checks below
     mirrors = _image_mirrors(settings)
     report = validate(
         result,
@@ -82,13 +84,25 @@ def main(argv: list[str] | None = None) -> int:
         mirrors=mirrors,
     )
     violations = _policy_violations(result, settings.registry_server)
+    rendered.charts = charts.result()
+    check_charts(
+        result,
+        rendered,
+        report,
+        kubernetes_version=settings.kubernetes_version,
+        registry=settings.registry_server,
+        mirrors=mirrors,
+    )
     out = args.out or PROJECT_DIR / "build" / config.stack
     written = [] if args.no_write else [*write(rendered, out), _write_mirrors(mirrors, out)]
     elapsed = time.perf_counter() - started
     failed = bool(report.errors) or any(v["mandatory"] for v in violations)
 
+    releases = _chart_summary(rendered)
     if args.json:
-        print(json.dumps(_summary(config.stack, rendered, report, violations, out, written, elapsed, failed), indent=2))
+        summary = _summary(config.stack, rendered, report, violations, out, written, elapsed, failed)
+        summary.update(helmEngine=helm.engine_name(), helmRenders=releases)
+        print(json.dumps(summary, indent=2))
     else:
         print(tree(result))
         print()
@@ -98,6 +112,27 @@ def main(argv: list[str] | None = None) -> int:
         )
         for typ, n in rendered.counts.items():
             print(f"  {n:3d}  {typ}")
+        print()
+        print(f"Helm engine: {helm.engine_name() or 'none'}")
+        for release, info in releases.items():
+            pods = info["podTemplates"]
+            what = (
+                f"rendered {info['objects']} objects"
+                + (f" + {pods} pod template file{'s' if pods != 1 else ''}" if pods else "")
+                + (
+                    f" ({info['crdsNotSchemaValidated']} CRDs not schema-validated)"
+                    if info["crdsNotSchemaValidated"]
+                    else ""
+                )
+                + f" in {info['seconds']:.2f}s (install and upgrade renders)"
+                if info["rendered"]
+                else f"not rendered: {info['notRendered'] or info['error']}"
+            )
+            print(f"  {release} ({info['chart']} {info['version']}): {what}")
+        for release, info in releases.items():
+            if info["rbac"]:
+                print(f"RBAC rendered by {release}:")
+                print("\n".join(f"  {line}" for line in _rbac_lines(info["rbac"])))
         print()
         print("Validated:")
         for kind, n in sorted(report.validated.items()):
@@ -144,6 +179,45 @@ def _policy_violations(result: Any, registry: str) -> list[dict[str, Any]]:
         {"policy": v.policy, "urn": v.urn, "message": v.message, "mandatory": v.mandatory}
         for v in evaluate(resources, PolicyConfig(registry=registry), result.outputs)
     ]
+
+
+def _chart_summary(rendered: Any) -> dict[str, dict[str, Any]]:
+    """Per Helm release: rendered or why not, objects by kind, render time, RBAC."""
+    from synth.helm import rbac_summary
+
+    out: dict[str, dict[str, Any]] = {}
+    for release, rel in sorted(rendered.charts.items()):
+        kinds: dict[str, int] = {}
+        for _, obj in rel.objects:
+            kinds[str(obj.get("kind"))] = kinds.get(str(obj.get("kind")), 0) + 1
+        out[release] = {
+            "chart": rel.chart,
+            "version": rel.version,
+            "rendered": rel.rendered,
+            "notRendered": rel.not_rendered,
+            "error": rel.error,
+            "objects": len(rel.objects),
+            "podTemplates": len(rel.pods),
+            # the charts' CustomResourceDefinitions are written as rendered, not schema-validated
+            "crdsNotSchemaValidated": len(rel.crd_texts),
+            "kinds": dict(sorted(kinds.items())),
+            "seconds": round(rel.seconds, 3),
+            "rbac": rbac_summary(rel.objects),
+        }
+    return out
+
+
+def _rbac_lines(entries: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for e in entries:
+        where = f"{e['namespace']}/" if e.get("namespace") else ""
+        name = f"{e['kind']} {where}{e['name']}"
+        if "rules" in e:
+            into = f" (aggregated into: {', '.join(e['aggregatedInto'])})" if e.get("aggregatedInto") else ""
+            lines.append(f"{name}{into}: {' | '.join(e['rules']) or 'no rules'}")
+        else:
+            lines.append(f"{name}: {e['role']} -> {', '.join(e['subjects']) or 'nobody'}")
+    return lines
 
 
 def _summary(

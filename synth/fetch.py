@@ -11,7 +11,10 @@ not YAML, so those come untemplated from the operator's source at the chart's re
 Nothing is extracted blindly: only named members are read from the archive, each file is
 checked (JSON/YAML parses, ``Chart.yaml`` names the requested version, a CRD names the kind
 we asked for), and a version directory appears in the cache only once complete (written
-beside it, then renamed). ``SOURCE.json`` in it records every URL and sha256.
+beside it, then renamed). ``SOURCE.json`` in it records every URL and sha256. The archive
+itself is kept too, as ``<chart>-<version>.tgz`` in the version directory (byte for byte what
+the index's digest names), for :mod:`synth.helm` to render; it is never unpacked to disk.
+A version directory an earlier fetch left without the archive is fetched again.
 
     python -m synth.fetch dev               # the chart versions the dev stack pins
     python -m synth.fetch dev --into DIR    # e.g. to copy into an air-gapped machine
@@ -284,6 +287,11 @@ def fetch(
         raise FetchError(f"{target}: {type(err).__name__}: {err}") from err
 
 
+def archive_name(source: ChartSource, version: str) -> str:
+    """The kept chart archive, in the version directory: what `helm pull` names it."""
+    return f"{source.chart}-{version}.tgz"
+
+
 def _recorded(target: Path) -> Fetched | None:
     """The complete version directory a previous fetch left, if any."""
     record = target / "SOURCE.json"
@@ -295,11 +303,14 @@ def _recorded(target: Path) -> Fetched | None:
 
 
 def _fetch(source: ChartSource, folder: str, version: str, target: Path, force: bool) -> Fetched:
+    replace = force
     if not force:
         done = _recorded(target)
-        if done is not None:
+        if done is not None and archive_name(source, version) in done.files:
             return done
-        if target.exists():
+        if done is not None:  # ours, from before the archive was kept: fetch it whole again
+            replace = True
+        elif target.exists():
             raise FetchError(
                 f"{target} exists but was not fetched here (no SOURCE.json); not touching it: "
                 "fetch into another directory, or pass --force to replace it"
@@ -321,6 +332,8 @@ def _fetch(source: ChartSource, folder: str, version: str, target: Path, force: 
         f"{source.chart_dir}/{name}" if source.chart_dir else name: data for name, data in chart_files.items()
     }
     origins = {rel: f"{archive_url}#{source.chart}/{rel.rsplit('/', 1)[-1]}" for rel in layout}
+    layout[archive_name(source, version)] = archive
+    origins[archive_name(source, version)] = archive_url
     if source.crds is not None:
         crd_files, crd_urls = _fetch_crds(source.crds, version)
         for name, data in crd_files.items():
@@ -337,7 +350,7 @@ def _fetch(source: ChartSource, folder: str, version: str, target: Path, force: 
         "origins": origins,
         "fetched": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    _write_atomically(target, layout, record, replace=force)
+    _write_atomically(target, layout, record, replace=replace)
     return Fetched(folder, version, target, hashes, time.perf_counter() - started)
 
 

@@ -1,4 +1,4 @@
-"""The ONE resolver for upstream reference files (chart schemas, CRDs).
+"""The ONE resolver for upstream reference files (chart schemas, CRDs, packaged charts).
 
 Order: the AIRFLOW_AKS_REFERENCE_DIR environment variable, then the local cache
 (~/.cache/airflow-aks/reference, or $XDG_CACHE_HOME), then ../shared/reference next to the

@@ -7,12 +7,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from synth.mocks import redact
 from synth.runner import ResourceRecord, RunResult
+
+if TYPE_CHECKING:
+    from synth.helm import ReleaseRender
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -71,6 +74,8 @@ class Rendered:
     mermaid: str
     dot: str
     counts: dict[str, int] = field(default_factory=dict)
+    # release name -> what a real Helm engine rendered (filled by synth.helm.render_releases)
+    charts: dict[str, ReleaseRender] = field(default_factory=dict)
 
 
 def _release_name(record: ResourceRecord) -> str:
@@ -115,6 +120,9 @@ def render(result: RunResult) -> Rendered:
                 "namespace": rec.inputs.get("namespace"),
             }
     counts = dict(sorted(Counter(r.type for r in result.records if r.custom).items()))
+    # The engine registers resources in whatever order their inputs resolve: sort, so that
+    # resources.json is the same bytes on every run.
+    resources.sort(key=lambda r: str(r["urn"]))
     return Rendered(
         stack=result.stack,
         resources=resources,
@@ -214,15 +222,60 @@ def to_yaml(obj: Any) -> str:
     return yaml.dump(obj, Dumper=_ReviewDumper, sort_keys=False)
 
 
+class _FastReviewDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """The same style through libyaml's emitter: the charts' CRDs are megabytes of YAML."""
+
+
+_FastReviewDumper.add_representer(str, _str)
+
+
+def chart_yaml(obj: Any) -> str:
+    return yaml.dump(obj, Dumper=_FastReviewDumper, sort_keys=False)
+
+
+def _redacted_secret(obj: dict[str, Any]) -> dict[str, Any]:
+    """A rendered Secret as written to disk: every value `[secret]` (keys stay, for review)."""
+    if obj.get("kind") != "Secret":
+        return obj
+    out = dict(obj)
+    for key in ("data", "stringData"):
+        if isinstance(out.get(key), dict):
+            out[key] = dict.fromkeys(out[key], "[secret]")
+    return out
+
+
+def chart_files(charts: dict[str, ReleaseRender]) -> dict[str, str]:
+    """`<release>/<Kind>.<name>.yaml` -> text for every rendered object (install render) and
+    every pod template a chart embeds in a ConfigMap (`<release>/Pod.<configmap>.<key>.yaml`)."""
+    files: dict[str, str] = {}
+    for release, rel in sorted(charts.items()):
+        if not rel.rendered:
+            continue
+        for template, obj in rel.objects:
+            meta = obj.get("metadata") or {}
+            name = f"{release}/{obj.get('kind', 'Object')}.{meta.get('name', 'unnamed')}.yaml"
+            if name in files:  # the same kind and name in two namespaces
+                name = f"{release}/{obj.get('kind', 'Object')}.{meta.get('namespace')}.{meta.get('name')}.yaml"
+            text = rel.crd_texts.get((template, str(meta.get("name"))))
+            files[name] = text.strip("\n") + "\n" if text is not None else chart_yaml(_redacted_secret(obj))
+        for pod in rel.pods:
+            files[f"{release}/{pod.file_name}"] = chart_yaml(pod.pod)
+    return files
+
+
 def write(rendered: Rendered, out: Path) -> list[Path]:
-    """Write build/<stack>/: resources.json, manifests/, manifests/helm/, graph.mmd, graph.dot."""
+    """Write build/<stack>/: resources.json, manifests/, manifests/helm/ (values, and each
+    release's rendered objects in manifests/helm/<release>/), graph.mmd, graph.dot."""
     written: list[Path] = []
     manifests_dir = out / "manifests"
     helm_dir = manifests_dir / "helm"
     for d in (out, manifests_dir, helm_dir):
         d.mkdir(parents=True, exist_ok=True)
-    for stale in [*manifests_dir.glob("*.yaml"), *helm_dir.glob("*.yaml")]:
+    for stale in manifests_dir.rglob("*.yaml"):
         stale.unlink()
+    for folder in sorted((p for p in helm_dir.rglob("*") if p.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
 
     def put(path: Path, text: str) -> None:
         path.write_text(text)
@@ -233,6 +286,9 @@ def write(rendered: Rendered, out: Path) -> list[Path]:
         put(manifests_dir / fname, to_yaml(obj))
     for release, values in sorted(rendered.helm.items()):
         put(helm_dir / f"{release}.values.yaml", to_yaml(values))
+    for fname, text in chart_files(rendered.charts).items():
+        (helm_dir / fname).parent.mkdir(exist_ok=True)
+        put(helm_dir / fname, text)
     put(out / "graph.mmd", rendered.mermaid)
     put(out / "graph.dot", rendered.dot)
     return written

@@ -53,11 +53,19 @@ def test_dev_values_reproduce_the_article() -> None:
     assert v["config"]["core"]["default_timezone"] == "America/New_York"
     assert v["postgresql"]["enabled"] is True
     assert v["pgbouncer"]["enabled"] is True
-    assert v["dags"]["gitSync"] == {
+    git_sync = dict(v["dags"]["gitSync"])
+    assert git_sync.pop("resources") == {
+        "requests": {"cpu": "50m", "memory": "64Mi"},
+        "limits": {"cpu": "200m", "memory": "256Mi"},
+    }
+    assert git_sync.pop("securityContexts")["container"]["runAsNonRoot"] is True
+    assert git_sync == {
         "enabled": True,
         "repo": "https://github.com/donhighmsft/airflowexamples.git",
-        "branch": "main",
-        "rev": "HEAD",
+        # git-sync v4 checks out `ref`; the v3 branch/rev would override it when set
+        "ref": "main",
+        "branch": "",
+        "rev": "",
         "depth": 1,
         "maxFailures": 0,
         "subPath": "dags",
@@ -132,7 +140,7 @@ def test_git_sync_off_without_a_repository() -> None:
 def test_external_database_replaces_bundled_postgresql() -> None:
     v = _values(postgresqlEnabled="false", pgbouncerEnabled="false", externalDatabaseSecretName="airflow-metadata")
     assert v["postgresql"] == {"enabled": False}
-    assert v["data"] == {"metadataSecretName": "airflow-metadata"}
+    assert v["data"] == {"metadataSecretName": "airflow-metadata", "brokerUrlSecretName": NAMES.broker_url}
     schema = reference.airflow_chart_schema("1.15.0")
     assert list(jsonschema.Draft7Validator(schema).iter_errors(v)) == []
 
@@ -173,10 +181,13 @@ def test_every_credential_secret_the_values_name_is_produced(overrides: dict[str
     settings = settings_for(**overrides)
     v = airflow_values(settings, NAMES)
     assert list(jsonschema.Draft7Validator(reference.airflow_chart_schema("1.15.0")).iter_errors(v)) == []
+    # Named for every executor, so the chart renders no hook Secret of its own; only the
+    # Celery executors read it (tests/test_airflow_render.py: no pod references it otherwise).
+    assert v["data"]["brokerUrlSecretName"] == NAMES.broker_url
     named = {
         v.get("postgresql", {}).get("auth", {}).get("existingSecret"),
         v["data"].get("metadataSecretName"),
-        v["data"].get("brokerUrlSecretName"),
+        v["data"]["brokerUrlSecretName"] if "Celery" in settings.executor else None,
         v["pgbouncer"].get("configSecretName"),
         v["pgbouncer"].get("metricsExporterSidecar", {}).get("statsSecretName"),
         v.get("redis", {}).get("passwordSecretName"),
@@ -205,11 +216,12 @@ def test_database_secrets_render_to_what_the_chart_and_pgbouncer_expect() -> Non
 
     # Airflow connects through PgBouncer, to the database name PgBouncer serves
     url = urllib.parse.urlsplit(_render(templates["airflow-metadata-connection"]["connection"], PASSWORD))
-    assert (url.scheme, url.username, urllib.parse.unquote(url.password or "")) == (
-        "postgresql", "postgres", PASSWORD
-    )
+    assert (url.scheme, url.username, urllib.parse.unquote(url.password or "")) == ("postgresql", "postgres", PASSWORD)
     assert (url.hostname, url.port, url.path, url.query) == (
-        "airflow-pgbouncer.airflow", 6543, "/airflow-metadata", "sslmode=disable"
+        "airflow-pgbouncer.airflow",
+        6543,
+        "/airflow-metadata",
+        "sslmode=disable",
     )
 
     ini = configparser.ConfigParser()
@@ -264,15 +276,28 @@ def test_values_leave_no_credential_to_the_chart(version: str, overrides: dict[s
 # Secrets the chart (release "airflow") or its bitnami subchart create when their *SecretName
 # value is unset, in every naming the chart has used.
 CHART_DEFAULT_SECRETS = {
-    "airflow-airflow-metadata", "airflow-metadata", "airflow-airflow-result-backend", "airflow-result-backend",
-    "airflow-pgbouncer-config", "airflow-pgbouncer-stats", "airflow-pgbouncer-certificates",
-    "airflow-redis-password", "airflow-broker-url", "airflow-postgresql",
+    "airflow-airflow-metadata",
+    "airflow-metadata",
+    "airflow-airflow-result-backend",
+    "airflow-result-backend",
+    "airflow-pgbouncer-config",
+    "airflow-pgbouncer-stats",
+    "airflow-pgbouncer-certificates",
+    "airflow-redis-password",
+    "airflow-broker-url",
+    "airflow-postgresql",
 }
 
 
 def test_credential_secrets_never_share_a_name_with_a_chart_default() -> None:
-    ours = {NAMES.postgresql, NAMES.metadata, NAMES.pgbouncer_config, NAMES.pgbouncer_stats,
-            NAMES.redis_password, NAMES.broker_url}
+    ours = {
+        NAMES.postgresql,
+        NAMES.metadata,
+        NAMES.pgbouncer_config,
+        NAMES.pgbouncer_stats,
+        NAMES.redis_password,
+        NAMES.broker_url,
+    }
     assert len(ours) == 6
     assert ours.isdisjoint(CHART_DEFAULT_SECRETS)
 
@@ -364,7 +389,7 @@ def test_airflow_3_runs_celery_and_kubernetes_executors_side_by_side() -> None:
     v = airflow_values(settings, NAMES)
     assert v["executor"] == "CeleryExecutor,KubernetesExecutor"
     assert list(jsonschema.Draft7Validator(reference.airflow_chart_schema("1.19.0")).iter_errors(v)) == []
-    assert v["redis"] == {"enabled": True, "passwordSecretName": NAMES.redis_password}
+    assert (v["redis"]["enabled"], v["redis"]["passwordSecretName"]) == (True, NAMES.redis_password)
     assert v["data"]["brokerUrlSecretName"] == NAMES.broker_url
     assert NAMES.broker_url in credential_templates(settings, NAMES, RELEASE_NAME)
 

@@ -78,6 +78,9 @@ BOOL = "must be true or false"
 ZONES = 'distinct zones from "1", "2", "3"'
 QUANTITY = "positive Kubernetes quantity such as 5Gi"
 CHART = "has no values profile; supported chart versions: 1.15.0, 1.19.0"
+RESOURCES = "must be cpu=<request>,memory=<request>,cpuLimit=<limit>,memoryLimit=<limit>, such as cpu=250m"
+CPU = "is not a CPU quantity: millicores such as 250m, or cores such as 0.5 or 2"
+MEMORY = "is not a memory quantity: a number with a unit Ki, Mi, Gi, Ti, k, M, G or T, such as 512Mi"
 
 CASES: list[Case] = [
     # ---- location and naming
@@ -103,14 +106,35 @@ CASES: list[Case] = [
     bad("kubernetesVersion-too-new", "kubernetesVersion", "1.38", "1.28 to 1.37"),
     bad("kubernetesVersion-latest", "kubernetesVersion", "latest", "1.MINOR or 1.MINOR.PATCH"),
     bad("kubernetesVersion-v-prefix", "kubernetesVersion", "v1.33", "1.MINOR or 1.MINOR.PATCH"),
+    bad(
+        "kubernetesVersion-patch-with-stable-channel",
+        "kubernetesVersion",
+        "1.33.2",
+        "pins a patch release, but autoUpgradeChannel=stable upgrades the cluster itself: the next pulumi up "
+        "after an automatic upgrade would try to downgrade it; give 1.MINOR (1.33)",
+    ),
+    conflict(
+        "kubernetesVersion-patch-with-patch-channel",
+        {"kubernetesVersion": "1.31.4", "autoUpgradeChannel": "patch"},
+        "kubernetesVersion",
+        "autoUpgradeChannel=patch upgrades the cluster itself",
+    ),
     bad("clusterAuth-aad", "clusterAuth", "aad", "'local' or 'entra'"),
     bad("highAvailability-yes", "highAvailability", "yes", "must be true or false"),
-    conflict("highAvailability-one-node", {"highAvailability": "true", "nodeCount": "1"}, "highAvailability",
-             "needs at least 2 nodes to spread two replicas over (nodeCount is 1)", shown="true"),
+    conflict(
+        "highAvailability-one-node",
+        {"highAvailability": "true", "nodeCount": "1"},
+        "highAvailability",
+        "needs at least 2 nodes to spread two replicas over (nodeCount is 1)",
+        shown="true",
+    ),
     bad("clusterAdminGroupObjectId-name", "clusterAdminGroupObjectId", "aks-admins", "an Entra object id (a GUID"),
-    conflict("clusterAdminGroupObjectId-without-entra",
-             {"clusterAdminGroupObjectId": "5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4f"}, "clusterAdminGroupObjectId",
-             "only used with clusterAuth=entra and clusterMode=create"),
+    conflict(
+        "clusterAdminGroupObjectId-without-entra",
+        {"clusterAdminGroupObjectId": "5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4f"},
+        "clusterAdminGroupObjectId",
+        "only used with clusterAuth=entra and clusterMode=create",
+    ),
     bad("clusterAuth-capitalised", "clusterAuth", "Entra", "'local' or 'entra'"),
     bad("clusterTier-lowercase", "clusterTier", "standard", "'Free', 'Standard' or 'Premium'"),
     bad("clusterTier-unknown", "clusterTier", "Paid", "'Free', 'Standard' or 'Premium'"),
@@ -173,20 +197,35 @@ CASES: list[Case] = [
     bad("logsContainerName-uppercase", "logsContainerName", "Logs", "3-63 lowercase letters, digits and single '-'"),
     bad("logsContainerName-double-dash", "logsContainerName", "airflow--logs", "single '-'"),
     bad("logsContainerName-two-chars", "logsContainerName", "lg", "3-63 lowercase letters"),
+    bad("logsRetentionDays-0", "logsRetentionDays", "0", "whole number from 1 to 3650"),
+    bad("logsRetentionDays-3651", "logsRetentionDays", "3651", "whole number from 1 to 3650"),
+    bad("logsRetentionDays-word", "logsRetentionDays", "month", "whole number from 1 to 3650"),
+    bad("logsRetentionDays-fraction", "logsRetentionDays", "7.5", "whole number from 1 to 3650"),
     # ---- Airflow
     bad("airflowChartVersion-1.18.0-no-profile", "airflowChartVersion", "1.18.0", CHART),
     bad("airflowChartVersion-2.0.0", "airflowChartVersion", "2.0.0", CHART),
     bad("airflowChartVersion-latest", "airflowChartVersion", "latest", CHART),
     bad("executor-Sequential", "executor", "SequentialExecutor", "'LocalExecutor', 'CeleryExecutor'"),
-    bad("executor-lowercase", "executor", "kubernetesexecutor",
-        "'CeleryKubernetesExecutor' or 'CeleryExecutor,KubernetesExecutor'"),
-    conflict("executor-celery-kubernetes-on-airflow-3",
-             {"executor": "CeleryKubernetesExecutor", "airflowChartVersion": "1.19.0"}, "executor",
-             "is not supported by chart 1.19.0 (Airflow 3.1.7): use one of LocalExecutor, CeleryExecutor, "
-             "KubernetesExecutor, CeleryExecutor,KubernetesExecutor; Airflow 3 dropped CeleryKubernetesExecutor"),
-    bad("executor-multi-on-airflow-2", "executor", "CeleryExecutor,KubernetesExecutor",
+    bad(
+        "executor-lowercase",
+        "executor",
+        "kubernetesexecutor",
+        "'CeleryKubernetesExecutor' or 'CeleryExecutor,KubernetesExecutor'",
+    ),
+    conflict(
+        "executor-celery-kubernetes-on-airflow-3",
+        {"executor": "CeleryKubernetesExecutor", "airflowChartVersion": "1.19.0"},
+        "executor",
+        "is not supported by chart 1.19.0 (Airflow 3.1.7): use one of LocalExecutor, CeleryExecutor, "
+        "KubernetesExecutor, CeleryExecutor,KubernetesExecutor; Airflow 3 dropped CeleryKubernetesExecutor",
+    ),
+    bad(
+        "executor-multi-on-airflow-2",
+        "executor",
+        "CeleryExecutor,KubernetesExecutor",
         "is not supported by chart 1.15.0 (Airflow 2.9.3): use one of LocalExecutor, CeleryExecutor, "
-        "KubernetesExecutor, CeleryKubernetesExecutor; running executors side by side needs Airflow 2.10+"),
+        "KubernetesExecutor, CeleryKubernetesExecutor; running executors side by side needs Airflow 2.10+",
+    ),
     bad("executor-empty", "executor", "", "'LocalExecutor', 'CeleryExecutor'"),
     bad("airflowImageTag-latest", "airflowImageTag", "latest", "a pinned tag, not 'latest'"),
     bad("airflowImageTag-space", "airflowImageTag", "2.9.3 ", "container image tag (letters, digits"),
@@ -234,9 +273,12 @@ CASES: list[Case] = [
     # ---- database and admin
     bad("postgresqlEnabled-nah", "postgresqlEnabled", "nah", BOOL),
     bad("pgbouncerEnabled-on", "pgbouncerEnabled", "on", BOOL),
-    conflict("externalDatabaseSecretName-uppercase",
-             {"postgresqlEnabled": "false", "pgbouncerEnabled": "false", "externalDatabaseSecretName": "Airflow_DB"},
-             "externalDatabaseSecretName", "a Kubernetes Secret name, a DNS-1123 subdomain"),
+    conflict(
+        "externalDatabaseSecretName-uppercase",
+        {"postgresqlEnabled": "false", "pgbouncerEnabled": "false", "externalDatabaseSecretName": "Airflow_DB"},
+        "externalDatabaseSecretName",
+        "a Kubernetes Secret name, a DNS-1123 subdomain",
+    ),
     bad("adminUsername-too-short", "adminUsername", "ad", "3-64 letters, digits"),
     bad("adminUsername-leading-digit", "adminUsername", "1admin", "starting with a letter"),
     bad("adminUsername-space", "adminUsername", "air flow", "3-64 letters, digits, '_', '.', '-'"),
@@ -246,33 +288,155 @@ CASES: list[Case] = [
     bad("adminEmail-shell-substitution", "adminEmail", "a$(id)@example.com", "an e-mail address"),
     bad("adminEmail-shell-separator", "adminEmail", "a;reboot@example.com", "an e-mail address"),
     bad("adminEmail-quote", "adminEmail", "o'neil@example.com", "an e-mail address"),
+    # ---- requests and limits: one key per component, every problem of a value at once
+    bad("schedulerResources-empty", "schedulerResources", "", "missing cpu, memory, cpuLimit, memoryLimit"),
+    bad("schedulerResources-json", "schedulerResources", '{"cpu": "1"}', RESOURCES),
+    bad("webserverResources-no-limits", "webserverResources", "cpu=250m,memory=1Gi", "missing cpuLimit, memoryLimit"),
+    bad(
+        "triggererResources-cores-word",
+        "triggererResources",
+        "cpu=1 core,memory=1Gi,cpuLimit=1,memoryLimit=1Gi",
+        f"cpu '1 core' {CPU}",
+    ),
+    bad(
+        "dagProcessorResources-memory-millis",
+        "dagProcessorResources",
+        "cpu=1,memory=512m,cpuLimit=1,memoryLimit=1Gi",
+        f"memory '512m' {MEMORY}",
+    ),
+    bad(
+        "workerResources-memory-without-unit",
+        "workerResources",
+        "cpu=1,memory=2Gi,cpuLimit=2,memoryLimit=4096",
+        f"memoryLimit '4096' {MEMORY}",
+    ),
+    bad(
+        "workerResources-limit-below-request",
+        "workerResources",
+        "cpu=2,memory=2Gi,cpuLimit=1,memoryLimit=2Gi",
+        "cpuLimit 1 is below cpu 2 (a limit must be at least its request)",
+    ),
+    bad(
+        "gitSyncResources-memory-limit-below-request",
+        "gitSyncResources",
+        "cpu=50m,memory=256Mi,cpuLimit=200m,memoryLimit=200M",
+        "memoryLimit 200M is below memory 256Mi",
+    ),
+    bad(
+        "migrateDatabaseJobResources-zero-cpu",
+        "migrateDatabaseJobResources",
+        "cpu=0,memory=512Mi,cpuLimit=1,memoryLimit=1Gi",
+        "cpu '0' must be more than zero",
+    ),
+    bad(
+        "createUserJobResources-typo-field",
+        "createUserJobResources",
+        "cpu=100m,memory=256Mi,cpuLimit=500m,memLimit=512Mi",
+        "unknown field 'memLimit'; missing memoryLimit",
+    ),
+    bad(
+        "pgbouncerResources-twice",
+        "pgbouncerResources",
+        "cpu=50m,cpu=60m,memory=64Mi,cpuLimit=250m,memoryLimit=128Mi",
+        "cpu is set twice",
+    ),
+    bad(
+        "pgbouncerExporterResources-fraction-of-millicore",
+        "pgbouncerExporterResources",
+        "cpu=0.5m,memory=32Mi,cpuLimit=100m,memoryLimit=64Mi",
+        f"cpu '0.5m' {CPU}",
+    ),
+    bad(
+        "statsdResources-negative",
+        "statsdResources",
+        "cpu=-50m,memory=64Mi,cpuLimit=200m,memoryLimit=128Mi",
+        f"cpu '-50m' {CPU}",
+    ),
+    bad("redisResources-no-equals", "redisResources", "50m,128Mi,500m,256Mi", "entry '50m' is not field=quantity"),
+    bad(
+        "postgresqlResources-megabytes",
+        "postgresqlResources",
+        "cpu=250m,memory=256MB,cpuLimit=1,memoryLimit=1GB",
+        f"memory '256MB' {MEMORY}; memoryLimit '1GB'",
+    ),
+    bad(
+        "secretsOperatorResources-limit-below-request",
+        "secretsOperatorResources",
+        "cpu=50m,memory=256Mi,cpuLimit=500m,memoryLimit=64Mi",
+        "memoryLimit 64Mi is below memory 256Mi",
+    ),
     # ---- conflicting options
-    conflict("existing-cluster-without-clusterName", {"clusterMode": "existing", "clusterResourceGroup": "aks-rg"},
-             "clusterName", "required when clusterMode is 'existing'", shown='""'),
-    conflict("existing-cluster-in-the-stack-resource-group",
-             {"clusterMode": "existing", "clusterName": "corp-aks", "resourceGroupName": "shared-rg",
-              "clusterResourceGroup": "shared-rg"},
-             "clusterResourceGroup", "differs from resourceGroupName"),
-    conflict("existing-cluster-resource-group-defaults-to-stack-group",
-             {"clusterMode": "existing", "clusterName": "corp-aks"},
-             "clusterResourceGroup", "must name the existing cluster's resource group", shown='""'),
-    conflict("existing-cluster-group-equal-to-derived-group",
-             {"clusterMode": "existing", "clusterName": "corp-aks", "clusterResourceGroup": "airflow-dev-rg"},
-             "clusterResourceGroup", "differs from resourceGroupName"),
-    conflict("created-cluster-with-clusterResourceGroup", {"clusterMode": "create", "clusterResourceGroup": "aks-rg"},
-             "clusterResourceGroup", "only used with clusterMode=existing"),
-    conflict("external-db-without-secret-name", {"postgresqlEnabled": "false", "pgbouncerEnabled": "false"},
-             "externalDatabaseSecretName", "required when postgresqlEnabled is false", shown='""'),
-    conflict("pgbouncer-with-external-db",
-             {"postgresqlEnabled": "false", "pgbouncerEnabled": "true", "externalDatabaseSecretName": "airflow-db"},
-             "pgbouncerEnabled", "only supported with the bundled PostgreSQL", shown="true"),
-    conflict("external-db-only-postgresql-off", {"postgresqlEnabled": "false"},
-             "externalDatabaseSecretName", "required when postgresqlEnabled is false",
-             shown='""', also=frozenset({f"{PROJECT}:pgbouncerEnabled"})),
-    conflict("bundled-and-external-db", {"postgresqlEnabled": "true", "externalDatabaseSecretName": "airflow-db"},
-             "externalDatabaseSecretName", "conflicts with postgresqlEnabled=true"),
-    conflict("dagsGitSubPath-without-repo", {"dagsGitRepo": "", "dagsGitSubPath": "airflow/dags"},
-             "dagsGitSubPath", "has no effect without dagsGitRepo"),
+    conflict(
+        "existing-cluster-without-clusterName",
+        {"clusterMode": "existing", "clusterResourceGroup": "aks-rg"},
+        "clusterName",
+        "required when clusterMode is 'existing'",
+        shown='""',
+    ),
+    conflict(
+        "existing-cluster-in-the-stack-resource-group",
+        {
+            "clusterMode": "existing",
+            "clusterName": "corp-aks",
+            "resourceGroupName": "shared-rg",
+            "clusterResourceGroup": "shared-rg",
+        },
+        "clusterResourceGroup",
+        "differs from resourceGroupName",
+    ),
+    conflict(
+        "existing-cluster-resource-group-defaults-to-stack-group",
+        {"clusterMode": "existing", "clusterName": "corp-aks"},
+        "clusterResourceGroup",
+        "must name the existing cluster's resource group",
+        shown='""',
+    ),
+    conflict(
+        "existing-cluster-group-equal-to-derived-group",
+        {"clusterMode": "existing", "clusterName": "corp-aks", "clusterResourceGroup": "airflow-dev-rg"},
+        "clusterResourceGroup",
+        "differs from resourceGroupName",
+    ),
+    conflict(
+        "created-cluster-with-clusterResourceGroup",
+        {"clusterMode": "create", "clusterResourceGroup": "aks-rg"},
+        "clusterResourceGroup",
+        "only used with clusterMode=existing",
+    ),
+    conflict(
+        "external-db-without-secret-name",
+        {"postgresqlEnabled": "false", "pgbouncerEnabled": "false"},
+        "externalDatabaseSecretName",
+        "required when postgresqlEnabled is false",
+        shown='""',
+    ),
+    conflict(
+        "pgbouncer-with-external-db",
+        {"postgresqlEnabled": "false", "pgbouncerEnabled": "true", "externalDatabaseSecretName": "airflow-db"},
+        "pgbouncerEnabled",
+        "only supported with the bundled PostgreSQL",
+        shown="true",
+    ),
+    conflict(
+        "external-db-only-postgresql-off",
+        {"postgresqlEnabled": "false"},
+        "externalDatabaseSecretName",
+        "required when postgresqlEnabled is false",
+        shown='""',
+        also=frozenset({f"{PROJECT}:pgbouncerEnabled"}),
+    ),
+    conflict(
+        "bundled-and-external-db",
+        {"postgresqlEnabled": "true", "externalDatabaseSecretName": "airflow-db"},
+        "externalDatabaseSecretName",
+        "conflicts with postgresqlEnabled=true",
+    ),
+    conflict(
+        "dagsGitSubPath-without-repo",
+        {"dagsGitRepo": "", "dagsGitSubPath": "airflow/dags"},
+        "dagsGitSubPath",
+        "has no effect without dagsGitRepo",
+    ),
     # ---- unknown key
     Case("typo-exectuor", {"exectuor": "LocalExecutor"}, "exectuor", "did you mean airflow-aks:executor?"),
     Case("typo-nodecount-lowercase", {"nodecount": "3"}, "nodecount", "did you mean airflow-aks:nodeCount?"),
@@ -344,8 +508,14 @@ def test_the_harness_records_a_good_program() -> None:
     assert len(result.monitor.records) > 10
 
 
-WHOLE_PROGRAM = ["nodeCount-word", "typo-exectuor", "existing-cluster-without-clusterName",
-                 "airflowChartVersion-1.18.0-no-profile", "dagsGitRepo-ssh-scheme"]
+WHOLE_PROGRAM = [
+    "nodeCount-word",
+    "typo-exectuor",
+    "existing-cluster-without-clusterName",
+    "airflowChartVersion-1.18.0-no-profile",
+    "dagsGitRepo-ssh-scheme",
+    "workerResources-limit-below-request",
+]
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.id in WHOLE_PROGRAM], ids=lambda c: c.id)

@@ -2,8 +2,9 @@
 
 There is no network here, so each test builds a real Helm repository (index.yaml + chart
 archive with its sha256 digest) and a CRD source tree on disk, out of the real reference
-files, and points the sources at them with file:// URLs. The code under test is the same
-download, digest check, archive reading and atomic write a user gets over https.
+files (the packaged charts `helm pull` gives, and the CRDs), and points the sources at them
+with file:// URLs. The code under test is the same download, digest check, archive reading
+and atomic write a user gets over https.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from synth.__main__ import main as synth_main
 AIRFLOW = "1.15.0"
 ESO = "2.9.0"
 CHART_FILES = ("values.schema.json", "values.yaml", "Chart.yaml")
+AIRFLOW_ARCHIVE = f"airflow-{AIRFLOW}.tgz"
+ESO_ARCHIVE = f"external-secrets-{ESO}.tgz"
 
 
 def _reference_bytes(relative: str) -> bytes:
@@ -47,6 +50,22 @@ def _eso_files() -> dict[str, bytes]:
 
 def _eso_crds() -> dict[str, bytes]:
     return {n: _reference_bytes(f"external-secrets/{ESO}/crds/{n}") for n in reference.ESO_CRD_FILES.values()}
+
+
+def _packaged(relative: str) -> bytes:
+    """A real packaged chart from the reference directory (what `helm pull` gives)."""
+    return _reference_bytes(relative)
+
+
+def _members(archive: bytes, chart: str) -> dict[str, bytes]:
+    """The chart files inside a packaged chart, by name (the truth a fetch must copy)."""
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        out = {}
+        for name in CHART_FILES:
+            handle = tar.extractfile(f"{chart}/{name}")
+            assert handle is not None
+            out[name] = handle.read()
+        return out
 
 
 def _archive(chart: str, files: Mapping[str, bytes], extra: Mapping[str, bytes] | None = None) -> bytes:
@@ -96,12 +115,16 @@ def _crd_tree(root: Path, version: str, crds: Mapping[str, bytes]) -> str:
 
 @pytest.fixture
 def sources(tmp_path: Path) -> dict[str, fetch.ChartSource]:
-    """Both charts served from tmp_path: the real layout, the real files."""
+    """Both charts served from tmp_path: the real layout, the real packaged charts."""
     airflow_repo = _helm_repo(
-        tmp_path / "airflow-repo", AIRFLOW_CHART_NAME, AIRFLOW, _archive("airflow", _airflow_files())
+        tmp_path / "airflow-repo", AIRFLOW_CHART_NAME, AIRFLOW, _packaged(f"airflow-chart/{AIRFLOW}/{AIRFLOW_ARCHIVE}")
     )
     eso_repo = _helm_repo(
-        tmp_path / "eso-repo", ESO_CHART_NAME, ESO, _archive("external-secrets", _eso_files()), absolute_url=True
+        tmp_path / "eso-repo",
+        ESO_CHART_NAME,
+        ESO,
+        _packaged(f"external-secrets/{ESO}/{ESO_ARCHIVE}"),
+        absolute_url=True,
     )
     crd_url = _crd_tree(tmp_path / "eso-src", ESO, _eso_crds())
     return {
@@ -131,23 +154,31 @@ def test_fetches_the_airflow_chart_files_verbatim(sources: dict[str, fetch.Chart
     got = fetch.fetch("airflow-chart", AIRFLOW, cache, sources=sources)
 
     assert got.path == cache / "airflow-chart" / AIRFLOW
-    assert sorted(got.files) == sorted(CHART_FILES)
-    for name, data in _airflow_files().items():
+    assert sorted(got.files) == sorted([*CHART_FILES, AIRFLOW_ARCHIVE])
+    served = (tmp_path / "airflow-repo" / AIRFLOW_ARCHIVE).read_bytes()
+    for name, data in _members(served, "airflow").items():
         assert (got.path / name).read_bytes() == data
         assert got.files[name] == hashlib.sha256(data).hexdigest()
+    # the schema and defaults are the reference's own
+    assert (got.path / "values.schema.json").read_bytes() == _airflow_files()["values.schema.json"]
     record = json.loads((got.path / "SOURCE.json").read_text())
     index = yaml.safe_load((tmp_path / "airflow-repo" / "index.yaml").read_text())
     assert record["archive"]["sha256"] == index["entries"]["airflow"][0]["digest"]
     assert record["archive"]["url"].endswith(f"/airflow-repo/airflow-{AIRFLOW}.tgz")  # relative URL resolved
-    assert not (got.path / "templates").exists()  # only the named members are taken
+    # the archive itself is kept, byte for byte the one the index's digest names
+    assert (got.path / AIRFLOW_ARCHIVE).read_bytes() == served
+    assert got.files[AIRFLOW_ARCHIVE] == index["entries"]["airflow"][0]["digest"]
+    assert not (got.path / "templates").exists()  # nothing is unpacked: only named members are read
     assert [p.name for p in got.path.parent.iterdir()] == [AIRFLOW]  # no staging directory left
 
 
 def test_fetches_the_eso_chart_and_its_untemplated_crds(sources: dict[str, fetch.ChartSource], tmp_path: Path) -> None:
     got = fetch.fetch("external-secrets", ESO, tmp_path / "cache", sources=sources)
 
-    assert len(got.files) == len(CHART_FILES) + len(reference.ESO_CRD_FILES)
-    for name, data in _eso_files().items():
+    assert len(got.files) == len(CHART_FILES) + len(reference.ESO_CRD_FILES) + 1  # + the archive
+    served = (tmp_path / "eso-repo" / ESO_ARCHIVE).read_bytes()
+    assert (got.path / ESO_ARCHIVE).read_bytes() == served
+    for name, data in _members(served, "external-secrets").items():
         assert (got.path / "chart" / name).read_bytes() == data
     for name, data in _eso_crds().items():
         assert (got.path / "crds" / name).read_bytes() == data
@@ -164,9 +195,26 @@ def test_a_cached_version_is_not_fetched_again(sources: dict[str, fetch.ChartSou
 
     again = fetch.fetch("airflow-chart", AIRFLOW, cache, sources=sources)
     assert again.seconds == 0.0
-    assert sorted(again.files) == sorted(CHART_FILES)
+    assert sorted(again.files) == sorted([*CHART_FILES, AIRFLOW_ARCHIVE])
     with pytest.raises(fetch.FetchError, match=r"index\.yaml"):
         fetch.fetch("airflow-chart", AIRFLOW, cache, sources=sources, force=True)
+
+
+def test_a_cached_version_without_the_archive_is_fetched_again(
+    sources: dict[str, fetch.ChartSource], tmp_path: Path
+) -> None:
+    """A cache an earlier fetch wrote (SOURCE.json, no archive kept then) gains the archive."""
+    cache = tmp_path / "cache"
+    first = fetch.fetch("airflow-chart", AIRFLOW, cache, sources=sources)
+    (first.path / AIRFLOW_ARCHIVE).unlink()
+    record = json.loads((first.path / "SOURCE.json").read_text())
+    del record["files"][AIRFLOW_ARCHIVE]
+    (first.path / "SOURCE.json").write_text(json.dumps(record))
+
+    again = fetch.fetch("airflow-chart", AIRFLOW, cache, sources=sources)
+    assert again.seconds > 0.0  # downloaded, not the recorded folder
+    assert (again.path / AIRFLOW_ARCHIVE).read_bytes() == (tmp_path / "airflow-repo" / AIRFLOW_ARCHIVE).read_bytes()
+    assert sorted(p.name for p in again.path.parent.iterdir()) == [AIRFLOW]  # replaced in place
 
 
 def test_a_digest_mismatch_is_refused_and_nothing_is_cached(
@@ -235,7 +283,8 @@ def test_archive_members_outside_the_chart_are_never_written(
     archive = _archive("airflow", _airflow_files(), extra={"../../escaped.txt": b"x", "/abs.txt": b"x"})
     _helm_repo(tmp_path / "airflow-repo", "airflow", AIRFLOW, archive)
     got = fetch.fetch("airflow-chart", AIRFLOW, tmp_path / "cache", sources=sources)
-    assert sorted(p.name for p in got.path.iterdir()) == sorted([*CHART_FILES, "SOURCE.json"])
+    assert sorted(p.name for p in got.path.iterdir()) == sorted([*CHART_FILES, AIRFLOW_ARCHIVE, "SOURCE.json"])
+    assert (got.path / AIRFLOW_ARCHIVE).read_bytes() == archive  # kept whole, never unpacked
     assert not list(tmp_path.rglob("escaped.txt"))
 
 
@@ -286,6 +335,11 @@ def test_synth_on_a_fresh_machine_fetches_and_validates(
     assert summary["validated"][f"helm values (airflow {AIRFLOW})"] == 1
     assert summary["validated"][f"helm values (external-secrets {ESO})"] == 1
     assert summary["validated"]["ExternalSecret (external-secrets.io/v1)"] == 8
+    # the fetched archives are what the charts were rendered from
+    assert summary["helmRenders"]["airflow"]["rendered"] is True
+    assert summary["helmRenders"]["external-secrets"]["rendered"] is True
+    assert summary["validated"][f"helm release rendered (airflow {AIRFLOW})"] == 1
+    assert (fresh_machine / "airflow-chart" / AIRFLOW / AIRFLOW_ARCHIVE).is_file()
     assert f"synth: fetching airflow-chart {AIRFLOW} into {fresh_machine}" in captured.err
     assert (fresh_machine / "airflow-chart" / AIRFLOW / "SOURCE.json").is_file()
     assert (fresh_machine / "external-secrets" / ESO / "SOURCE.json").is_file()
@@ -345,8 +399,11 @@ def test_fetch_command_prefetches_what_a_stack_pins(
     into = tmp_path / "air-gap"
     assert fetch.main(["dev", "--into", str(into)]) == 0
     out = capsys.readouterr().out
-    assert f"airflow-chart {AIRFLOW}: 3 files in {into / 'airflow-chart' / AIRFLOW}" in out
-    assert f"external-secrets {ESO}: 7 files in {into / 'external-secrets' / ESO}" in out
+    assert f"airflow-chart {AIRFLOW}: 4 files in {into / 'airflow-chart' / AIRFLOW}" in out
+    assert f"external-secrets {ESO}: 8 files in {into / 'external-secrets' / ESO}" in out
+    # what synth renders the charts from, on a machine that prepared this folder
+    assert (into / "airflow-chart" / AIRFLOW / AIRFLOW_ARCHIVE).is_file()
+    assert (into / "external-secrets" / ESO / ESO_ARCHIVE).is_file()
 
     assert fetch.main(["nosuchstack"]) == 2
     assert "nosuchstack" in capsys.readouterr().err

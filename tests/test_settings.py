@@ -7,7 +7,16 @@ from typing import Any, get_args, get_origin
 
 import pytest
 
-from settings import CONFIG_KEYS, PROJECT, PROVIDER_LOCATION_KEY, ConfigError, Problem, Settings, parse_settings
+from settings import (
+    CONFIG_KEYS,
+    PROJECT,
+    PROVIDER_LOCATION_KEY,
+    ConfigError,
+    Problem,
+    Resources,
+    Settings,
+    parse_settings,
+)
 from synth.project import load_project, load_stack_config, project_defaults
 
 # Keys without a default in Pulumi.yaml: every stack file must set them.
@@ -116,7 +125,8 @@ def test_defaults_come_from_pulumi_yaml() -> None:
         if "default" not in decl:
             continue
         key = full.removeprefix(f"{PROJECT}:")
-        assert getattr(s, _field(key)) == decl["default"], full
+        value = getattr(s, _field(key))
+        assert (str(value) if isinstance(value, Resources) else value) == decl["default"], full
         checked += 1
     assert checked == len(CONFIG_KEYS) - 2  # all but acrName and acrResourceGroup
     # a few spelled out, so a changed default is a visible diff here
@@ -127,6 +137,8 @@ def test_defaults_come_from_pulumi_yaml() -> None:
     assert s.airflow_env == []
     assert s.namespace == "airflow"
     assert s.airflow_chart_version == "1.15.0"
+    assert s.logs_retention_days == 30
+    assert s.scheduler_resources == Resources(cpu="500m", memory="1Gi", cpu_limit="1", memory_limit="2Gi")
     assert s.effective_resource_group == "airflow-staging-rg"
 
 
@@ -159,7 +171,8 @@ def test_missing_required_keys_are_reported() -> None:
 
 
 # ---------------------------------------------------------- declared in Pulumi.yaml
-_PULUMI_TYPES = {int: "integer", bool: "boolean", list: "array", str: "string"}
+# Resources are written as one string per component (cpu=..,memory=..,cpuLimit=..,memoryLimit=..).
+_PULUMI_TYPES = {int: "integer", bool: "boolean", list: "array", str: "string", Resources: "string"}
 
 
 def _pulumi_type(annotation: Any) -> str:
@@ -309,22 +322,53 @@ def test_created_cluster_name_derived_from_an_unusable_stack_name_is_reported() 
         ("namespace", "kube", "namespace", "kube"),
         ("serviceAccountName", "airflow.workers-1", "service_account_name", "airflow.workers-1"),
         ("serviceAccountName", "a" * 253, "service_account_name", "a" * 253),
-        ("kubernetesVersion", "1.28.5", "kubernetes_version", "1.28.5"),
         ("kubernetesVersion", "1.37", "kubernetes_version", "1.37"),
         ("airflowImageTag", "2.9.3-python3.11", "airflow_image_tag", "2.9.3-python3.11"),
-        ("dagsGitRepo", "https://dev.azure.com/org/proj/_git/dags", "dags_git_repo",
-         "https://dev.azure.com/org/proj/_git/dags"),
-        ("dagsGitRepo", "https://git.example.com:8443/team/dags.git", "dags_git_repo",
-         "https://git.example.com:8443/team/dags.git"),
+        (
+            "dagsGitRepo",
+            "https://dev.azure.com/org/proj/_git/dags",
+            "dags_git_repo",
+            "https://dev.azure.com/org/proj/_git/dags",
+        ),
+        (
+            "dagsGitRepo",
+            "https://git.example.com:8443/team/dags.git",
+            "dags_git_repo",
+            "https://git.example.com:8443/team/dags.git",
+        ),
         ("dagsGitRepo", "", "dags_git_repo", ""),
         ("dagsGitBranch", "release/2024.1", "dags_git_branch", "release/2024.1"),
         ("dagsGitRev", "v1.2.3", "dags_git_rev", "v1.2.3"),
-        ("dagsGitRev", "4b825dc642cb6eb9a060e54bf8d69288fbee4904", "dags_git_rev",
-         "4b825dc642cb6eb9a060e54bf8d69288fbee4904"),
+        (
+            "dagsGitRev",
+            "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+            "dags_git_rev",
+            "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+        ),
         ("dagsGitSubPath", "airflow/dags", "dags_git_sub_path", "airflow/dags"),
         ("timezone", "Europe/Berlin", "timezone", "Europe/Berlin"),
         ("executor", "CeleryKubernetesExecutor", "executor", "CeleryKubernetesExecutor"),
         ("clusterName", "a" * 54, "cluster_name", "a" * 54),
+        ("logsRetentionDays", "1", "logs_retention_days", 1),
+        ("logsRetentionDays", "3650", "logs_retention_days", 3650),
+        (
+            "workerResources",
+            "cpu=2,memory=4Gi,cpuLimit=2,memoryLimit=4Gi",
+            "worker_resources",
+            Resources(cpu="2", memory="4Gi", cpu_limit="2", memory_limit="4Gi"),
+        ),
+        (
+            "statsdResources",
+            " cpu=0.05, memory=64M, cpuLimit=100m, memoryLimit=1.5Gi ",
+            "statsd_resources",
+            Resources(cpu="0.05", memory="64M", cpu_limit="100m", memory_limit="1.5Gi"),
+        ),
+        (
+            "redisResources",
+            "memoryLimit=256Ki,cpuLimit=1,memory=256Ki,cpu=1m",
+            "redis_resources",
+            Resources(cpu="1m", memory="256Ki", cpu_limit="1", memory_limit="256Ki"),
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) and len(v) < 40 else None,
 )
@@ -342,7 +386,110 @@ def test_an_external_database_without_pgbouncer_is_accepted() -> None:
 def test_native_python_values_are_accepted_too() -> None:
     """parse_settings takes the engine's strings, but typed values (tests, tools) work the same."""
     s = parse_settings(
-        "dev", {**dev(), f"{PROJECT}:nodeCount": 5, f"{PROJECT}:keyVaultPurgeProtection": True,
-                f"{PROJECT}:availabilityZones": ["1", "3"]}
+        "dev",
+        {
+            **dev(),
+            f"{PROJECT}:nodeCount": 5,
+            f"{PROJECT}:keyVaultPurgeProtection": True,
+            f"{PROJECT}:availabilityZones": ["1", "3"],
+        },
     )
     assert (s.node_count, s.key_vault_purge_protection, s.availability_zones) == (5, True, ["1", "3"])
+
+
+# ------------------------------------------------------------------ the dev and prod stacks
+def test_prod_stack_sizes_every_component_and_keeps_logs_longer() -> None:
+    dev_s = parse_settings("dev", load_stack_config("dev").values)
+    prod = parse_settings("prod", load_stack_config("prod").values)
+
+    assert (dev_s.logs_retention_days, prod.logs_retention_days) == (30, 90)
+    fields = [name for name, f in Settings.model_fields.items() if f.annotation is Resources]
+    assert len(fields) == 14  # 13 containers of the Airflow chart, and the secrets operator
+    for name in fields:
+        assert getattr(prod, name) != getattr(dev_s, name), f"prod keeps the dev size for {name}"
+
+
+def test_prod_requests_fit_its_nodes_with_one_node_drained() -> None:
+    """Pulumi.prod.yaml's sizing arithmetic: the long-running pods (two of each HA
+    component) request less than four D8ds_v5 nodes can give, and every pod fits one node."""
+    from settings import cpu_millicores, memory_bytes
+
+    s = parse_settings("prod", load_stack_config("prod").values)
+    assert (s.node_vm_size, s.node_count, s.high_availability) == ("Standard_D8ds_v5", 5, True)
+    git = s.git_sync_resources
+    pods = {  # pod -> (replicas, containers)
+        "scheduler": (2, [s.scheduler_resources]),  # chart 1.19: DAGs parsed by the DAG processor
+        "api-server": (2, [s.webserver_resources]),
+        "triggerer": (2, [s.triggerer_resources, git]),
+        "dag-processor": (1, [s.dag_processor_resources, git]),
+        "worker": (2, [s.worker_resources, git]),
+        "pgbouncer": (2, [s.pgbouncer_resources, s.pgbouncer_exporter_resources]),
+        "statsd": (1, [s.statsd_resources]),
+        "redis": (1, [s.redis_resources]),
+        "postgresql": (1, [s.postgresql_resources]),
+        "external-secrets": (1, [s.secrets_operator_resources]),
+    }
+    cpu = sum(n * sum(cpu_millicores(c.cpu) or 0 for c in cs) for n, cs in pods.values())
+    memory = sum(n * sum(memory_bytes(c.memory) or 0 for c in cs) for n, cs in pods.values())
+    # per node, allocatable after AKS reservations (about 7.8 vCPU, 27 GiB) less ~1 vCPU /
+    # 3 GiB of system pods (CoreDNS, CSI drivers, ESO, ...)
+    node_cpu, node_memory = 6800, 24 * 2**30
+    assert cpu <= 4 * node_cpu * 0.5, cpu  # half of four nodes: the rest is for task pods
+    assert memory <= 4 * node_memory * 0.5, memory / 2**30
+    for name, (_, containers) in pods.items():
+        assert sum(cpu_millicores(c.cpu_limit) or 0 for c in containers) <= node_cpu, name
+        assert sum(memory_bytes(c.memory_limit) or 0 for c in containers) <= node_memory, name
+
+
+def test_kubernetes_patch_version_is_accepted_where_nothing_upgrades_the_cluster() -> None:
+    for channel in ("none", "node-image"):
+        s = parse_settings("dev", dev(kubernetesVersion="1.28.5", autoUpgradeChannel=channel))
+        assert s.kubernetes_version == "1.28.5"
+
+
+@pytest.mark.parametrize("channel", ["patch", "stable", "rapid"])
+def test_kubernetes_patch_version_fights_an_upgrading_channel(channel: str) -> None:
+    (p,) = problems_of(dev(kubernetesVersion="1.31.2", autoUpgradeChannel=channel))
+    assert p.key == f"{PROJECT}:kubernetesVersion"
+    assert p.value == "1.31.2"
+    assert f"autoUpgradeChannel={channel} upgrades the cluster itself" in p.message
+    assert "give 1.MINOR (1.31)" in p.message
+    # the minor alone is what such a channel takes
+    assert parse_settings("dev", dev(kubernetesVersion="1.31", autoUpgradeChannel=channel)).kubernetes_version == "1.31"
+
+
+def test_resources_report_every_problem_of_one_value_at_once() -> None:
+    (p,) = problems_of(dev(schedulerResources="cpu=2 cores,memory=512,cpuLimit=1,mem=1Gi"))
+    assert p.key == f"{PROJECT}:schedulerResources"
+    assert p.message.startswith("must be cpu=<request>,memory=<request>,cpuLimit=<limit>,memoryLimit=<limit>")
+    for part in (
+        "unknown field 'mem'",
+        "missing memoryLimit",
+        "cpu '2 cores' is not a CPU quantity",
+        "memory '512' is not a memory quantity",
+    ):
+        assert part in p.message, p.message
+
+
+def test_resources_limits_below_requests_are_refused_with_both_values() -> None:
+    (p,) = problems_of(dev(workerResources="cpu=2,memory=4Gi,cpuLimit=1500m,memoryLimit=4000Mi"))
+    assert "cpuLimit 1500m is below cpu 2" in p.message
+    assert "memoryLimit 4000Mi is below memory 4Gi" in p.message
+    assert "a limit must be at least its request" in p.message
+
+
+def test_resources_are_typed_for_the_builder() -> None:
+    s = parse_settings("dev", dev(gitSyncResources="cpu=50m,memory=64Mi,cpuLimit=200m,memoryLimit=256Mi"))
+    assert s.git_sync_resources.kubernetes() == {
+        "requests": {"cpu": "50m", "memory": "64Mi"},
+        "limits": {"cpu": "200m", "memory": "256Mi"},
+    }
+    assert str(s.git_sync_resources) == "cpu=50m,memory=64Mi,cpuLimit=200m,memoryLimit=256Mi"
+
+
+def test_resources_as_typed_values_take_yaml_numbers() -> None:
+    resources = {"cpu": 1, "memory": "1Gi", "cpuLimit": 2.5, "memoryLimit": "2Gi"}
+    s = parse_settings("dev", {**dev(), f"{PROJECT}:schedulerResources": resources})
+    assert s.scheduler_resources == Resources(cpu="1", memory="1Gi", cpu_limit="2.5", memory_limit="2Gi")
+    (p,) = problems_of({**dev(), f"{PROJECT}:schedulerResources": {**resources, "memory": True}})
+    assert "memory is not a quantity" in p.message
