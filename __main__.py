@@ -66,6 +66,7 @@ logs = LogStorage(
         name_prefix=settings.name_prefix,
         container_name=settings.logs_container_name,
         volume_size=settings.logs_volume_size,
+        retention_days=settings.logs_retention_days,
         namespace=identity.namespace,
         vault_name=vault.vault_name,
         provider=cluster.provider,
@@ -81,8 +82,10 @@ operator = SecretsOperator(
         registry=settings.registry_server,
         chart_version=settings.secrets_operator_chart_version,
         install=settings.install_secrets_operator,
+        resources=settings.secrets_operator_resources.kubernetes(),
         provider=cluster.provider,
         store_depends_on=[*identity.federated_credentials, vault.read_grant],
+        release_depends_on=[cluster.acr_pull],
         external_secrets=[
             ExternalSecretSpec(log_storage.KUBERNETES_SECRET, log_storage.KUBERNETES_SECRET_DATA, logs.vault_secrets),
             *(
@@ -100,7 +103,8 @@ app = Airflow(
         namespace=identity.namespace,
         values=airflow_values(settings, names),
         provider=cluster.provider,
-        depends_on=[logs.claim, *operator.external_secrets.values()],
+        # Images pull once AcrPull is granted; pods start once their claim and Secrets exist.
+        depends_on=[cluster.acr_pull, logs.claim, *operator.external_secrets.values()],
     ),
 )
 

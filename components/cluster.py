@@ -8,13 +8,13 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumiverse_time as time
 import yaml
 from pulumi_azure_native import authorization, containerregistry, containerservice, resources
 
+from components.azure_roles import ACR_PULL, AKS_RBAC_CLUSTER_ADMIN, role_definition_id
 from settings import Settings
 
-ACR_PULL_ROLE_ID = "7f951dcb-4ce2-4c62-a3b7-2a5b3b5d2b2d"
-AKS_RBAC_CLUSTER_ADMIN_ROLE_ID = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 # The application id of the AKS AAD server (the audience of every Entra kubeconfig token).
 AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 # The Azure CLI's application id: the client id Azure reports for a person signed in with `az login`.
@@ -28,11 +28,12 @@ def deployer_principal_type(client_id: str) -> str:
     return "User" if client_id.lower() == AZURE_CLI_APP_ID else "ServicePrincipal"
 
 
-def role_definition_id(subscription_id: pulumi.Input[str], role_id: str) -> pulumi.Output[str]:
-    """The subscription-qualified id of a built-in Azure role."""
-    return pulumi.Output.concat(
-        "/subscriptions/", subscription_id, "/providers/Microsoft.Authorization/roleDefinitions/", role_id
-    )
+# How long a new Azure RBAC grant on the cluster takes to reach its API server: Microsoft
+# documents "up to five minutes" for Azure RBAC for Kubernetes authorization; the wait runs
+# once, when the grant is created (or replaced), never on later updates.
+ENTRA_RBAC_PROPAGATION = "300s"
+# Auto-upgrade channels that move the cluster to a new minor version by themselves.
+MINOR_UPGRADE_CHANNELS = frozenset({"stable", "rapid"})
 
 
 def _decode_kubeconfig(creds: Any) -> str:
@@ -58,16 +59,35 @@ def azurecli_kubeconfig(kubeconfig: str) -> str:
     return str(yaml.safe_dump(config, sort_keys=False))
 
 
-def _require_workload_identity(cluster: Any) -> str:
-    """An existing cluster must already have the OIDC issuer and workload identity on."""
+def existing_cluster_problems(cluster: Any) -> list[str]:
+    """What an existing cluster lacks that the stack relies on (every problem, not the first)."""
     issuer = cluster.oidc_issuer_profile.issuer_url if cluster.oidc_issuer_profile else None
     wi = cluster.security_profile.workload_identity if cluster.security_profile else None
-    if not issuer or not (wi and wi.enabled):
-        raise ValueError(
-            f"existing cluster {cluster.name}: enable the OIDC issuer and workload identity first "
-            "(az aks update --enable-oidc-issuer --enable-workload-identity)"
+    blob = cluster.storage_profile.blob_csi_driver if cluster.storage_profile else None
+    kubelet = (cluster.identity_profile or {}).get("kubeletidentity")
+    problems = []
+    if not issuer:
+        problems.append("the OIDC issuer is off (az aks update --enable-oidc-issuer)")
+    if not (wi and wi.enabled):
+        problems.append("workload identity is off (az aks update --enable-workload-identity)")
+    if not (blob and blob.enabled):
+        problems.append(
+            "the Blob CSI driver is off, so the logs volume would stay Pending (az aks update --enable-blob-driver)"
         )
-    return str(issuer)
+    if not (kubelet and kubelet.object_id):
+        problems.append("it has no kubelet managed identity to grant AcrPull to (a service-principal cluster)")
+    return problems
+
+
+def _require_existing_cluster(cluster: Any) -> Any:
+    problems = existing_cluster_problems(cluster)
+    if problems:
+        raise pulumi.RunError(f"existing cluster {cluster.name} cannot host this stack: " + "; ".join(problems))
+    return cluster
+
+
+def _kubelet_object_id(identity_profile: Any) -> str:
+    return str(identity_profile["kubeletidentity"].object_id) if identity_profile else ""
 
 
 @dataclass
@@ -90,6 +110,9 @@ class Cluster(pulumi.ComponentResource):
     oidc_issuer_url: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
+    # The kubelet identity's AcrPull grant on the registry: anything that pulls an image
+    # (every Helm release) depends on it, or its pods burn their timeout in ImagePullBackOff.
+    acr_pull: authorization.RoleAssignment
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:cluster:Cluster", name, None, opts)
@@ -109,13 +132,27 @@ class Cluster(pulumi.ComponentResource):
             self.cluster_name = aks.name
             self.cluster_resource_group = group.name
             self.oidc_issuer_url = aks.oidc_issuer_profile.apply(lambda p: str(p.issuer_url) if p else "")
+            kubelet_object_id = aks.identity_profile.apply(_kubelet_object_id)
         else:
             existing = containerservice.get_managed_cluster_output(
                 resource_group_name=s.effective_cluster_resource_group, resource_name=s.cluster_name
-            )
+            ).apply(_require_existing_cluster)
             self.cluster_name = existing.name
             self.cluster_resource_group = pulumi.Output.from_input(s.effective_cluster_resource_group)
-            self.oidc_issuer_url = existing.apply(_require_workload_identity)
+            self.oidc_issuer_url = existing.oidc_issuer_profile.apply(lambda p: str(p.issuer_url))
+            kubelet_object_id = existing.identity_profile.apply(_kubelet_object_id)
+
+        registry = containerregistry.get_registry_output(
+            registry_name=s.acr_name, resource_group_name=s.acr_resource_group
+        )
+        self.acr_pull = authorization.RoleAssignment(
+            f"{name}-acr-pull",
+            scope=registry.id,
+            role_definition_id=role_definition_id(args.subscription_id, ACR_PULL),
+            principal_id=kubelet_object_id,
+            principal_type="ServicePrincipal",
+            opts=child,
+        )
 
         entra = s.cluster_auth == "entra"
         creds = containerservice.list_managed_cluster_user_credentials_output(
@@ -142,29 +179,35 @@ class Cluster(pulumi.ComponentResource):
 
     def _grant_admins(
         self, name: str, s: Settings, aks: containerservice.ManagedCluster, args: ClusterArgs
-    ) -> authorization.RoleAssignment:
-        """RBAC Cluster Admin on the one cluster for the admin group, or else the deployer.
-        (Scoped to the cluster, as the least-privilege policy requires; Azure RBAC can take
-        minutes to reach the API server, so a first `pulumi up` may need a second run.)"""
+    ) -> time.Sleep:
+        """RBAC Cluster Admin on the one cluster for the admin group, or else the deployer,
+        then a wait for the grant to reach the API server (scoped to the cluster, as the
+        least-privilege policy requires). The Kubernetes provider depends on the wait, so
+        the first `pulumi up` does not meet `Forbidden`."""
         admins = s.cluster_admin_group_object_id
-        return authorization.RoleAssignment(
+        grant = authorization.RoleAssignment(
             f"{name}-cluster-admins",
             scope=aks.id,
-            role_definition_id=role_definition_id(args.subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE_ID),
+            role_definition_id=role_definition_id(args.subscription_id, AKS_RBAC_CLUSTER_ADMIN),
             principal_id=admins or args.deployer_object_id,
             principal_type="Group"
             if admins
             else pulumi.Output.from_input(args.deployer_client_id).apply(deployer_principal_type),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        return time.Sleep(
+            f"{name}-rbac-propagation",
+            create_duration=ENTRA_RBAC_PROPAGATION,
+            # a new grant (another admin group, another deployer) waits again
+            triggers={"grant": grant.id},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[grant]),
+        )
 
     def _create_aks(
         self, name: str, s: Settings, group: resources.ResourceGroup, args: ClusterArgs
     ) -> containerservice.ManagedCluster:
-        child = pulumi.ResourceOptions(parent=self)
-        subscription_id = args.subscription_id
         entra = s.cluster_auth == "entra"
-        aks = containerservice.ManagedCluster(
+        return containerservice.ManagedCluster(
             f"{name}-aks",
             resource_name_=s.effective_cluster_name,
             resource_group_name=group.name,
@@ -207,17 +250,10 @@ class Cluster(pulumi.ComponentResource):
             if entra
             else None,
             disable_local_accounts=True if entra else None,
-            opts=child,
+            # With a channel that upgrades minors, kubernetesVersion is the version the
+            # cluster starts at: a later `up` must not try to take it back down.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                ignore_changes=["kubernetesVersion"] if s.auto_upgrade_channel in MINOR_UPGRADE_CHANNELS else None,
+            ),
         )
-        registry = containerregistry.get_registry_output(
-            registry_name=s.acr_name, resource_group_name=s.acr_resource_group
-        )
-        authorization.RoleAssignment(
-            f"{name}-acr-pull",
-            scope=registry.id,
-            role_definition_id=role_definition_id(subscription_id, ACR_PULL_ROLE_ID),
-            principal_id=aks.identity_profile.apply(lambda p: str(p["kubeletidentity"].object_id) if p else ""),
-            principal_type="ServicePrincipal",
-            opts=child,
-        )
-        return aks

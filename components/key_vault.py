@@ -10,9 +10,7 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import authorization, keyvault
 
-from components.cluster import role_definition_id
-
-KEY_VAULT_SECRETS_USER_ROLE_ID = "4633458b-17de-408a-b874-0445c86b69e6"
+from components.azure_roles import KEY_VAULT_SECRETS_USER, role_definition_id
 
 # Key Vault secret names of the credentials this stack generates.
 ADMIN_PASSWORD_SECRET = "airflow-admin-password"
@@ -116,7 +114,7 @@ class KeyVault(pulumi.ComponentResource):
             self.read_grant = authorization.RoleAssignment(
                 f"{name}-secrets-user",
                 scope=vault.id,
-                role_definition_id=role_definition_id(args.subscription_id, KEY_VAULT_SECRETS_USER_ROLE_ID),
+                role_definition_id=role_definition_id(args.subscription_id, KEY_VAULT_SECRETS_USER),
                 principal_id=args.reader_principal_id,
                 # A just-created identity may not have replicated yet: without the type,
                 # ARM looks it up and fails with PrincipalNotFound.

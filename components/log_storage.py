@@ -32,6 +32,33 @@ MOUNT_OPTIONS = [
 ]
 
 
+# Blob and container soft delete: a deleted log blob (or the whole container) can be
+# restored for this many days; the lifecycle rule's deletions are soft deletes too.
+SOFT_DELETE_DAYS = 7
+# The SDK's words: the policy "should always be 'default'"; the lifecycle rule deletes
+# block blobs (what blobfuse writes) under the logs container once unmodified for N days.
+MANAGEMENT_POLICY_NAME = "default"
+BLOB_SERVICES_NAME = "default"
+
+
+def lifecycle_rule(container: str, retention_days: int) -> storage.ManagementPolicyRuleArgs:
+    """Delete task logs `retention_days` after their last write (Airflow's log groomers
+    are off: logs live in Blob storage, and this rule is what bounds them)."""
+    return storage.ManagementPolicyRuleArgs(
+        name="expire-task-logs",
+        enabled=True,
+        type=storage.RuleType.LIFECYCLE,
+        definition=storage.ManagementPolicyDefinitionArgs(
+            filters=storage.ManagementPolicyFilterArgs(blob_types=["blockBlob"], prefix_match=[f"{container}/"]),
+            actions=storage.ManagementPolicyActionArgs(
+                base_blob=storage.ManagementPolicyBaseBlobArgs(
+                    delete=storage.DateAfterModificationArgs(days_after_modification_greater_than=retention_days)
+                )
+            ),
+        ),
+    )
+
+
 def storage_account_name(prefix: str, suffix: str) -> str:
     """3-24 lowercase letters and digits, globally unique through the suffix."""
     return f"{prefix}logs{suffix}"
@@ -53,6 +80,7 @@ class LogStorageArgs:
     name_prefix: str
     container_name: str
     volume_size: str
+    retention_days: int
     namespace: pulumi.Input[str]
     vault_name: pulumi.Input[str]
     provider: k8s.Provider
@@ -96,6 +124,23 @@ class LogStorage(pulumi.ComponentResource):
         )
         self.account_name = account.name
         self.container_name = container.name
+        storage.BlobServiceProperties(
+            f"{name}-blob-service",
+            account_name=account.name,
+            resource_group_name=args.resource_group_name,
+            blob_services_name=BLOB_SERVICES_NAME,
+            delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=SOFT_DELETE_DAYS),
+            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=SOFT_DELETE_DAYS),
+            opts=child,
+        )
+        storage.ManagementPolicy(
+            f"{name}-lifecycle",
+            account_name=account.name,
+            resource_group_name=args.resource_group_name,
+            management_policy_name=MANAGEMENT_POLICY_NAME,
+            policy=storage.ManagementPolicySchemaArgs(rules=[lifecycle_rule(args.container_name, args.retention_days)]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),
+        )
 
         keys = storage.list_storage_account_keys_output(
             resource_group_name=args.resource_group_name, account_name=account.name

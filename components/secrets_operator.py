@@ -28,9 +28,48 @@ def eso_image_mirrors(chart_version: str) -> dict[str, str]:
     return {f"{path}:v{chart_version}": f"{ESO_IMAGE_SOURCE}:v{chart_version}" for path in set(ESO_IMAGES.values())}
 
 
-def eso_values(registry: str, chart_version: str) -> dict[str, Any]:
-    """Pure: Helm values for the pinned ESO chart, images pulled from the configured registry."""
-    values: dict[str, Any] = {"installCRDs": True}
+# The user the ESO image itself runs as (its Dockerfile: `USER 65534`, "nobody").
+ESO_UID = 65534
+# Ask pulumi-kubernetes to wait for the operator's own verdict on an object (its `Ready`
+# condition), not just for the API server to accept it.
+WAIT_FOR_READY = {"pulumi.com/waitFor": "condition=Ready"}
+
+
+def eso_values(registry: str, chart_version: str, namespace: str, resources: Mapping[str, Any]) -> dict[str, Any]:
+    """Pure: Helm values for the pinned ESO chart, images pulled from the configured registry.
+
+    Least privilege: the chart's default is a ClusterRole that reads and writes every Secret
+    in the cluster and can mint a token for any ServiceAccount. Here the controller is
+    scoped to the one namespace it serves (namespaced Roles only, cluster-wide stores and
+    secrets not processed), and the validating webhook and its certificate controller are
+    not installed: that controller holds its own cluster-wide read/write on Secrets, and
+    every ESO object here comes from code that synth validates against the CRD schemas.
+    """
+    values: dict[str, Any] = {
+        "installCRDs": True,
+        "scopedRBAC": True,
+        "scopedNamespace": namespace,
+        "processClusterExternalSecret": False,
+        "processClusterStore": False,
+        "processClusterPushSecret": False,
+        "processClusterGenerator": False,
+        "webhook": {"create": False},
+        "certController": {"create": False},
+        # the controller's requests and limits (the chart sets none)
+        "resources": dict(resources),
+        # The chart's container securityContext is already hardened (no escalation, ALL
+        # capabilities dropped, read-only root, RuntimeDefault seccomp); its pod-level one is
+        # empty and it would run as uid 1000; the image's own user is 65534.
+        "podSecurityContext": {
+            "enabled": True,
+            "runAsNonRoot": True,
+            "runAsUser": ESO_UID,
+            "runAsGroup": ESO_UID,
+            "fsGroup": ESO_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "securityContext": {"runAsUser": ESO_UID, "runAsGroup": ESO_UID},
+    }
     for path, repository in ESO_IMAGES.items():
         node = values
         for part in path.split("."):
@@ -88,10 +127,13 @@ class SecretsOperatorArgs:
     registry: str
     chart_version: str
     install: bool
+    resources: Mapping[str, Any]  # the controller's `resources` block
     provider: k8s.Provider
     # What the store needs before ESO can read the vault: the federated credential and the grant.
     store_depends_on: Sequence[pulumi.Resource]
     external_secrets: Sequence[ExternalSecretSpec]
+    # What the release needs before its pods can start: the registry grant (AcrPull).
+    release_depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
 class SecretsOperator(pulumi.ComponentResource):
@@ -103,7 +145,6 @@ class SecretsOperator(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecretsOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:secrets_operator:SecretsOperator", name, None, opts)
-        kube = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
         self.release = None
         if args.install:
@@ -114,9 +155,13 @@ class SecretsOperator(pulumi.ComponentResource):
                 version=args.chart_version,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ESO_CHART_REPO),
                 namespace=args.namespace,
-                values=eso_values(args.registry, args.chart_version),
+                values=pulumi.Output.from_input(args.namespace).apply(
+                    lambda ns: eso_values(args.registry, args.chart_version, ns, args.resources)
+                ),
                 timeout=600,
-                opts=kube,
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.provider, depends_on=list(args.release_depends_on)
+                ),
             )
 
         store_deps = [*args.store_depends_on, *([self.release] if self.release else [])]
@@ -124,7 +169,10 @@ class SecretsOperator(pulumi.ComponentResource):
             f"{name}-store",
             api_version=ESO_API_VERSION,
             kind="SecretStore",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SECRET_STORE_NAME, namespace=args.namespace),
+            # Ready: the operator reached the vault with the workload identity.
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=SECRET_STORE_NAME, namespace=args.namespace, annotations=WAIT_FOR_READY
+            ),
             spec=pulumi.Output.all(args.vault_uri, args.service_account_name).apply(
                 lambda v: secret_store_spec(v[0], v[1])
             ),
@@ -137,7 +185,11 @@ class SecretsOperator(pulumi.ComponentResource):
                 f"{name}-es-{spec.target}",
                 api_version=ESO_API_VERSION,
                 kind="ExternalSecret",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.target, namespace=args.namespace),
+                # Ready: the Kubernetes Secret exists with every key; the Airflow release
+                # depends on these, so its pods never start against a missing Secret.
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=spec.target, namespace=args.namespace, annotations=WAIT_FOR_READY
+                ),
                 spec=external_secret_spec(spec.target, spec.data, spec.template),
                 opts=pulumi.ResourceOptions(
                     parent=self, provider=args.provider, depends_on=[self.store, *spec.depends_on]

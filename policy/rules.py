@@ -285,6 +285,8 @@ def check_aks(r: PolicyResource, _config: PolicyConfig) -> list[str]:
         out.append(f"AKS cluster {r.name}: oidcIssuerProfile.enabled must be true")
     if _get(r.props, "securityProfile", "workloadIdentity", "enabled") is not True:
         out.append(f"AKS cluster {r.name}: securityProfile.workloadIdentity.enabled must be true")
+    if _plain(r.props.get("enableRBAC")) is not True:
+        out.append(f"AKS cluster {r.name}: enableRBAC must be true (Kubernetes RBAC off: any identity may do anything)")
     if _get(r.props, "aadProfile") and _plain(r.props.get("disableLocalAccounts")) is not True:
         out.append(f"AKS cluster {r.name}: Entra ID is on (aadProfile) but local accounts are not disabled")
     return out
@@ -467,6 +469,34 @@ def _default_credentials(values: Mapping[str, Any]) -> list[str]:
     return out
 
 
+# ---------------------------------------------------------------------------- 8. secrets operator
+ESO_CHART = "external-secrets"
+# values path -> what it must be: the chart's defaults give the controller a ClusterRole on
+# every Secret (and tokens for every ServiceAccount), and the certificate controller another.
+_ESO_SCOPED: tuple[tuple[tuple[str, ...], Any], ...] = (
+    (("scopedRBAC",), True),
+    (("processClusterStore",), False),
+    (("processClusterExternalSecret",), False),
+    (("certController", "create"), False),
+)
+
+
+def check_secrets_operator(r: PolicyResource, _config: PolicyConfig) -> list[str]:
+    if r.type != HELM_RELEASE or chart_name(r.props.get("chart")) != ESO_CHART:
+        return []
+    values = _get(r.props, "values")
+    values = values if isinstance(values, Mapping) else {}
+    out = [
+        f"External Secrets release {r.name}: {'.'.join(path)} must be {str(want).lower()} "
+        f"(is {_get(values, *path)!r}), or the operator may read and write Secrets cluster-wide"
+        for path, want in _ESO_SCOPED
+        if _get(values, *path) is not want
+    ]
+    if not _nonempty_str(values.get("scopedNamespace")):
+        out.append(f"External Secrets release {r.name}: scopedNamespace is unset (the namespace it serves)")
+    return out
+
+
 # ---------------------------------------------------------------------------- the pack
 POLICIES: tuple[Policy, ...] = (
     Policy(
@@ -505,6 +535,11 @@ POLICIES: tuple[Policy, ...] = (
         "Airflow has no default admin or database password, stable secret keys (webserver, or API key and JWT "
         "secret on Airflow 3), database and broker credentials from Secrets, and no deadlocking Helm hooks.",
         resource_check=check_airflow,
+    ),
+    Policy(
+        "secrets-operator-scoped",
+        "The External Secrets Operator reads and writes Secrets only in the namespace it serves, nothing cluster-wide.",
+        resource_check=check_secrets_operator,
     ),
 )
 

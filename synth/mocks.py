@@ -237,6 +237,16 @@ class AzureMocks(pulumi.runtime.Mocks):
             state.update(base64=self._sensitive(b64), hex=self._sensitive(raw.hex()))
             self._sensitive(b64.replace("+", "-").replace("/", "_"))
             return f"{name}-id", state
+        if typ == "azure-native:storage:ManagementPolicy":
+            acct = inputs.get("accountName", "account")
+            state.update(name="DefaultManagementPolicy")
+            return _arm_id(rg, "Microsoft.Storage/storageAccounts", f"{acct}/managementPolicies/default"), state
+        if typ == "azure-native:storage:BlobServiceProperties":
+            acct = inputs.get("accountName", "account")
+            state.update(name="default")
+            return _arm_id(rg, "Microsoft.Storage/storageAccounts", f"{acct}/blobServices/default"), state
+        if typ == "time:index/sleep:Sleep":
+            return f"{name}-{_token('sleep', name, length=8)}", state
         if typ == "kubernetes:helm.sh/v3:Release":
             state["status"] = {
                 "name": inputs.get("name", name),

@@ -34,6 +34,7 @@ class ResourceRecord:
     inputs: dict[str, Any]  # secrets wrapped in synth.mocks.Secret
     state: dict[str, Any] = field(default_factory=dict)
     read: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -70,6 +71,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             inputs=struct_to_python(props),
             state=dict(self.resources[urn].state) if urn in self.resources else {},
             read=read,
+            ignore_changes=sorted(getattr(request, "ignoreChanges", [])),
         )
         self.order.append(urn)
 

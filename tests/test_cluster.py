@@ -7,16 +7,18 @@ import yaml
 from helpers import deps_of, is_secret_output, resolve, run_component, settings_for
 
 from components.cluster import (
-    ACR_PULL_ROLE_ID,
     AKS_AAD_SERVER_ID,
-    AKS_RBAC_CLUSTER_ADMIN_ROLE_ID,
     Cluster,
     ClusterArgs,
     azurecli_kubeconfig,
     deployer_principal_type,
 )
 from synth.mocks import DEPLOYER_OBJECT_ID, SUBSCRIPTION_ID, TENANT_ID, AzureMocks, Secret, exec_kubeconfig_for
+from synth.reference import load_json
 from synth.runner import run
+
+# Role ids from Microsoft's table (the reference), by name: never the code's own constants.
+_ROLES = load_json("azure/built-in-roles.json")["roles"]
 
 
 def _create():
@@ -44,10 +46,13 @@ def test_aks_has_oidc_workload_identity_and_blob_csi() -> None:
 def test_kubelet_identity_gets_acr_pull_on_the_configured_registry() -> None:
     result, _ = _create()
     grant = result.one("azure-native:authorization:RoleAssignment")
+    assert grant.name == "cluster-acr-pull"
     assert grant.inputs["scope"].endswith(
         "/resourceGroups/airflow-dev-shared-rg/providers/Microsoft.ContainerRegistry/registries/airflowdevacr"
     )
-    assert grant.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{ACR_PULL_ROLE_ID}")
+    assert grant.inputs["roleDefinitionId"] == (
+        f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/{_ROLES['AcrPull']}"
+    )
     assert grant.inputs["principalType"] == "ServicePrincipal"
     kubelet = result.one("azure-native:containerservice:ManagedCluster").state["identityProfile"]["kubeletidentity"]
     assert grant.inputs["principalId"] == kubelet["objectId"]
@@ -88,22 +93,66 @@ def test_existing_cluster_is_looked_up_not_created() -> None:
         lambda: Cluster("cluster", ClusterArgs(settings=settings, subscription_id=SUBSCRIPTION_ID))
     )
     assert result.by_type("azure-native:containerservice:ManagedCluster") == []
-    assert result.by_type("azure-native:authorization:RoleAssignment") == []
     assert resolve(cluster.cluster_name) == "shared-aks"
     assert resolve(cluster.cluster_resource_group) == "platform-rg"
     assert resolve(cluster.oidc_issuer_url) == result.mocks.issuer_url("shared-aks")
     assert result.one("azure-native:resources:ResourceGroup").inputs["resourceGroupName"] == "airflow-dev-rg"
 
 
-def test_existing_cluster_without_workload_identity_is_a_clear_error() -> None:
+def test_existing_clusters_kubelet_identity_gets_acr_pull() -> None:
+    settings = settings_for(clusterMode="existing", clusterName="shared-aks", clusterResourceGroup="platform-rg")
+    result, _ = run_component(
+        lambda: Cluster("cluster", ClusterArgs(settings=settings, subscription_id=SUBSCRIPTION_ID))
+    )
+    grant = result.one("azure-native:authorization:RoleAssignment")
+    kubelet = result.mocks.cluster_state("shared-aks", "platform-rg", "eastus")["identityProfile"]["kubeletidentity"]
+    assert grant.inputs["principalId"] == kubelet["objectId"]
+    assert grant.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{_ROLES['AcrPull']}")
+    assert grant.inputs["scope"].endswith("/registries/airflowdevacr")
+
+
+_MISSING_FEATURES = {
+    "oidcIssuerProfile": ({"oidcIssuerProfile": {"enabled": False}}, "the OIDC issuer is off"),
+    "workloadIdentity": ({"securityProfile": {}}, "workload identity is off"),
+    "blobCSIDriver": ({"storageProfile": {"blobCSIDriver": {"enabled": False}}}, "the Blob CSI driver is off"),
+    "kubeletIdentity": ({"identityProfile": None}, "no kubelet managed identity to grant AcrPull to"),
+}
+
+
+def _existing(mocks: AzureMocks) -> None:
     settings = settings_for(clusterMode="existing", clusterName="old-aks", clusterResourceGroup="platform-rg")
-    mocks = AzureMocks(existing_cluster={"oidcIssuerProfile": {"enabled": False}, "securityProfile": {}})
 
     def program() -> None:
         Cluster("cluster", ClusterArgs(settings=settings, subscription_id=SUBSCRIPTION_ID))
 
-    with pytest.raises(Exception, match="enable the OIDC issuer and workload identity"):
-        run(program, "airflow-aks", "test", {}, mocks=mocks)
+    run(program, "airflow-aks", "test", {}, mocks=mocks)
+
+
+@pytest.mark.parametrize("feature", sorted(_MISSING_FEATURES))
+def test_existing_cluster_lacking_a_feature_is_a_clear_error(feature: str) -> None:
+    state, message = _MISSING_FEATURES[feature]
+    with pytest.raises(Exception, match=f"existing cluster old-aks cannot host this stack: (it has )?{message}"):
+        _existing(AzureMocks(existing_cluster=state))
+
+
+def test_existing_cluster_errors_name_every_missing_feature_at_once() -> None:
+    state: dict = {}
+    for part, _ in _MISSING_FEATURES.values():
+        state.update(part)
+    with pytest.raises(Exception, match="cannot host this stack") as err:
+        _existing(AzureMocks(existing_cluster=state))
+    for _, message in _MISSING_FEATURES.values():
+        assert message in str(err.value)
+
+
+def test_minor_upgrade_channels_leave_the_version_to_aks() -> None:
+    for channel, ignored in (("stable", True), ("rapid", True), ("patch", False), ("none", False)):
+        settings = settings_for(autoUpgradeChannel=channel)
+        result, _ = run_component(
+            lambda s=settings: Cluster("cluster", ClusterArgs(settings=s, subscription_id=SUBSCRIPTION_ID))
+        )
+        aks = result.one("azure-native:containerservice:ManagedCluster")
+        assert ("kubernetesVersion" in aks.ignore_changes) is ignored, channel
 
 
 # ------------------------------------------------------------------ clusterAuth=entra
@@ -138,11 +187,29 @@ def test_entra_deployer_is_cluster_admin_before_the_provider_is_used() -> None:
     admin = grants["cluster-cluster-admins"].inputs
     aks = result.one("azure-native:containerservice:ManagedCluster")
     assert admin["scope"] == aks.state["id"]  # the one cluster, not its group or the subscription
-    assert admin["roleDefinitionId"].endswith(f"/roleDefinitions/{AKS_RBAC_CLUSTER_ADMIN_ROLE_ID}")
+    assert admin["roleDefinitionId"].endswith(
+        f"/roleDefinitions/{_ROLES['Azure Kubernetes Service RBAC Cluster Admin']}"
+    )
     assert admin["principalId"] == DEPLOYER_OBJECT_ID
     assert admin["principalType"] == "User"
+
+
+def test_entra_provider_waits_for_the_grant_to_reach_the_api_server() -> None:
+    result, _ = _entra()
+    wait = result.one("time:index/sleep:Sleep")
+    # "New role assignments can take up to five minutes to propagate and be updated by the
+    # authorization server" (learn.microsoft.com/azure/aks/manage-azure-rbac)
+    assert wait.inputs["createDuration"] == "300s"
+    grant = next(r for r in result.by_type("azure-native:authorization:RoleAssignment") if r.name.endswith("admins"))
+    # a new grant (another group, another deployer) is a new id: the wait runs again
+    assert wait.inputs["triggers"] == {
+        "grant": f"{grant.inputs['scope']}/providers/Microsoft.Authorization/roleAssignments/{grant.state['name']}"
+    }
+    assert "azure-native:authorization:RoleAssignment::cluster-cluster-admins" in deps_of(result, wait)
     provider = result.one("pulumi:providers:kubernetes")
-    assert "azure-native:authorization:RoleAssignment::cluster-cluster-admins" in deps_of(result, provider)
+    assert "time:index/sleep:Sleep::cluster-rbac-propagation" in deps_of(result, provider)
+    local, _ = _create()
+    assert local.by_type("time:index/sleep:Sleep") == []
 
 
 def test_entra_admin_group_gets_the_grant_instead_of_whoever_deploys() -> None:
@@ -185,9 +252,9 @@ def test_azurecli_kubeconfig_keeps_everything_but_the_login() -> None:
     assert yaml.safe_load(azurecli_kubeconfig(token)) == yaml.safe_load(token)
 
 
-def test_entra_with_an_existing_cluster_creates_no_grant_but_uses_kubelogin() -> None:
+def test_entra_with_an_existing_cluster_grants_no_admin_but_uses_kubelogin() -> None:
     result, cluster = _entra(clusterMode="existing", clusterName="shared-aks", clusterResourceGroup="platform-rg")
-    assert result.by_type("azure-native:authorization:RoleAssignment") == []
+    assert [r.name for r in result.by_type("azure-native:authorization:RoleAssignment")] == ["cluster-acr-pull"]
     assert yaml.safe_load(resolve(cluster.kubeconfig))["users"][0]["user"]["exec"]["args"][2] == "azurecli"
 
 

@@ -8,13 +8,13 @@ from helpers import deps_of, run_component
 from components.key_vault import (
     ADMIN_PASSWORD_SECRET,
     FERNET_KEY_SECRET,
-    KEY_VAULT_SECRETS_USER_ROLE_ID,
     OPTIONAL_PASSWORDS,
     WEBSERVER_SECRET_KEY_SECRET,
     KeyVault,
     KeyVaultArgs,
 )
 from synth.mocks import SUBSCRIPTION_ID, TENANT_ID, Secret
+from synth.reference import load_json
 
 PRINCIPAL = "f3fb9e49-4ea6-539b-adf6-adfa14b20d92"
 
@@ -51,7 +51,8 @@ def test_rbac_vault_grants_secrets_user_scoped_to_the_vault_only() -> None:
     vault_id = f"{rg_id}/providers/Microsoft.KeyVault/vaults/{vault.inputs['vaultName']}"
     assert grant["scope"] == vault_id
     assert grant["roleDefinitionId"] == (
-        f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/{KEY_VAULT_SECRETS_USER_ROLE_ID}"
+        f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/"
+        + load_json("azure/built-in-roles.json")["roles"]["Key Vault Secrets User"]
     )
     assert grant["principalId"] == PRINCIPAL
     assert grant["principalType"] == "ServicePrincipal"

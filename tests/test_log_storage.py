@@ -6,6 +6,7 @@ from components.log_storage import (
     ACCOUNT_KEY_SECRET,
     ACCOUNT_NAME_SECRET,
     KUBERNETES_SECRET,
+    SOFT_DELETE_DAYS,
     LogStorage,
     LogStorageArgs,
 )
@@ -15,7 +16,8 @@ from synth.mocks import Secret
 def _logs():
     return run_component(lambda: LogStorage("logs", LogStorageArgs(
         resource_group_name="airflow-dev-rg", location="eastus", name_prefix="airflow", container_name="airflow-logs",
-        volume_size="5Gi", namespace="airflow", vault_name="airflow-kv-abc123", provider=provider())))
+        volume_size="5Gi", retention_days=30, namespace="airflow", vault_name="airflow-kv-abc123",
+        provider=provider())))
 
 
 def test_storage_account_is_hardened_and_validly_named() -> None:
@@ -71,3 +73,27 @@ def test_claim_binds_to_the_volume() -> None:
     assert spec["accessModes"] == ["ReadWriteMany"]
     assert spec["resources"] == {"requests": {"storage": "5Gi"}}
     assert "kubernetes:core/v1:PersistentVolume::logs-pv" in deps_of(result, claim)
+
+
+def test_task_logs_expire_after_the_retention_days() -> None:
+    result, _ = _logs()
+    policy = result.one("azure-native:storage:ManagementPolicy")
+    account = result.one("azure-native:storage:StorageAccount").inputs["accountName"]
+    assert policy.inputs["accountName"] == account
+    assert policy.inputs["managementPolicyName"] == "default"  # the only name Azure accepts
+    (rule,) = policy.inputs["policy"]["rules"]
+    assert rule["enabled"] is True
+    assert rule["type"] == "Lifecycle"
+    assert rule["definition"]["filters"] == {"blobTypes": ["blockBlob"], "prefixMatch": ["airflow-logs/"]}
+    assert rule["definition"]["actions"] == {"baseBlob": {"delete": {"daysAfterModificationGreaterThan": 30}}}
+    # the container exists before a rule names it
+    assert "azure-native:storage:BlobContainer::logs-container" in deps_of(result, policy)
+
+
+def test_blob_and_container_soft_delete_are_on() -> None:
+    result, _ = _logs()
+    service = result.one("azure-native:storage:BlobServiceProperties").inputs
+    assert service["blobServicesName"] == "default"
+    assert service["deleteRetentionPolicy"] == {"enabled": True, "days": SOFT_DELETE_DAYS}
+    assert service["containerDeleteRetentionPolicy"] == {"enabled": True, "days": SOFT_DELETE_DAYS}
+    assert 1 <= SOFT_DELETE_DAYS <= 365  # Azure's range for soft-delete retention

@@ -91,7 +91,7 @@ def _stack() -> list[PolicyResource]:
         _res(STORAGE_ACCOUNT, "account", {"enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2",
                                           "allowBlobPublicAccess": False}),
         _res(BLOB_CONTAINER, "container", {"publicAccess": "None"}),
-        _res(MANAGED_CLUSTER, "aks", {"oidcIssuerProfile": {"enabled": True},
+        _res(MANAGED_CLUSTER, "aks", {"oidcIssuerProfile": {"enabled": True}, "enableRBAC": True,
                                       "securityProfile": {"workloadIdentity": {"enabled": True}}}),
         _res(KUBERNETES_PROVIDER, "k8s", {"kubeconfig": Secret("apiVersion: v1\nkind: Config\n")}),
         _res(SERVICE_ACCOUNT, "sa", {"metadata": {"name": "airflow", "namespace": "airflow"}}),
@@ -99,7 +99,9 @@ def _stack() -> list[PolicyResource]:
         _res(HELM_RELEASE, "eso", {
             "chart": "external-secrets", "version": "2.9.0",
             "repositoryOpts": {"repo": "https://charts.external-secrets.io"},
-            "values": {"installCRDs": True,
+            "values": {"installCRDs": True, "scopedRBAC": True, "scopedNamespace": "airflow",
+                       "processClusterStore": False, "processClusterExternalSecret": False,
+                       "certController": {"create": False},
                        "image": {"repository": f"{REGISTRY}/external-secrets/external-secrets", "tag": "v2.9.0"}},
         }),
         _res(HELM_RELEASE, "airflow", {
@@ -152,7 +154,7 @@ def _add(resource: PolicyResource) -> Callable[[list[PolicyResource]], None]:
 
 # ------------------------------------------------------------------------------ the pack itself
 def test_policies_are_named_uniquely_with_one_line_rationales() -> None:
-    assert len(POLICY_NAMES) == len(POLICIES) == 7
+    assert len(POLICY_NAMES) == len(POLICIES) == 8
     for policy in POLICIES:
         assert policy.rationale.strip(), policy.name
         assert "\n" not in policy.rationale, policy.name
@@ -232,6 +234,17 @@ VIOLATIONS: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
     ("key-vault-least-privilege", "role at subscription", _set("grant", "scope", value=SUB)),
     ("key-vault-least-privilege", "role at management group",
      _set("grant", "scope", value="/providers/Microsoft.Management/managementGroups/root")),
+    # 4b. AKS: Kubernetes RBAC (the cases for OIDC and workload identity are below)
+    ("aks-workload-identity", "kubernetes RBAC off", _set("aks", "enableRBAC", value=False)),
+    ("aks-workload-identity", "kubernetes RBAC unset", _drop("aks", "enableRBAC")),
+    # 8. secrets operator
+    ("secrets-operator-scoped", "cluster-wide RBAC (chart default)", _drop("eso", "values", "scopedRBAC")),
+    ("secrets-operator-scoped", "scoped RBAC off", _set("eso", "values", "scopedRBAC", value=False)),
+    ("secrets-operator-scoped", "cluster stores processed", _set("eso", "values", "processClusterStore", value=True)),
+    ("secrets-operator-scoped", "cluster external secrets processed",
+     _drop("eso", "values", "processClusterExternalSecret")),
+    ("secrets-operator-scoped", "cert controller installed", _drop("eso", "values", "certController")),
+    ("secrets-operator-scoped", "no namespace", _drop("eso", "values", "scopedNamespace")),
     # 3. storage
     ("storage-private-and-tls", "http allowed", _set("account", "enableHttpsTrafficOnly", value=False)),
     ("storage-private-and-tls", "https unset", _drop("account", "enableHttpsTrafficOnly")),
@@ -379,6 +392,9 @@ COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
         _set("airflow", "values", "executor", value="CeleryExecutor,KubernetesExecutor")(rs))),
     ("airflow-hardened-release", "external broker, no bundled Redis",
      _set("airflow", "values", "redis", value={"enabled": False})),
+    ("secrets-operator-scoped", "webhook off as well, another namespace",
+     lambda rs: (_set("eso", "values", "webhook", value={"create": False})(rs),
+                 _set("eso", "values", "scopedNamespace", value="data")(rs))),
 ]
 _CHARTS = {"airflow": ("https://airflow.apache.org", "1.15.0"),
            "external-secrets": ("https://charts.external-secrets.io", "2.10.0")}

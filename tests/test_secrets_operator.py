@@ -15,6 +15,7 @@ from components.secrets_operator import (
 from synth import reference
 
 VAULT_URI = "https://airflow-kv-abc123.vault.azure.net/"
+_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
 
 
 def _operator(install: bool = True):
@@ -29,8 +30,10 @@ def _operator(install: bool = True):
                 registry="airflowdevacr.azurecr.io",
                 chart_version="2.9.0",
                 install=install,
+                resources=_RESOURCES,
                 provider=provider(),
                 store_depends_on=[marker],
+                release_depends_on=[random.RandomString("acr-pull", length=4)],
                 external_secrets=[
                     ExternalSecretSpec("airflow-logs-storage", {"azurestorageaccountkey": "KEY"}, [marker])
                 ],
@@ -56,7 +59,8 @@ def test_eso_release_is_pinned_with_crds_and_images_from_the_registry() -> None:
 
 def test_eso_values_validate_against_the_chart_schema() -> None:
     schema = reference.eso_chart_schema("2.9.0")
-    assert list(jsonschema.Draft7Validator(schema).iter_errors(eso_values("r.azurecr.io", "2.9.0"))) == []
+    values = eso_values("r.azurecr.io", "2.9.0", "airflow", _RESOURCES)
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(values)) == []
 
 
 def test_store_waits_for_operator_identity_and_grant_and_secrets_wait_for_store() -> None:
@@ -95,13 +99,19 @@ def test_objects_use_the_served_api_and_validate_against_the_pinned_crds() -> No
 def test_store_points_at_the_vault_with_workload_identity() -> None:
     result, _ = _operator()
     store = result.one("kubernetes:external-secrets.io/v1:SecretStore").inputs
-    assert store["metadata"] == {"name": "azure-store", "namespace": "airflow"}
+    # pulumi-kubernetes waits for the operator's Ready condition: the vault was reached
+    assert store["metadata"] == {
+        "name": "azure-store",
+        "namespace": "airflow",
+        "annotations": {"pulumi.com/waitFor": "condition=Ready"},
+    }
     assert store["spec"] == {
         "provider": {
             "azurekv": {"authType": "WorkloadIdentity", "vaultUrl": VAULT_URI, "serviceAccountRef": {"name": "airflow"}}
         }
     }
     es = result.one("kubernetes:external-secrets.io/v1:ExternalSecret").inputs
+    assert es["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
     assert es["spec"]["target"] == {"name": "airflow-logs-storage", "creationPolicy": "Owner"}
     assert es["spec"]["data"] == [{"secretKey": "azurestorageaccountkey", "remoteRef": {"key": "KEY"}}]
 
@@ -130,3 +140,65 @@ def test_a_templated_external_secret_validates_against_the_crd() -> None:
     # and the check can fail: an engine the CRD does not know
     spec["target"]["template"]["engineVersion"] = "v3"
     assert any("v3" in e.message for e in jsonschema.Draft7Validator(schema).iter_errors(obj))
+
+
+def test_release_waits_for_the_registry_grant() -> None:
+    result, _ = _operator()
+    release = result.one("kubernetes:helm.sh/v3:Release")
+    assert "random:index/randomString:RandomString::acr-pull" in deps_of(result, release)
+
+
+def _rendered_eso(namespace: str, values: dict | None = None) -> list[dict]:
+    """The REAL ESO 2.9.0 chart, rendered by Helm's engine (the stack's values by default)."""
+    from synth import helm
+
+    values = eso_values("r.azurecr.io", "2.9.0", namespace, _RESOURCES) if values is None else values
+    return helm.render_objects("external-secrets", "2.9.0", values, release="external-secrets", namespace=namespace)
+
+
+def _secret_rules(rules: list[dict]) -> list[dict]:
+    return [
+        r for r in rules if "" in r.get("apiGroups", []) and {"secrets", "serviceaccounts/token"} & set(r["resources"])
+    ]
+
+
+def test_the_rendered_operator_touches_secrets_only_in_its_own_namespace() -> None:
+    objects = _rendered_eso("airflow")
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in objects if o["kind"] != "CustomResourceDefinition"}
+    # one controller, no webhook or certificate controller (their ClusterRole reads every Secret)
+    assert [n for k, n in kinds if k == "Deployment"] == ["external-secrets"]
+    for obj in objects:
+        if obj["kind"] == "ClusterRole":
+            assert _secret_rules(obj.get("rules", [])) == [], obj["metadata"]["name"]
+        if obj["kind"] in ("Role", "RoleBinding"):
+            assert obj["metadata"].get("namespace", "airflow") == "airflow"
+    controller = next(
+        o for o in objects if o["kind"] == "Role" and o["metadata"]["name"] == "external-secrets-controller"
+    )
+    assert _secret_rules(controller["rules"]), "the controller must still write the namespace's Secrets"
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--namespace=airflow" in args
+    assert "--enable-cluster-store-reconciler=false" in args
+
+
+def test_with_the_charts_defaults_the_operator_could_read_every_secret() -> None:
+    """The check above can fail: the chart's own defaults grant Secrets cluster-wide."""
+    cluster_roles = [o for o in _rendered_eso("airflow", values={}) if o["kind"] == "ClusterRole"]
+    assert any(_secret_rules(r.get("rules", [])) for r in cluster_roles)
+
+
+def test_the_controller_has_requests_and_limits() -> None:
+    deployment = next(o for o in _rendered_eso("airflow") if o["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["resources"] == _RESOURCES
+    # a pod-level context too, and a high uid: the image's own `nobody` (65534)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"]["runAsUser"] == pod["securityContext"]["runAsUser"] == 65534
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    sc = container["securityContext"]
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert sc["seccompProfile"] == {"type": "RuntimeDefault"}

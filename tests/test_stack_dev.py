@@ -63,6 +63,9 @@ def test_graph_has_every_resource_of_the_article(dev: RunResult) -> None:
         "kubernetes:external-secrets.io/v1:ExternalSecret": 8,
         "azure-native:storage:StorageAccount": 1,
         "azure-native:storage:BlobContainer": 1,
+        # soft delete, and the lifecycle rule that expires task logs
+        "azure-native:storage:BlobServiceProperties": 1,
+        "azure-native:storage:ManagementPolicy": 1,
         "kubernetes:core/v1:PersistentVolume": 1,
         "kubernetes:core/v1:PersistentVolumeClaim": 1,
     }
@@ -151,6 +154,9 @@ def test_creation_order_is_real_dependencies(dev: RunResult) -> None:
     assert sum(d.startswith("kubernetes:external-secrets.io/v1:ExternalSecret::") for d in deps) == 8
     eso = next(r for r in dev.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "external-secrets")
     assert "kubernetes:core/v1:Namespace::identity-namespace" in deps_of(dev, eso)
+    # both releases pull images: neither starts before the kubelet identity may pull
+    for helm_release in (release, eso):
+        assert "azure-native:authorization:RoleAssignment::cluster-acr-pull" in deps_of(dev, helm_release)
 
 
 def test_no_generated_secret_reaches_an_input_or_output_unmarked(dev: RunResult) -> None:

@@ -1,0 +1,31 @@
+"""Azure built-in roles the stack assigns, by their Microsoft name.
+
+Role definition IDs are the same GUID in every tenant. They are facts from Microsoft's
+"Azure built-in roles" reference, never typed from memory: tests/test_azure_roles.py
+compares every entry of :data:`BUILT_IN_ROLES`, by name, with the reference table
+(``azure/built-in-roles.json`` through the reference resolver), and checks that every
+role assignment any stack registers uses a role from this table. A role added later is
+added here, and so to that test.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+ACR_PULL = "AcrPull"
+KEY_VAULT_SECRETS_USER = "Key Vault Secrets User"
+AKS_RBAC_CLUSTER_ADMIN = "Azure Kubernetes Service RBAC Cluster Admin"
+
+# Microsoft's role name -> role definition id
+BUILT_IN_ROLES: dict[str, str] = {
+    ACR_PULL: "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    KEY_VAULT_SECRETS_USER: "4633458b-17de-408a-b874-0445c86b69e6",
+    AKS_RBAC_CLUSTER_ADMIN: "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+}
+
+
+def role_definition_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
+    """The subscription-qualified id of a built-in Azure role, by its name in :data:`BUILT_IN_ROLES`."""
+    return pulumi.Output.concat(
+        "/subscriptions/", subscription_id, "/providers/Microsoft.Authorization/roleDefinitions/", BUILT_IN_ROLES[role]
+    )
