@@ -1,7 +1,7 @@
 """Azure built-in roles the stack assigns, by their Microsoft name.
 
 Role definition IDs are the same GUID in every tenant. They are facts from Microsoft's
-"Azure built-in roles" reference, never typed from memory: tests/test_azure_roles.py
+"Azure built-in roles" reference, never typed from memory: tests/test_external_facts.py
 compares every entry of :data:`BUILT_IN_ROLES`, by name, with the reference table
 (``azure/built-in-roles.json`` through the reference resolver), and checks that every
 role assignment any stack registers uses a role from this table. A role added later is

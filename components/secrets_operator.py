@@ -31,8 +31,20 @@ def eso_image_mirrors(chart_version: str) -> dict[str, str]:
 # The user the ESO image itself runs as (its Dockerfile: `USER 65534`, "nobody").
 ESO_UID = 65534
 # Ask pulumi-kubernetes to wait for the operator's own verdict on an object (its `Ready`
-# condition), not just for the API server to accept it.
+# condition), not just for the API server to accept it; longer than the provider's default
+# 10 minutes: a Key Vault grant or federated credential that is still propagating makes ESO
+# retry with a growing back-off.
 WAIT_FOR_READY = {"pulumi.com/waitFor": "condition=Ready"}
+READY_TIMEOUT = pulumi.CustomTimeouts(create="20m", update="20m")
+
+
+OPERATOR_RELEASE = "external-secrets"  # also the controller's ServiceAccount (the chart's fullname)
+
+
+def operator_namespace(namespace: str) -> str:
+    """Where the operator runs: apart from the namespace it serves, whose pods the Airflow
+    chart's pod-launcher role lets create pods and exec into them."""
+    return f"{namespace}-eso"
 
 
 def eso_values(registry: str, chart_version: str, namespace: str, resources: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,10 +52,12 @@ def eso_values(registry: str, chart_version: str, namespace: str, resources: Map
 
     Least privilege: the chart's default is a ClusterRole that reads and writes every Secret
     in the cluster and can mint a token for any ServiceAccount. Here the controller is
-    scoped to the one namespace it serves (namespaced Roles only, cluster-wide stores and
-    secrets not processed), and the validating webhook and its certificate controller are
-    not installed: that controller holds its own cluster-wide read/write on Secrets, and
-    every ESO object here comes from code that synth validates against the CRD schemas.
+    scoped to the one namespace it serves, `namespace` (namespaced Roles only; cluster-wide
+    stores, secrets and generators and push secrets not processed), may mint a token only
+    for the one workload-identity ServiceAccount (a Role of the stack's, see
+    SecretsOperator), and the validating webhook and its certificate controller are not
+    installed: that controller holds its own cluster-wide read/write on Secrets, and every
+    ESO object here comes from code that synth validates against the CRD schemas.
     """
     values: dict[str, Any] = {
         "installCRDs": True,
@@ -53,6 +67,8 @@ def eso_values(registry: str, chart_version: str, namespace: str, resources: Map
         "processClusterStore": False,
         "processClusterPushSecret": False,
         "processClusterGenerator": False,
+        "processPushSecret": False,
+        "rbac": {"serviceAccountTokenCreate": False, "servicebindings": {"create": False}},
         "webhook": {"create": False},
         "certController": {"create": False},
         # the controller's requests and limits (the chart sets none)
@@ -121,7 +137,8 @@ class ExternalSecretSpec:
 
 @dataclass
 class SecretsOperatorArgs:
-    namespace: pulumi.Input[str]
+    namespace: pulumi.Input[str]  # the namespace it serves (SecretStore, ExternalSecrets)
+    operator_namespace: str  # where the operator runs (operator_namespace(namespace))
     service_account_name: pulumi.Input[str]
     vault_uri: pulumi.Input[str]
     registry: str
@@ -140,43 +157,63 @@ class SecretsOperator(pulumi.ComponentResource):
     """ESO (Helm, pinned), the SecretStore on the vault, and one ExternalSecret per target Secret."""
 
     release: k8s.helm.v3.Release | None
+    token_grant: k8s.rbac.v1.RoleBinding | None
     store: k8s.apiextensions.CustomResource
     external_secrets: dict[str, k8s.apiextensions.CustomResource]
 
     def __init__(self, name: str, args: SecretsOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:secrets_operator:SecretsOperator", name, None, opts)
 
+        kube = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.release = None
+        self.token_grant = None
         if args.install:
+            namespace = k8s.core.v1.Namespace(
+                f"{name}-namespace",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=args.operator_namespace, labels={"app.kubernetes.io/part-of": "airflow-aks"}
+                ),
+                opts=kube,
+            )
             self.release = k8s.helm.v3.Release(
                 f"{name}-eso",
-                name="external-secrets",
+                name=OPERATOR_RELEASE,
                 chart=ESO_CHART_NAME,
                 version=args.chart_version,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ESO_CHART_REPO),
-                namespace=args.namespace,
+                namespace=namespace.metadata.name,
                 values=pulumi.Output.from_input(args.namespace).apply(
                     lambda ns: eso_values(args.registry, args.chart_version, ns, args.resources)
                 ),
-                timeout=600,
+                # kubelet retries an image pull with a back-off of at most 5 minutes while a
+                # new AcrPull grant propagates
+                timeout=1200,
                 opts=pulumi.ResourceOptions(
                     parent=self, provider=args.provider, depends_on=list(args.release_depends_on)
                 ),
             )
+            self.token_grant = self._token_grant(name, args, kube)
 
-        store_deps = [*args.store_depends_on, *([self.release] if self.release else [])]
+        store_deps = [
+            *args.store_depends_on,
+            *([self.release] if self.release else []),
+            *([self.token_grant] if self.token_grant else []),
+        ]
         self.store = k8s.apiextensions.CustomResource(
             f"{name}-store",
             api_version=ESO_API_VERSION,
             kind="SecretStore",
-            # Ready: the operator reached the vault with the workload identity.
+            # Ready: the operator accepted the store (the vault itself is first read by an
+            # ExternalSecret, which is awaited Ready too).
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=SECRET_STORE_NAME, namespace=args.namespace, annotations=WAIT_FOR_READY
             ),
             spec=pulumi.Output.all(args.vault_uri, args.service_account_name).apply(
                 lambda v: secret_store_spec(v[0], v[1])
             ),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=store_deps),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.provider, depends_on=store_deps, custom_timeouts=READY_TIMEOUT
+            ),
         )
 
         self.external_secrets = {}
@@ -192,7 +229,40 @@ class SecretsOperator(pulumi.ComponentResource):
                 ),
                 spec=external_secret_spec(spec.target, spec.data, spec.template),
                 opts=pulumi.ResourceOptions(
-                    parent=self, provider=args.provider, depends_on=[self.store, *spec.depends_on]
+                    parent=self,
+                    provider=args.provider,
+                    depends_on=[self.store, *spec.depends_on],
+                    custom_timeouts=READY_TIMEOUT,
                 ),
             )
         self.register_outputs({"secretStore": SECRET_STORE_NAME, "externalSecrets": sorted(self.external_secrets)})
+
+    def _token_grant(
+        self, name: str, args: SecretsOperatorArgs, kube: pulumi.ResourceOptions
+    ) -> k8s.rbac.v1.RoleBinding:
+        """The one token the operator may mint: the workload-identity ServiceAccount's, in the
+        namespace it serves (the chart's own rule would let it mint any ServiceAccount's)."""
+        role = k8s.rbac.v1.Role(
+            f"{name}-token-role",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{OPERATOR_RELEASE}-token", namespace=args.namespace),
+            rules=[
+                k8s.rbac.v1.PolicyRuleArgs(
+                    api_groups=[""],
+                    resources=["serviceaccounts/token"],
+                    verbs=["create"],
+                    resource_names=[args.service_account_name],
+                )
+            ],
+            opts=kube,
+        )
+        return k8s.rbac.v1.RoleBinding(
+            f"{name}-token-binding",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{OPERATOR_RELEASE}-token", namespace=args.namespace),
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="Role", name=role.metadata.name
+            ),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=OPERATOR_RELEASE, namespace=args.operator_namespace)
+            ],
+            opts=kube,
+        )

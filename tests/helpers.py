@@ -101,3 +101,18 @@ def deps_of(result: RunResult, record: ResourceRecord) -> set[str]:
     """type::name of each resource `record` depends on."""
     by_urn = result.by_urn()
     return {f"{by_urn[d].type}::{by_urn[d].name}" for d in record.dependencies if d in by_urn}
+
+
+def mutate_airflow_values(monkeypatch: Any, mutate: Callable[[dict[str, Any]], object]) -> None:
+    """Inject a fault a typed stack file cannot express: the values builder's output, changed
+    (`monkeypatch` is pytest's fixture)."""
+    from components import airflow_values as values_module
+
+    real = values_module.airflow_values
+
+    def mutated(settings: Settings, names: Any) -> dict[str, Any]:
+        values = real(settings, names)
+        mutate(values)
+        return values
+
+    monkeypatch.setattr(values_module, "airflow_values", mutated)

@@ -15,14 +15,14 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from helpers import mutate_airflow_values
 
-from components import airflow_values as values_module
 from synth import helm, reference
 from synth import validate as checks
 from synth.__main__ import main
@@ -30,18 +30,6 @@ from synth.project import load_stack_config
 
 DEV_CHART = "1.15.0"
 LOGS_PATH = "/opt/airflow/logs"  # Airflow's default $AIRFLOW_HOME/logs, which the chart mounts
-
-
-def _mutate_airflow_values(monkeypatch: pytest.MonkeyPatch, mutate: Callable[[dict], object]) -> None:
-    """Inject a fault a typed stack file cannot express: the builder's output, changed."""
-    real = values_module.airflow_values
-
-    def mutated(settings, names):
-        values = real(settings, names)
-        mutate(values)
-        return values
-
-    monkeypatch.setattr(values_module, "airflow_values", mutated)
 
 
 def _synth(out: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
@@ -163,7 +151,7 @@ def test_stale_rendered_files_are_removed(tmp_path: Path, capsys: pytest.Capture
 def test_a_secret_nobody_makes_fails_naming_every_pod_and_field(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _mutate_airflow_values(monkeypatch, lambda v: v.update(fernetKeySecretName="airflow-fernet-keyz"))
+    mutate_airflow_values(monkeypatch, lambda v: v.update(fernetKeySecretName="airflow-fernet-keyz"))
     code, out = _synth(tmp_path, capsys)
     assert code == 1
     # from the render: every container that reads the Fernet key from that Secret
@@ -188,7 +176,7 @@ def test_a_helm_hook_turned_back_on_fails(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = _baseline_errors()
-    _mutate_airflow_values(monkeypatch, lambda v: v["migrateDatabaseJob"].update(useHelmHooks=True))
+    mutate_airflow_values(monkeypatch, lambda v: v["migrateDatabaseJob"].update(useHelmHooks=True))
     code, out = _synth(tmp_path, capsys)
     assert code == 1
     hooks = {
@@ -209,7 +197,7 @@ def test_a_helm_hook_turned_back_on_fails(
 def test_an_image_outside_the_registry_fails(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _mutate_airflow_values(monkeypatch, lambda v: v["images"]["statsd"].update(repository="quay.io/prometheus/statsd"))
+    mutate_airflow_values(monkeypatch, lambda v: v["images"]["statsd"].update(repository="quay.io/prometheus/statsd"))
     code, out = _synth(tmp_path, capsys)
     assert code == 1
     outside = [
@@ -242,7 +230,7 @@ def test_the_logs_claim_not_mounted_fails_for_every_pod_that_writes_logs(
             writers.append(subject)
     assert len(writers) >= 4  # scheduler, webserver, triggerer, the pod template
 
-    _mutate_airflow_values(monkeypatch, lambda v: v["logs"]["persistence"].update(enabled=False))
+    mutate_airflow_values(monkeypatch, lambda v: v["logs"]["persistence"].update(enabled=False))
     code, out = _synth(tmp_path / "bad", capsys)
     assert code == 1
     for subject in writers:
@@ -255,7 +243,7 @@ def test_a_container_without_limits_fails(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     requests_only = {"requests": {"cpu": "100m", "memory": "128Mi"}}
-    _mutate_airflow_values(monkeypatch, lambda v: v.setdefault("statsd", {}).update(resources=requests_only))
+    mutate_airflow_values(monkeypatch, lambda v: v.setdefault("statsd", {}).update(resources=requests_only))
     code, out = _synth(tmp_path, capsys)
     assert code == 1
     statsd = [
@@ -278,7 +266,7 @@ def test_a_stray_hook_secret_with_go_template_garbage_fails_three_ways(
 ) -> None:
     """Without data.brokerUrlSecretName the chart renders a pre-install hook Secret whose
     value is Go's `%!s(<nil>)` (no Redis to build a URL from), in plain text in the release."""
-    _mutate_airflow_values(monkeypatch, lambda v: v.setdefault("data", {}).pop("brokerUrlSecretName", None))
+    mutate_airflow_values(monkeypatch, lambda v: v.setdefault("data", {}).pop("brokerUrlSecretName", None))
     code, out = _synth(tmp_path, capsys)
     assert code == 1
     secrets = {f"Secret/{o['metadata']['name']}": o for o in _written(tmp_path).values() if o["kind"] == "Secret"}
@@ -298,7 +286,7 @@ def test_a_stray_hook_secret_with_go_template_garbage_fails_three_ways(
 def test_a_literal_credential_in_env_fails(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _mutate_airflow_values(
+    mutate_airflow_values(
         monkeypatch, lambda v: v["env"].append({"name": "AIRFLOW__SMTP__SMTP_PASSWORD", "value": "hunter2"})
     )
     code, out = _synth(tmp_path, capsys)
@@ -526,7 +514,7 @@ def test_the_sdk_honours_the_kube_version() -> None:
 def test_a_chart_that_refuses_the_values_is_an_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _mutate_airflow_values(monkeypatch, lambda v: v.update(executor="NoSuchExecutor"))
+    mutate_airflow_values(monkeypatch, lambda v: v.update(executor="NoSuchExecutor"))
     assert main(["dev", "--no-write"]) == 1
     out = capsys.readouterr().out
     assert "error: [helm-render] helm/airflow: chart airflow 1.15.0 does not render: install render: " in out

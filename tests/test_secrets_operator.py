@@ -11,6 +11,7 @@ from components.secrets_operator import (
     SecretsOperatorArgs,
     eso_values,
     external_secret_spec,
+    operator_namespace,
 )
 from synth import reference
 
@@ -25,6 +26,7 @@ def _operator(install: bool = True):
             "secrets",
             SecretsOperatorArgs(
                 namespace="airflow",
+                operator_namespace="airflow-eso",
                 service_account_name="airflow",
                 vault_uri=VAULT_URI,
                 registry="airflowdevacr.azurecr.io",
@@ -142,18 +144,72 @@ def test_a_templated_external_secret_validates_against_the_crd() -> None:
     assert any("v3" in e.message for e in jsonschema.Draft7Validator(schema).iter_errors(obj))
 
 
+def test_the_operator_runs_in_its_own_namespace() -> None:
+    """Airflow's pod-launcher role lets DAG code create and exec into pods in the namespace it
+    serves: the operator, which writes that namespace's Secrets, runs elsewhere."""
+    result, _ = _operator()
+    (namespace,) = result.by_type("kubernetes:core/v1:Namespace")
+    assert namespace.inputs["metadata"]["name"] == "airflow-eso"
+    release = result.one("kubernetes:helm.sh/v3:Release")
+    assert release.inputs["namespace"] == "airflow-eso"
+    assert release.inputs["values"]["scopedNamespace"] == "airflow"
+    assert "kubernetes:core/v1:Namespace::secrets-namespace" in deps_of(result, release)
+    assert operator_namespace("airflow") == "airflow-eso"
+
+
+def test_the_operator_may_mint_a_token_for_the_workload_identity_account_only() -> None:
+    result, _ = _operator()
+    role = result.one("kubernetes:rbac.authorization.k8s.io/v1:Role").inputs
+    assert role["metadata"]["namespace"] == "airflow"
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"], "resourceNames": ["airflow"]}
+    ]
+    binding = result.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    assert binding.inputs["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "external-secrets-token",
+    }
+    assert binding.inputs["subjects"] == [
+        {"kind": "ServiceAccount", "name": "external-secrets", "namespace": "airflow-eso"}
+    ]
+    store = result.one("kubernetes:external-secrets.io/v1:SecretStore")
+    assert "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::secrets-token-binding" in deps_of(result, store)
+
+
+def test_the_chart_grants_no_token_minting_of_its_own_and_names_the_bound_account() -> None:
+    """Against the real chart: the stack's binding is what lets the controller mint a token
+    (the chart's own controller Role no longer can), and its subject is the account the
+    chart's Deployment runs as."""
+    objects = _rendered_eso("airflow", release_namespace="airflow-eso")
+    for obj in objects:
+        if obj["kind"] in ("Role", "ClusterRole"):
+            assert not [r for r in obj.get("rules", []) if "serviceaccounts/token" in r.get("resources", [])], obj
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    assert deployment["metadata"]["namespace"] == "airflow-eso"
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "external-secrets"
+
+
+def test_ready_waits_outlast_a_propagating_grant() -> None:
+    result, _ = _operator()
+    for typ in ("kubernetes:external-secrets.io/v1:SecretStore", "kubernetes:external-secrets.io/v1:ExternalSecret"):
+        assert result.one(typ).inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
+
+
 def test_release_waits_for_the_registry_grant() -> None:
     result, _ = _operator()
     release = result.one("kubernetes:helm.sh/v3:Release")
     assert "random:index/randomString:RandomString::acr-pull" in deps_of(result, release)
 
 
-def _rendered_eso(namespace: str, values: dict | None = None) -> list[dict]:
+def _rendered_eso(namespace: str, values: dict | None = None, release_namespace: str | None = None) -> list[dict]:
     """The REAL ESO 2.9.0 chart, rendered by Helm's engine (the stack's values by default)."""
     from synth import helm
 
     values = eso_values("r.azurecr.io", "2.9.0", namespace, _RESOURCES) if values is None else values
-    return helm.render_objects("external-secrets", "2.9.0", values, release="external-secrets", namespace=namespace)
+    return helm.render_objects(
+        "external-secrets", "2.9.0", values, release="external-secrets", namespace=release_namespace or namespace
+    )
 
 
 def _secret_rules(rules: list[dict]) -> list[dict]:
