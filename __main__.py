@@ -3,7 +3,7 @@
 import pulumi
 from pulumi_azure_native import authorization
 
-from components import airflow, log_storage
+from components import airflow, log_storage, secrets_operator
 from components.airflow import Airflow, AirflowArgs
 from components.airflow_values import airflow_values
 from components.cluster import Cluster, ClusterArgs
@@ -25,6 +25,7 @@ cluster = Cluster(
         tenant_id=client.tenant_id,
         deployer_object_id=client.object_id,
         deployer_client_id=client.client_id,
+        protect=settings.protect_stateful_resources,
     ),
 )
 
@@ -54,6 +55,7 @@ vault = KeyVault(
         authorization=settings.key_vault_authorization,
         purge_protection=settings.key_vault_purge_protection,
         soft_delete_retention_days=settings.key_vault_soft_delete_retention_days,
+        protect=settings.protect_stateful_resources,
         passwords=airflow.generated_passwords(settings),
     ),
 )
@@ -70,6 +72,7 @@ logs = LogStorage(
         namespace=identity.namespace,
         vault_name=vault.vault_name,
         provider=cluster.provider,
+        protect=settings.protect_stateful_resources,
     ),
 )
 
@@ -77,6 +80,7 @@ operator = SecretsOperator(
     "secrets",
     SecretsOperatorArgs(
         namespace=identity.namespace,
+        operator_namespace=secrets_operator.operator_namespace(settings.namespace),
         service_account_name=identity.service_account_name,
         vault_uri=vault.vault_uri,
         registry=settings.registry_server,
@@ -85,7 +89,7 @@ operator = SecretsOperator(
         resources=settings.secrets_operator_resources.kubernetes(),
         provider=cluster.provider,
         store_depends_on=[*identity.federated_credentials, vault.read_grant],
-        release_depends_on=[cluster.acr_pull],
+        release_depends_on=cluster.image_pull_access,
         external_secrets=[
             ExternalSecretSpec(log_storage.KUBERNETES_SECRET, log_storage.KUBERNETES_SECRET_DATA, logs.vault_secrets),
             *(
@@ -104,7 +108,7 @@ app = Airflow(
         values=airflow_values(settings, names),
         provider=cluster.provider,
         # Images pull once AcrPull is granted; pods start once their claim and Secrets exist.
-        depends_on=[cluster.acr_pull, logs.claim, *operator.external_secrets.values()],
+        depends_on=[*cluster.image_pull_access, logs.claim, *operator.external_secrets.values()],
     ),
 )
 

@@ -99,6 +99,9 @@ class ClusterArgs:
     # Cluster Admin on the cluster it creates (local accounts are off).
     deployer_object_id: pulumi.Input[str] = ""
     deployer_client_id: pulumi.Input[str] = ""
+    # protect the resource group and the cluster: `pulumi destroy` (or a change that would
+    # replace them) stops with an error instead of deleting them
+    protect: bool = False
 
 
 class Cluster(pulumi.ComponentResource):
@@ -110,17 +113,22 @@ class Cluster(pulumi.ComponentResource):
     oidc_issuer_url: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
-    # The kubelet identity's AcrPull grant on the registry: anything that pulls an image
-    # (every Helm release) depends on it, or its pods burn their timeout in ImagePullBackOff.
-    acr_pull: authorization.RoleAssignment
+    # The kubelet identity's AcrPull grant on the registry (none when grantAcrPull is false:
+    # the existing cluster is attached already): anything that pulls an image (every Helm
+    # release) depends on it, or its pods burn their timeout in ImagePullBackOff.
+    image_pull_access: list[pulumi.Resource]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:cluster:Cluster", name, None, opts)
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
 
+        # Deleting the group deletes everything in it, whatever Pulumi protects inside.
         group = resources.ResourceGroup(
-            f"{name}-rg", resource_group_name=s.effective_resource_group, location=s.location, opts=child
+            f"{name}-rg",
+            resource_group_name=s.effective_resource_group,
+            location=s.location,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.resource_group_name = group.name
 
@@ -142,17 +150,21 @@ class Cluster(pulumi.ComponentResource):
             self.oidc_issuer_url = existing.oidc_issuer_profile.apply(lambda p: str(p.issuer_url))
             kubelet_object_id = existing.identity_profile.apply(_kubelet_object_id)
 
-        registry = containerregistry.get_registry_output(
-            registry_name=s.acr_name, resource_group_name=s.acr_resource_group
-        )
-        self.acr_pull = authorization.RoleAssignment(
-            f"{name}-acr-pull",
-            scope=registry.id,
-            role_definition_id=role_definition_id(args.subscription_id, ACR_PULL),
-            principal_id=kubelet_object_id,
-            principal_type="ServicePrincipal",
-            opts=child,
-        )
+        self.image_pull_access = []
+        if s.grant_acr_pull:
+            registry = containerregistry.get_registry_output(
+                registry_name=s.acr_name, resource_group_name=s.acr_resource_group
+            )
+            self.image_pull_access.append(
+                authorization.RoleAssignment(
+                    f"{name}-acr-pull",
+                    scope=registry.id,
+                    role_definition_id=role_definition_id(args.subscription_id, ACR_PULL),
+                    principal_id=kubelet_object_id,
+                    principal_type="ServicePrincipal",
+                    opts=child,
+                )
+            )
 
         entra = s.cluster_auth == "entra"
         creds = containerservice.list_managed_cluster_user_credentials_output(
@@ -254,6 +266,7 @@ class Cluster(pulumi.ComponentResource):
             # cluster starts at: a later `up` must not try to take it back down.
             opts=pulumi.ResourceOptions(
                 parent=self,
+                protect=args.protect,
                 ignore_changes=["kubernetesVersion"] if s.auto_upgrade_channel in MINOR_UPGRADE_CHANNELS else None,
             ),
         )

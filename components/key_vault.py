@@ -56,6 +56,8 @@ class KeyVaultArgs:
     # What to generate besides the admin password and Fernet key, by Key Vault secret
     # name (keys of OPTIONAL_PASSWORDS).
     passwords: Sequence[str] = ()
+    # protect the vault: `pulumi destroy` (or a replacing change) stops instead of deleting it
+    protect: bool = False
 
 
 class KeyVault(pulumi.ComponentResource):
@@ -104,7 +106,7 @@ class KeyVault(pulumi.ComponentResource):
                 # Azure accepts only `true` or an absent value here.
                 enable_purge_protection=True if args.purge_protection else None,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.vault_name = vault.name
         self.vault_id = vault.id

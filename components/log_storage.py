@@ -32,9 +32,12 @@ MOUNT_OPTIONS = [
 ]
 
 
-# Blob and container soft delete: a deleted log blob (or the whole container) can be
-# restored for this many days; the lifecycle rule's deletions are soft deletes too.
-SOFT_DELETE_DAYS = 7
+# Soft delete: a deleted container can be restored for a week; a deleted or overwritten log
+# blob for two days. Short for blobs on purpose: blobfuse uploads a whole file again each
+# time Airflow closes it after appending, and every overwrite keeps the previous copy as a
+# soft-deleted snapshot for these days. The lifecycle rule's deletions are soft deletes too.
+CONTAINER_SOFT_DELETE_DAYS = 7
+BLOB_SOFT_DELETE_DAYS = 2
 # The SDK's words: the policy "should always be 'default'"; the lifecycle rule deletes
 # block blobs (what blobfuse writes) under the logs container once unmodified for N days.
 MANAGEMENT_POLICY_NAME = "default"
@@ -84,6 +87,9 @@ class LogStorageArgs:
     namespace: pulumi.Input[str]
     vault_name: pulumi.Input[str]
     provider: k8s.Provider
+    # protect the account, the container, the PV and the claim: `pulumi destroy` (or a
+    # replacing change) stops instead of deleting them
+    protect: bool = False
 
 
 class LogStorage(pulumi.ComponentResource):
@@ -99,7 +105,8 @@ class LogStorage(pulumi.ComponentResource):
     def __init__(self, name: str, args: LogStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:log_storage:LogStorage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        kube = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        stateful_kube = pulumi.ResourceOptions(parent=self, provider=args.provider, protect=args.protect)
 
         suffix = random.RandomString(f"{name}-suffix", length=6, special=False, upper=False, opts=child)
         account = storage.StorageAccount(
@@ -112,7 +119,7 @@ class LogStorage(pulumi.ComponentResource):
             enable_https_traffic_only=True,
             minimum_tls_version="TLS1_2",
             allow_blob_public_access=False,
-            opts=child,
+            opts=stateful,
         )
         container = storage.BlobContainer(
             f"{name}-container",
@@ -120,7 +127,7 @@ class LogStorage(pulumi.ComponentResource):
             account_name=account.name,
             resource_group_name=args.resource_group_name,
             public_access=storage.PublicAccess.NONE,
-            opts=child,
+            opts=stateful,
         )
         self.account_name = account.name
         self.container_name = container.name
@@ -129,8 +136,10 @@ class LogStorage(pulumi.ComponentResource):
             account_name=account.name,
             resource_group_name=args.resource_group_name,
             blob_services_name=BLOB_SERVICES_NAME,
-            delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=SOFT_DELETE_DAYS),
-            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=SOFT_DELETE_DAYS),
+            delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=BLOB_SOFT_DELETE_DAYS),
+            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
+                enabled=True, days=CONTAINER_SOFT_DELETE_DAYS
+            ),
             opts=child,
         )
         storage.ManagementPolicy(
@@ -191,7 +200,7 @@ class LogStorage(pulumi.ComponentResource):
                     node_stage_secret_ref=k8s.core.v1.SecretReferenceArgs(name=KUBERNETES_SECRET, namespace=namespace),
                 ),
             ),
-            opts=kube,
+            opts=stateful_kube,
         )
         self.claim = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-pvc",
@@ -202,7 +211,7 @@ class LogStorage(pulumi.ComponentResource):
                 resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": args.volume_size}),
                 volume_name=self.volume.metadata.name,
             ),
-            opts=kube,
+            opts=stateful_kube,
         )
         self.claim_name = self.claim.metadata.name
         self.register_outputs(

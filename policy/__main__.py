@@ -56,6 +56,19 @@ CONFIG_SCHEMA = PolicyConfigSchema(
 )
 
 
+# Which stacks must protect their stateful resources (default: prod).
+PROTECTION_POLICY = "stateful-resources-protected"
+PROTECTION_SCHEMA = PolicyConfigSchema(
+    properties={
+        "protectedStacks": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "stack names whose stateful resources must be protected; default [\"prod\"]",
+        }
+    }
+)
+
+
 def _versions(raw: Any) -> str | tuple[str, ...]:
     return tuple(str(v) for v in raw) if isinstance(raw, list) else str(raw)
 
@@ -68,13 +81,17 @@ def policy_config(raw: Mapping[str, Any] | None) -> rules.PolicyConfig:
         if isinstance(charts, Mapping)
         else dict(rules.DEFAULT_CHARTS)
     )
+    stacks = raw.get("protectedStacks")
+    protected = tuple(str(s) for s in stacks) if isinstance(stacks, list) else rules.PolicyConfig.protected_stacks
     # CrossGuard strips secret markers before validations run: skip the "is it marked" checks.
-    return rules.PolicyConfig(registry=str(raw.get("registry") or ""), charts=pins, secret_markers=False)
+    return rules.PolicyConfig(
+        registry=str(raw.get("registry") or ""), charts=pins, secret_markers=False, protected_stacks=protected
+    )
 
 
-def _resource(urn: str, typ: str, name: str, props: Mapping[str, Any]) -> rules.PolicyResource:
+def _resource(urn: str, typ: str, name: str, props: Mapping[str, Any], opts: Any) -> rules.PolicyResource:
     # props is CrossGuard's unknown-checking proxy (a Mapping): rules only read it as a Mapping.
-    return rules.PolicyResource(urn, typ, name, cast(dict[str, Any], props))
+    return rules.PolicyResource(urn, typ, name, cast(dict[str, Any], props), bool(getattr(opts, "protect", False)))
 
 
 def _resource_policy(policy: rules.Policy) -> ResourceValidationPolicy:
@@ -82,7 +99,7 @@ def _resource_policy(policy: rules.Policy) -> ResourceValidationPolicy:
     assert check is not None
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        resource = _resource(args.urn, args.resource_type, args.name, args.props)
+        resource = _resource(args.urn, args.resource_type, args.name, args.props, args.opts)
         for message in check(resource, policy_config(args.get_config())):
             report_violation(message, None)
 
@@ -100,7 +117,7 @@ def _stack_policy(policy: rules.Policy) -> StackValidationPolicy:
     assert check is not None
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [_resource(r.urn, r.resource_type, r.name, r.props) for r in args.resources]
+        resources = [_resource(r.urn, r.resource_type, r.name, r.props, r.opts) for r in args.resources]
         for urn, message in check(resources, policy_config(args.get_config())):
             report_violation(message, urn)
 
@@ -109,6 +126,7 @@ def _stack_policy(policy: rules.Policy) -> StackValidationPolicy:
         description=policy.rationale,
         validate=validate,
         enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PROTECTION_SCHEMA if policy.name == PROTECTION_POLICY else None,
     )
 
 

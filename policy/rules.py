@@ -30,6 +30,23 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 KUBERNETES_SECRET = "kubernetes:core/v1:Secret"  # noqa: S105 - a type token
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+PERSISTENT_VOLUME = "kubernetes:core/v1:PersistentVolume"
+PERSISTENT_VOLUME_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
+POSTGRESQL_FLEXIBLE_SERVER = "azure-native:dbforpostgresql:Server"
+# What holds data (or, for a resource group, everything in it): deleting one loses it.
+STATEFUL_TYPES = frozenset(
+    {
+        RESOURCE_GROUP,
+        MANAGED_CLUSTER,
+        KEY_VAULT,
+        STORAGE_ACCOUNT,
+        BLOB_CONTAINER,
+        PERSISTENT_VOLUME,
+        PERSISTENT_VOLUME_CLAIM,
+        POSTGRESQL_FLEXIBLE_SERVER,
+    }
+)
 
 AIRFLOW_CHART = "airflow"
 # chart name -> (repository URL, the exact version or versions a release may install)
@@ -48,6 +65,8 @@ class PolicyResource:
     # Input properties, camelCase as on the wire. Values the program marked secret are wrapped
     # in an object with a `.value` attribute (see is_secret).
     props: dict[str, Any]
+    # The `protect` resource option (CrossGuard: args.opts.protect)
+    protect: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,8 @@ class PolicyConfig:
     # False where the runner cannot tell marked secrets from plain values (CrossGuard's Python SDK
     # hands validations plaintext): the checks that a value IS marked secret are then skipped.
     secret_markers: bool = True
+    # Stacks whose stateful resources must be protected against deletion.
+    protected_stacks: tuple[str, ...] = ("prod",)
 
 
 @dataclass(frozen=True)
@@ -477,7 +498,10 @@ _ESO_SCOPED: tuple[tuple[tuple[str, ...], Any], ...] = (
     (("scopedRBAC",), True),
     (("processClusterStore",), False),
     (("processClusterExternalSecret",), False),
+    (("processPushSecret",), False),
     (("certController", "create"), False),
+    # the chart's Role would let it mint a token for any ServiceAccount of the namespace
+    (("rbac", "serviceAccountTokenCreate"), False),
 )
 
 
@@ -492,9 +516,29 @@ def check_secrets_operator(r: PolicyResource, _config: PolicyConfig) -> list[str
         for path, want in _ESO_SCOPED
         if _get(values, *path) is not want
     ]
-    if not _nonempty_str(values.get("scopedNamespace")):
+    served = values.get("scopedNamespace")
+    if not _nonempty_str(served):
         out.append(f"External Secrets release {r.name}: scopedNamespace is unset (the namespace it serves)")
+    elif _plain(r.props.get("namespace")) == _plain(served):
+        out.append(f"External Secrets release {r.name}: runs in {served!r}, the namespace it serves, where workloads "
+                   "that may create pods could exec into it; install it in a namespace of its own")
     return out
+
+
+# ---------------------------------------------------------------------------- 9. protected state
+def stack_name(urn: str) -> str:
+    """`prod` for urn:pulumi:prod::project::type::name."""
+    match = re.match(r"^urn:pulumi:([^:]+)::", urn)
+    return match.group(1) if match else ""
+
+
+def check_stateful_protection(resources: Sequence[PolicyResource], config: PolicyConfig) -> list[tuple[str, str]]:
+    return [
+        (r.urn, f"{r.type.rsplit(':', 1)[-1]} {r.name} holds data in stack {stack_name(r.urn)!r} but is not "
+                "protected: one mistaken `pulumi destroy` deletes it (set protectStatefulResources: true)")
+        for r in resources
+        if r.type in STATEFUL_TYPES and not r.protect and stack_name(r.urn) in config.protected_stacks
+    ]  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- the pack
@@ -540,6 +584,12 @@ POLICIES: tuple[Policy, ...] = (
         "secrets-operator-scoped",
         "The External Secrets Operator reads and writes Secrets only in the namespace it serves, nothing cluster-wide.",
         resource_check=check_secrets_operator,
+    ),
+    Policy(
+        "stateful-resources-protected",
+        "In a production stack, nothing that holds data (cluster, vault, storage, volumes, database) can be deleted "
+        "by one mistaken command.",
+        stack_check=check_stateful_protection,
     ),
 )
 

@@ -13,10 +13,79 @@ import time
 from pathlib import Path
 from typing import Any
 
-from synth.project import PROJECT_DIR, StackNotFoundError, load_stack_config, stack_config_from_file
+from synth.project import (
+    PROJECT_DIR,
+    StackConfig,
+    StackFileError,
+    StackNameError,
+    StackNotFoundError,
+    read_stack,
+    read_stack_file,
+)
 from synth.reference import OFFLINE_VAR
+from synth.stackfile import printable, redact, stack_name_problem
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+# What a key the stack file gets wrong is given to the settings instead of its value: invalid for
+# every key (a NUL), so the settings report nothing that depends on it; its problem is the file's.
+_REFUSED = "\x00"
+MAX_PROBLEMS_SHOWN = 100  # a file with thousands of bad keys still gets a readable message
+
+
+class UsageError(Exception):
+    """Bad usage or bad configuration: one message, exit 2, no traceback."""
+
+
+def configure(stack: str, stack_file: Path | None) -> tuple[StackConfig, Any, frozenset[str]]:
+    """The stack's config and validated settings, and the strings no message may show; every
+    problem (stack name, file, keys, settings) is a UsageError whose message lists all of them."""
+    problem = stack_name_problem(stack)
+    if problem:
+        raise UsageError(problem)
+    try:
+        read = read_stack_file(stack_file, PROJECT_DIR, stack) if stack_file else read_stack(stack, PROJECT_DIR)
+    except (StackNotFoundError, StackFileError, StackNameError) as err:
+        raise UsageError(str(err)) from None
+    except Exception as err:  # noqa: BLE001 - no traceback, ever: name what failed instead
+        raise UsageError(
+            f"cannot read the stack file: unexpected {type(err).__name__} (a bug in synth: please report it)"
+        ) from None
+
+    from settings import ConfigError, parse_settings
+
+    values = dict(read.config.values)
+    values.update(dict.fromkeys(read.problem_keys, _REFUSED))
+    lines = [str(p) for p in read.problems]
+    settings: Any = None
+    try:
+        settings = parse_settings(read.config.stack, values)
+    except ConfigError as err:
+        problems = getattr(err, "problems", None)
+        if problems is None:
+            lines.append(str(err))
+        else:
+            lines += [
+                _shown(p, read.sensitive_keys) for p in problems if getattr(p, "key", None) not in read.problem_keys
+            ]
+    except Exception as err:  # noqa: BLE001
+        lines.append(f"the settings could not be validated: unexpected {type(err).__name__} (a bug: please report it)")
+    if lines:
+        count = f"{len(lines)} problem{'s' * (len(lines) != 1)}"
+        shown = lines[:MAX_PROBLEMS_SHOWN] + [f"... and {len(lines) - MAX_PROBLEMS_SHOWN} more"] * (
+            len(lines) > MAX_PROBLEMS_SHOWN
+        )
+        body = "\n".join(f"  - {line}" for line in shown)
+        raise UsageError(redact(f"invalid stack configuration ({count}):\n{body}", read.sensitive))
+    return read.config, settings, read.sensitive
+
+
+def _shown(problem: Any, sensitive_keys: frozenset[str]) -> str:
+    """A settings problem as a line; the value of a secret, credential-named or credential-carrying
+    key is never shown, not even the part a shortened value would."""
+    key, message = getattr(problem, "key", None), getattr(problem, "message", None)
+    if key in sensitive_keys and isinstance(message, str):
+        return f"{key} = [redacted]: {message}"
+    return str(problem)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,24 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.offline:
         os.environ[OFFLINE_VAR] = "1"
     try:
-        config = (
-            stack_config_from_file(args.stack_file, PROJECT_DIR, args.stack)
-            if args.stack_file
-            else load_stack_config(args.stack)
-        )
-    except StackNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
+        config, settings, sensitive = configure(args.stack, args.stack_file)
+    except UsageError as err:  # every line printable: nothing from a file can steer the terminal
+        print("\n".join(printable(line, 10_000) for line in f"error: {err}".split("\n")), file=sys.stderr)
         return EXIT_USAGE
-    except (OSError, ValueError) as err:
-        print(f"error: cannot read the stack file: {err}", file=sys.stderr)
-        return EXIT_USAGE
-
-    from settings import ConfigError, parse_settings
-
-    try:
-        settings = parse_settings(config.stack, config.values)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
+    out = args.out or PROJECT_DIR / "build" / config.stack
+    if not args.out and not out.resolve().is_relative_to((PROJECT_DIR / "build").resolve()):
+        print(f"error: {out} is not inside build/: refusing to write there (give --out)", file=sys.stderr)
         return EXIT_USAGE
 
     from synth import helm
@@ -69,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run_stack(config)
     except Exception as err:  # noqa: BLE001 - the program's own failure, reported without a traceback
-        print(f"error: the program failed under mocks: {type(err).__name__}: {err}", file=sys.stderr)
+        print(redact(f"error: the program failed under mocks: {type(err).__name__}: {err}", sensitive), file=sys.stderr)
         return EXIT_INVALID
     rendered = render(result)
     charts = helm.start_rendering(rendered, settings.kubernetes_version)  # meanwhile: the checks below
@@ -93,15 +151,16 @@ def main(argv: list[str] | None = None) -> int:
         registry=settings.registry_server,
         mirrors=mirrors,
     )
-    out = args.out or PROJECT_DIR / "build" / config.stack
     written = [] if args.no_write else [*write(rendered, out), _write_mirrors(mirrors, out)]
     elapsed = time.perf_counter() - started
     failed = bool(report.errors) or any(v["mandatory"] for v in violations)
 
     releases = _chart_summary(rendered)
+    # what `pulumi destroy` cannot delete (protectStatefulResources)
+    protected = sorted(f"{r.type} {r.name}" for r in result.records if r.protect)
     if args.json:
         summary = _summary(config.stack, rendered, report, violations, out, written, elapsed, failed)
-        summary.update(helmEngine=helm.engine_name(), helmRenders=releases)
+        summary.update(helmEngine=helm.engine_name(), helmRenders=releases, protected=protected)
         print(json.dumps(summary, indent=2))
     else:
         print(tree(result))
@@ -134,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"RBAC rendered by {release}:")
                 print("\n".join(f"  {line}" for line in _rbac_lines(info["rbac"])))
         print()
+        print(f"Protected (pulumi destroy stops before deleting them): {len(protected) or 'none'}")
+        for name in protected:
+            print(f"  {name}")
         print("Validated:")
         for kind, n in sorted(report.validated.items()):
             print(f"  {n:3d}  {kind}")
@@ -174,7 +236,7 @@ def _write_mirrors(mirrors: dict[str, str | None], out: Path) -> Path:
 def _policy_violations(result: Any, registry: str) -> list[dict[str, Any]]:
     from policy.rules import PolicyConfig, PolicyResource, evaluate
 
-    resources = [PolicyResource(r.urn, r.type, r.name, r.inputs) for r in result.records if r.custom]
+    resources = [PolicyResource(r.urn, r.type, r.name, r.inputs, r.protect) for r in result.records if r.custom]
     return [
         {"policy": v.policy, "urn": v.urn, "message": v.message, "mandatory": v.mandatory}
         for v in evaluate(resources, PolicyConfig(registry=registry), result.outputs)

@@ -396,7 +396,7 @@ def pinned_versions(stack: str) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from synth.project import StackNotFoundError
+    from synth.project import StackFileError, StackNameError, StackNotFoundError
 
     parser = argparse.ArgumentParser(prog="python -m synth.fetch", description=__doc__.splitlines()[0])
     parser.add_argument("stack", help="fetch the chart versions this stack pins")
@@ -408,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         wanted = pinned_versions(args.stack)
-    except (StackNotFoundError, ConfigError) as err:
+    except (StackNotFoundError, StackFileError, StackNameError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     into = args.into or cache_dir()

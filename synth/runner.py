@@ -35,6 +35,7 @@ class ResourceRecord:
     state: dict[str, Any] = field(default_factory=dict)
     read: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    protect: bool = False
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -72,6 +73,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             state=dict(self.resources[urn].state) if urn in self.resources else {},
             read=read,
             ignore_changes=sorted(getattr(request, "ignoreChanges", [])),
+            protect=bool(getattr(request, "protect", False)),
         )
         self.order.append(urn)
 

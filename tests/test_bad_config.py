@@ -7,18 +7,32 @@ for integers, booleans and arrays, as synth.project encodes them.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import runpy
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 import pytest
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+from pydantic import TypeAdapter, ValidationError
 
-from settings import CONFIG_KEYS, PROJECT, PROVIDER_LOCATION_KEY, ConfigError, parse_settings
+from settings import (
+    CONFIG_KEYS,
+    ENV_TOTAL_MAX,
+    OWNED_ENV,
+    PROJECT,
+    PROVIDER_LOCATION_KEY,
+    STACK_KEY,
+    ConfigError,
+    Settings,
+    parse_settings,
+)
 from synth.mocks import AzureMocks
 from synth.project import PROJECT_DIR, StackConfig, load_stack_config
 from synth.runner import RecordingMonitor, setup_mocks
@@ -27,7 +41,13 @@ _ARRAYS = {"availabilityZones", "airflowEnv"}
 
 
 def _full(key: str) -> str:
-    return key if ":" in key else f"{PROJECT}:{key}"
+    return key if ":" in key or key == STACK_KEY else f"{PROJECT}:{key}"
+
+
+def clipped(value: Any) -> str:
+    """How a problem shows a long value: its JSON text cut at 320 characters."""
+    text = json.dumps(value)
+    return text if len(text) <= 320 else f"{text[:320]}... ({len(text)} characters)"
 
 
 @dataclass(frozen=True)
@@ -38,6 +58,7 @@ class Case:
     hint: str  # part of what-is-allowed text the problem must carry
     shown: str | None = None  # how the bad value appears; default: JSON of the (decoded) override
     also: frozenset[str] = field(default_factory=frozenset)  # further keys this input rightly flags
+    stack: str = "dev"  # the stack name parse_settings gets
 
     @property
     def full_key(self) -> str:
@@ -47,13 +68,15 @@ class Case:
     def expected_shown(self) -> str:
         if self.shown is not None:
             return self.shown
+        if self.key == STACK_KEY:
+            return json.dumps(self.stack)
         raw = self.overrides[self.key]
         if self.key in _ARRAYS:
             try:
-                return json.dumps(json.loads(raw))
-            except json.JSONDecodeError:
+                return clipped(json.loads(raw))
+            except (json.JSONDecodeError, RecursionError):
                 pass
-        return json.dumps(raw)
+        return clipped(raw)
 
     def values(self) -> dict[str, str]:
         values = dict(load_stack_config("dev").values)
@@ -80,6 +103,9 @@ QUANTITY = "positive Kubernetes quantity such as 5Gi"
 CHART = "has no values profile; supported chart versions: 1.15.0, 1.19.0"
 RESOURCES = "must be cpu=<request>,memory=<request>,cpuLimit=<limit>,memoryLimit=<limit>, such as cpu=250m"
 CPU = "is not a CPU quantity: millicores such as 250m, or cores such as 0.5 or 2"
+CONTROL = "no config value may contain control characters (NUL, CR, LF, other C0/C1 or bidi controls)"
+OWNED = "is set by the stack itself"
+STACK_CHARS = "must be letters, digits and '-' only: the stack name is part of Azure names"
 MEMORY = "is not a memory quantity: a number with a unit Ki, Mi, Gi, Ti, k, M, G or T, such as 512Mi"
 
 CASES: list[Case] = [
@@ -123,7 +149,7 @@ CASES: list[Case] = [
     bad("highAvailability-yes", "highAvailability", "yes", "must be true or false"),
     conflict(
         "highAvailability-one-node",
-        {"highAvailability": "true", "nodeCount": "1"},
+        {"highAvailability": "true", "nodeCount": "1", "availabilityZones": '["1"]'},
         "highAvailability",
         "needs at least 2 nodes to spread two replicas over (nodeCount is 1)",
         shown="true",
@@ -187,6 +213,15 @@ CASES: list[Case] = [
     bad("keyVaultSoftDeleteRetentionDays-word", "keyVaultSoftDeleteRetentionDays", "week", "whole number from 7 to 90"),
     bad("installSecretsOperator-sure", "installSecretsOperator", "sure", BOOL),
     bad("installSecretsOperator-off", "installSecretsOperator", "off", BOOL),
+    bad("grantAcrPull-no", "grantAcrPull", "no", BOOL),
+    bad("protectStatefulResources-yes", "protectStatefulResources", "yes", BOOL),
+    conflict(
+        "grantAcrPull-off-for-a-created-cluster",
+        {"grantAcrPull": "false"},
+        "grantAcrPull",
+        "may be false only with clusterMode=existing",
+        shown="false",
+    ),
     bad("secretsOperatorChartVersion-unpinned", "secretsOperatorChartVersion", "0.9.0", "'2.9.0'"),
     # ---- logs
     bad("logsVolumeSize-0Gi", "logsVolumeSize", "0Gi", QUANTITY),
@@ -242,16 +277,36 @@ CASES: list[Case] = [
     bad("timezone-path", "timezone", "../../etc/passwd", "an IANA time zone"),
     # ---- git-sync
     bad("dagsGitRepo-scp-ssh", "dagsGitRepo", "git@github.com:org/dags.git", HTTPS_GIT),
-    bad("dagsGitRepo-ssh-scheme", "dagsGitRepo", "ssh://git@github.com/org/dags.git", HTTPS_GIT),
+    # userinfo in any URL is masked where a problem shows it, `git@` included
+    bad(
+        "dagsGitRepo-ssh-scheme",
+        "dagsGitRepo",
+        "ssh://git@github.com/org/dags.git",
+        HTTPS_GIT,
+        shown='"ssh://***@github.com/org/dags.git"',
+    ),
     bad("dagsGitRepo-http", "dagsGitRepo", "http://github.com/org/dags.git", HTTPS_GIT),
     bad("dagsGitRepo-not-a-url", "dagsGitRepo", "not a url", HTTPS_GIT),
     bad("dagsGitRepo-space", "dagsGitRepo", "https://github.com/org/my dags.git", HTTPS_GIT),
     bad("dagsGitRepo-file", "dagsGitRepo", "file:///srv/dags.git", HTTPS_GIT),
-    bad("dagsGitRepo-credentials", "dagsGitRepo", "https://user:token@github.com/org/dags.git", HTTPS_GIT),
+    bad(
+        "dagsGitRepo-credentials",
+        "dagsGitRepo",
+        "https://user:token@github.com/org/dags.git",
+        "must not carry credentials (user:token@)",
+        shown='"https://***@github.com/org/dags.git"',
+    ),
+    bad(
+        "dagsGitRepo-token-as-user",
+        "dagsGitRepo",
+        "https://ghp_0123456789abcdef@github.com/org/dags.git",
+        "must not carry credentials",
+        shown='"https://***@github.com/org/dags.git"',
+    ),
     bad("dagsGitRepo-no-path", "dagsGitRepo", "https://github.com/", HTTPS_GIT),
     bad("dagsGitRepo-bad-host", "dagsGitRepo", "https://-github.com/org/dags.git", HTTPS_GIT),
     bad("dagsGitRepo-dotdot", "dagsGitRepo", "https://github.com/org/../dags.git", HTTPS_GIT),
-    bad("dagsGitRepo-trailing-newline", "dagsGitRepo", "https://github.com/org/dags.git\n", HTTPS_GIT),
+    bad("dagsGitRepo-trailing-newline", "dagsGitRepo", "https://github.com/org/dags.git\n", "U+000A at position 31"),
     bad("dagsGitBranch-space", "dagsGitBranch", "feature branch", GIT_REF),
     bad("dagsGitBranch-dotdot", "dagsGitBranch", "main..dev", GIT_REF),
     bad("dagsGitBranch-empty", "dagsGitBranch", "", GIT_REF),
@@ -260,7 +315,7 @@ CASES: list[Case] = [
     bad("dagsGitBranch-double-slash", "dagsGitBranch", "feature//x", "no '..' or '//'"),
     bad("dagsGitBranch-hidden-part", "dagsGitBranch", "feature/.x", "no part starting with '.'"),
     bad("dagsGitBranch-trailing-slash", "dagsGitBranch", "feature/", GIT_REF),
-    bad("dagsGitBranch-trailing-newline", "dagsGitBranch", "main\n", GIT_REF),
+    bad("dagsGitBranch-trailing-newline", "dagsGitBranch", "main\n", CONTROL),
     bad("dagsGitRev-tilde", "dagsGitRev", "HEAD~1", GIT_REF),
     bad("dagsGitRev-space", "dagsGitRev", "v1 .0", GIT_REF),
     bad("dagsGitRev-reflog", "dagsGitRev", "main@{1}", GIT_REF),
@@ -437,6 +492,219 @@ CASES: list[Case] = [
         "dagsGitSubPath",
         "has no effect without dagsGitRepo",
     ),
+    # ---- issue 9 part 1: every string has the length cap of what it ends up in
+    bad("location-33-chars", PROVIDER_LOCATION_KEY, "a" * 33, "is 33 characters long, more than 32"),
+    bad("location-control", PROVIDER_LOCATION_KEY, "east\x00us", CONTROL),
+    bad("clusterResourceGroup-91-chars", "clusterResourceGroup", "r" * 91, "more than 90: must be an Azure resource"),
+    bad("acrResourceGroup-91-chars", "acrResourceGroup", "r" * 91, "more than 90: must be the resource group"),
+    bad("kubernetesVersion-17-chars", "kubernetesVersion", "1.33.000000000001", "more than 16"),
+    bad("kubernetesVersion-5000-digit-minor", "kubernetesVersion", "1." + "3" * 5000, "more than 16"),
+    bad("nodeVmSize-65-chars", "nodeVmSize", "Standard_" + "D" * 56, "more than 64"),
+    bad("nodeCount-30-digits", "nodeCount", "9" * 30, "whole number from 1 to 100"),
+    bad("dagsGitDepth-5000-digits", "dagsGitDepth", "9" * 5000, "whole number from 0 to 10000"),
+    bad("logsVolumeSize-6Pi", "logsVolumeSize", "6Pi", "at most 5Pi (an Azure storage account holds at most 5 PiB)"),
+    bad("logsVolumeSize-33-chars", "logsVolumeSize", "1" * 31 + "Gi", "more than 32"),
+    bad("airflowImageTag-129-chars", "airflowImageTag", "2" * 129, "more than 128"),
+    bad("timezone-300-chars", "timezone", "a" * 300, "is 300 characters long, more than 64"),
+    bad("timezone-65-chars", "timezone", "Europe/" + "B" * 58, "more than 64"),
+    bad("timezone-nul", "timezone", "UTC\x00", CONTROL),
+    bad("timezone-dotdot", "timezone", "Etc/../UTC", "an IANA time zone"),
+    bad("timezone-not-a-zone-file", "timezone", "tzdata.zi", "an IANA time zone"),
+    bad("dagsGitRepo-2049-chars", "dagsGitRepo", "https://github.com/" + "a" * 2030, "more than 2048"),
+    bad("dagsGitBranch-256-chars", "dagsGitBranch", "b" * 256, "more than 255"),
+    bad("dagsGitRev-carriage-return", "dagsGitRev", "v1\r", "U+000D"),
+    bad("dagsGitSubPath-1025-chars", "dagsGitSubPath", "d" * 1025, "more than 1024"),
+    bad("adminUsername-65-chars", "adminUsername", "a" * 65, "more than 64"),
+    bad(
+        "adminEmail-255-chars",
+        "adminEmail",
+        "a" * 60 + "@" + "b" * 60 + "." + "c" * 60 + "." + "d" * 70 + ".com",
+        "more than 254",
+    ),
+    bad("adminEmail-local-part-65", "adminEmail", "a" * 65 + "@example.com", "at most 64 characters before the @"),
+    bad("adminEmail-label-64", "adminEmail", "admin@" + "b" * 64 + ".com", "63 per domain label"),
+    bad(
+        "workerResources-2000-cores",
+        "workerResources",
+        "cpu=1,memory=1Gi,cpuLimit=2000,memoryLimit=1Gi",
+        "cpuLimit '2000' is more than 1024 cores",
+    ),
+    bad(
+        "workerResources-64Ti",
+        "workerResources",
+        "cpu=1,memory=1Gi,cpuLimit=1,memoryLimit=64Ti",
+        "memoryLimit '64Ti' is more than 32Ti",
+    ),
+    bad("schedulerResources-257-chars", "schedulerResources", "cpu=1," * 43, "more than 256"),
+    bad("statsdResources-nul", "statsdResources", "cpu=1\x00,memory=1Gi,cpuLimit=1,memoryLimit=1Gi", CONTROL),
+    bad("namespace-nbsp-c1", "namespace", "air\x85flow", "U+0085"),
+    bad("adminUsername-bidi-override", "adminUsername", "admin\u202e", "U+202E"),
+    bad("acrName-unpaired-surrogate", "acrName", "acr\ud800", "an unpaired surrogate U+D800"),
+    bad("namePrefix-line-separator", "namePrefix", "air\u2028", "U+2028"),
+    # ---- issue 9 part 2: the stack name is part of Azure names
+    Case("stack-underscore", {}, STACK_KEY, STACK_CHARS, stack="prod_eu"),
+    Case("stack-dot", {}, STACK_KEY, STACK_CHARS, stack="prod.eu"),
+    Case("stack-empty", {}, STACK_KEY, STACK_CHARS, stack=""),
+    Case("stack-space", {}, STACK_KEY, STACK_CHARS, stack="prod eu"),
+    Case("stack-24-chars", {}, STACK_KEY, "a stack name can have at most 23", stack="s" * 24),
+    Case("stack-100-chars", {}, STACK_KEY, "resource group <namePrefix>-<stack>-rg", stack="s" * 100),
+    Case(
+        "stack-129-chars",
+        {},
+        STACK_KEY,
+        "is 129 characters long, more than 128",
+        stack="s" * 129,
+        shown=clipped("s" * 129),
+    ),
+    conflict(
+        "stack-long-for-the-node-resource-group",
+        {"resourceGroupName": "platform-shared-airflow-rg"},
+        STACK_KEY,
+        "AKS node resource group MC_<resource group>_<cluster>_<location>",
+        stack="s" * 32,
+        shown=json.dumps("s" * 32),
+    ),
+    conflict(
+        "resourceGroupName-node-resource-group-too-long",
+        {"resourceGroupName": "r" * 70, "clusterName": "airflow-aks"},
+        "resourceGroupName",
+        "AKS refuses the cluster; shorten resourceGroupName or clusterName",
+        also=frozenset(),
+    ),
+    # ---- issue 9 part 3: well-formed but wrong
+    bad("serviceAccountName-default", "serviceAccountName", "default", "must not be the namespace's 'default'"),
+    bad(
+        "serviceAccountName-chart-worker", "serviceAccountName", "airflow-worker", "a ServiceAccount the Airflow chart"
+    ),
+    bad("serviceAccountName-chart-scheduler", "serviceAccountName", "airflow-scheduler", "the Airflow chart creates"),
+    bad(
+        "serviceAccountName-bundled-postgresql",
+        "serviceAccountName",
+        "airflow-postgresql",
+        "the Airflow chart creates",
+    ),
+    conflict(
+        "clusterAdminGroupObjectId-nil-guid",
+        {"clusterAuth": "entra", "clusterAdminGroupObjectId": "00000000-0000-0000-0000-000000000000"},
+        "clusterAdminGroupObjectId",
+        "is the nil GUID, which is no object",
+    ),
+    bad(
+        "clusterAdminGroupObjectId-braces",
+        "clusterAdminGroupObjectId",
+        "{5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4f}",
+        "more than 36",
+    ),
+    bad(
+        "clusterAdminGroupObjectId-not-hex",
+        "clusterAdminGroupObjectId",
+        "5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4g",
+        "an Entra object id (a GUID",
+    ),
+    conflict(
+        "airflowImageTag-airflow2-on-chart-1.19",
+        {"airflowChartVersion": "1.19.0", "airflowImageTag": "2.10.5"},
+        "airflowImageTag",
+        "is an Airflow 2 image, but chart 1.19.0 runs Airflow 3 (3.1.7): use a 3.x tag, or airflowChartVersion 1.15.0",
+    ),
+    bad(
+        "airflowImageTag-airflow3-on-chart-1.15",
+        "airflowImageTag",
+        "3.1.7-python3.12",
+        "is an Airflow 3 image, but chart 1.15.0 runs Airflow 2 (2.9.3): use a 2.x tag, or airflowChartVersion 1.19.0",
+    ),
+    bad("airflowImageTag-older-minor", "airflowImageTag", "2.8.4", "older than the 2.9.3 the chart values are"),
+    bad("airflowImageTag-no-version", "airflowImageTag", "corp-build-42", "must start with the Airflow version"),
+    bad("airflowImageTag-v-prefix", "airflowImageTag", "v2.9.3", "must start with the Airflow version"),
+    bad("airflowImageTag-latest-python", "airflowImageTag", "latest-python3.11", "must start with the Airflow version"),
+    bad("airflowImageTag-date", "airflowImageTag", "2024.06.01", "starts with version 2024.6, which is no Airflow 2"),
+    bad("airflowEnv-executor", "airflowEnv", '["AIRFLOW__CORE__EXECUTOR=CeleryExecutor"]', "the executor key sets it"),
+    bad("airflowEnv-timezone", "airflowEnv", '["AIRFLOW__CORE__DEFAULT_TIMEZONE=UTC"]', "the timezone key sets it"),
+    bad("airflowEnv-fernet-key", "airflowEnv", '["AIRFLOW__CORE__FERNET_KEY=abc"]', OWNED),
+    bad("airflowEnv-lowercase-owned", "airflowEnv", '["airflow__core__fernet_key=abc"]', OWNED),
+    bad("airflowEnv-metadata-connection", "airflowEnv", '["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=x"]', OWNED),
+    bad("airflowEnv-broker-url", "airflowEnv", '["AIRFLOW__CELERY__BROKER_URL=redis://r"]', OWNED),
+    bad("airflowEnv-result-backend", "airflowEnv", '["AIRFLOW__CELERY__RESULT_BACKEND=db+x"]', OWNED),
+    bad("airflowEnv-webserver-secret", "airflowEnv", '["AIRFLOW__WEBSERVER__SECRET_KEY=k"]', OWNED),
+    bad("airflowEnv-api-secret", "airflowEnv", '["AIRFLOW__API__SECRET_KEY=k"]', OWNED),
+    bad("airflowEnv-jwt-secret", "airflowEnv", '["AIRFLOW__API_AUTH__JWT_SECRET=k"]', OWNED),
+    bad("airflowEnv-airflow-home", "airflowEnv", '["AIRFLOW_HOME=/tmp"]', OWNED),
+    bad("airflowEnv-task-namespace", "airflowEnv", '["AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE=x"]', OWNED),
+    bad("airflowEnv-connection", "airflowEnv", '["AIRFLOW_CONN_MY_DB=postgres://h/db"]', "is an Airflow connection"),
+    bad("airflowEnv-cmd", "airflowEnv", '["AIRFLOW__CORE__PARALLELISM_CMD=id"]', "ends in _CMD or _SECRET"),
+    bad("airflowEnv-secret-suffix", "airflowEnv", '["MY_API_SECRET=x"]', "ends in _CMD or _SECRET"),
+    bad(
+        "airflowEnv-url-credentials",
+        "airflowEnv",
+        '["SENTRY_URL=https://user:pw@sentry.example.com/1"]',
+        "holds a URL with credentials in it",
+        shown='["SENTRY_URL=https://***@sentry.example.com/1"]',
+    ),
+    bad("airflowEnv-nul-in-value", "airflowEnv", '["A=x\\u0000y"]', "item 0: contains the control character U+0000"),
+    bad("airflowEnv-newline-in-value", "airflowEnv", '["A=x\\ny"]', "U+000A"),
+    bad("airflowEnv-c1-in-value", "airflowEnv", '["A=x\\u009by"]', "U+009B"),
+    bad(
+        "airflowEnv-over-32KiB",
+        "airflowEnv",
+        json.dumps([f"V{i}=" + "x" * 4000 for i in range(9)]),
+        f"more than {ENV_TOTAL_MAX}",
+        shown=clipped([f"V{i}=" + "x" * 4000 for i in range(9)]),
+    ),
+    bad(
+        "airflowEnv-every-issue-at-once",
+        "airflowEnv",
+        '["AIRFLOW__CORE__EXECUTOR=x", "A_CMD=id", "bad"]',
+        "variable AIRFLOW__CORE__EXECUTOR is set by the stack itself: the executor key sets it; variable A_CMD ends "
+        "in _CMD or _SECRET",
+    ),
+    bad(
+        "airflowEnv-unterminated-nesting",
+        "airflowEnv",
+        "[" * 100_000,
+        "must be a JSON array of strings",
+        shown=clipped("[" * 100_000),
+    ),
+    bad(
+        "airflowEnv-too-much-json",
+        "airflowEnv",
+        "[" + '"A=1",' * 50_000 + '"B=2"]',
+        "characters of JSON",
+        shown=clipped("[" + '"A=1",' * 50_000 + '"B=2"]'),
+    ),
+    bad("availabilityZones-nul", "availabilityZones", '["1\\u0000"]', CONTROL),
+    conflict(
+        "availabilityZones-more-zones-than-nodes",
+        {"nodeCount": "2"},
+        "availabilityZones",
+        "spreads the node pool over 3 zones, but nodeCount is 2: at least one zone would have no node",
+        shown='["1", "2", "3"]',
+    ),
+    conflict(
+        "namespace-too-long-for-the-operator-namespace",
+        {"namespace": "n" * 60},
+        "namespace",
+        "the operator runs in <namespace>-eso",
+    ),
+    bad("namespace-kube-makes-kube-eso", "namespace", "kube", "a kube-* name, which Kubernetes reserves"),
+    conflict(
+        "dagsGitBranch-without-repo",
+        {"dagsGitRepo": "", "dagsGitBranch": "develop"},
+        "dagsGitBranch",
+        "has no effect without dagsGitRepo",
+    ),
+    conflict(
+        "dagsGitRev-without-repo",
+        {"dagsGitRepo": "", "dagsGitRev": "v1.0"},
+        "dagsGitRev",
+        "has no effect without dagsGitRepo",
+    ),
+    conflict(
+        "dagsGitDepth-without-repo",
+        {"dagsGitRepo": "", "dagsGitDepth": "0"},
+        "dagsGitDepth",
+        "has no effect without dagsGitRepo",
+        shown="0",
+    ),
     # ---- unknown key
     Case("typo-exectuor", {"exectuor": "LocalExecutor"}, "exectuor", "did you mean airflow-aks:executor?"),
     Case("typo-nodecount-lowercase", {"nodecount": "3"}, "nodecount", "did you mean airflow-aks:nodeCount?"),
@@ -454,7 +722,7 @@ def test_the_table_is_large_and_covers_every_key() -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_bad_config_is_rejected_with_key_value_and_what_is_allowed(case: Case) -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_settings("dev", case.values())
+        parse_settings(case.stack, case.values())
     err = caught.value
     text = str(err)
 
@@ -491,9 +759,9 @@ def run_main(config: StackConfig) -> MainRun:
     return MainRun(None, monitor, mocks)
 
 
-def _config(values: dict[str, str]) -> StackConfig:
+def _config(values: dict[str, str], stack: str = "dev", secret_keys: tuple[str, ...] = ()) -> StackConfig:
     dev = load_stack_config("dev")
-    return StackConfig(project=dev.project, stack=dev.stack, values=values, secret_keys=list(dev.secret_keys))
+    return StackConfig(project=dev.project, stack=stack, values=values, secret_keys=[*dev.secret_keys, *secret_keys])
 
 
 def test_the_harness_records_a_good_program() -> None:
@@ -515,12 +783,19 @@ WHOLE_PROGRAM = [
     "airflowChartVersion-1.18.0-no-profile",
     "dagsGitRepo-ssh-scheme",
     "workerResources-limit-below-request",
+    "timezone-300-chars",
+    "stack-underscore",
+    "stack-100-chars",
+    "serviceAccountName-default",
+    "airflowImageTag-airflow2-on-chart-1.19",
+    "airflowEnv-fernet-key",
+    "dagsGitRepo-credentials",
 ]
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.id in WHOLE_PROGRAM], ids=lambda c: c.id)
 def test_bad_config_stops_the_program_before_any_resource(case: Case) -> None:
-    result = run_main(_config(case.values()))
+    result = run_main(_config(case.values(), case.stack))
 
     assert isinstance(result.error, pulumi.RunError), repr(result.error)
     message = str(result.error)
@@ -549,3 +824,150 @@ def test_every_problem_reaches_the_cli_message_with_nothing_registered() -> None
         assert f"  - {PROJECT}:{key} = " in message
     assert "Traceback" not in message
     assert result.monitor.records == {}
+
+
+def test_a_secret_value_never_reaches_the_cli_message() -> None:
+    """A key set with `pulumi config set --secret`: load_settings learns it is secret from the
+    runtime (here synth's runner, as the Automation API does) and the message never shows it."""
+    token = "ghp_s3cr3tT0ken0123456789"
+    values = dict(load_stack_config("dev").values)
+    values[f"{PROJECT}:dagsGitRepo"] = f"https://user:{token}@github.com/org/dags.git"
+    values[f"{PROJECT}:airflowEnv"] = json.dumps([f"TOKEN={token}", f"no-equals-{token}"])
+
+    result = run_main(_config(values, secret_keys=(f"{PROJECT}:dagsGitRepo", f"{PROJECT}:airflowEnv")))
+
+    assert isinstance(result.error, pulumi.RunError), repr(result.error)
+    message = str(result.error)
+    assert token not in message
+    assert f"  - {PROJECT}:dagsGitRepo = [secret]: must not carry credentials" in message
+    assert f"  - {PROJECT}:airflowEnv = [secret]: entry '***' must look like NAME=value" in message
+    assert result.monitor.records == {}
+
+
+# ---------------------------------------------- hostile values: a Problem, never a traceback
+HOSTILE: list[Any] = [
+    None,
+    0,
+    -1,
+    2**70,
+    10**5000,  # json.dumps and str() refuse an int of more than 4300 digits
+    1.5,
+    float("nan"),
+    float("inf"),
+    True,
+    False,
+    [],
+    ["x"],
+    [1],
+    [None],
+    [["nested"]],
+    {},
+    {"a": 1},
+    {"cpu": "1" * 1000, "memory": None},
+    b"bytes",
+    bytearray(b"\xff\xfe"),
+    ("a",),
+    object(),
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\r\n",
+    "\x85",
+    "\u2028",
+    "\u202e",
+    "\ud800",
+    "\xff\xfe\xfd",  # a bytes-like string
+    "é" * 300,
+    "a" * 100_000,
+    "1" * 5000,
+    "[" * 100_000,
+    "[" + '"a",' * 50_000 + '"a"]',
+    '["A=1"]',
+    "https://user:token@host/x",
+    "true",
+    "!a:b" * 25_000,  # regexes with a quadratic worst case would hang on these
+    "a." * 50_000,
+    "x://" * 25_000,
+]
+# Raw control characters in the text would let a value forge lines of the message.
+_RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\ud800-\udfff]")
+
+
+def _report(stack: Any, values: dict[Any, Any], secret_keys: tuple[str, ...] = ()) -> ConfigError | None:
+    try:
+        parse_settings(stack, values, secret_keys)
+    except ConfigError as err:
+        return err
+    return None
+
+
+def _assert_reported_safely(stack: Any, values: dict[Any, Any], secret_keys: tuple[str, ...] = ()) -> None:
+    start = time.perf_counter()
+    err = _report(stack, values, secret_keys)
+    assert time.perf_counter() - start < 2
+    if err is not None:
+        text = str(err)
+        assert len(text) < 20_000
+        assert not _RAW_CONTROL.search(text)
+        assert len(text.splitlines()) == len(err.problems) + 1  # one line per problem
+        assert "user:token@host" not in text
+
+
+@pytest.mark.parametrize("key", [*CONFIG_KEYS, PROVIDER_LOCATION_KEY])
+def test_every_key_survives_hostile_values(key: str) -> None:
+    """Any value of any type, through parse_settings: accepted or a ConfigError with a
+    bounded, single-line-per-problem message, fast; never another exception."""
+    dev = dict(load_stack_config("dev").values)
+    for value in HOSTILE:
+        _assert_reported_safely("dev", {**dev, _full(key): value})
+        _assert_reported_safely("dev", {**dev, _full(key): value}, secret_keys=(_full(key),))
+
+
+@pytest.mark.parametrize("name", list(Settings.model_fields))
+def test_every_field_validator_raises_only_validation_errors(name: str) -> None:
+    """The validators themselves (what _partial runs for the cross-checks), value by value."""
+    adapter = TypeAdapter(Annotated[(Settings.model_fields[name].annotation, *Settings.model_fields[name].metadata)])
+    for value in HOSTILE:
+        with contextlib.suppress(ValidationError):
+            adapter.validate_python(value)
+
+
+def test_hostile_stack_names_and_keys_are_problems() -> None:
+    dev = dict(load_stack_config("dev").values)
+    for stack in [None, 5, b"dev", ["dev"], "", "\x00", "a" * 100_000, "dev\n", "prod_eu", "prod.eu"]:
+        with pytest.raises(ConfigError) as caught:
+            parse_settings(stack, dev)  # type: ignore[arg-type]
+        assert [p.key for p in caught.value.problems] == [STACK_KEY]
+        _assert_reported_safely(stack, dev)
+    odd_keys: dict[Any, Any] = {**dev, 5: "x", None: "y", ("a",): "z"}
+    with pytest.raises(ConfigError) as caught:
+        parse_settings("dev", odd_keys)
+    assert [p.key for p in caught.value.problems] == ["5", "None", "('a',)"]
+    assert all("config keys are 'namespace:key' strings" in p.message for p in caught.value.problems)
+    unknown = {**dev, "airflow-aks:" + "x" * 100_000: "v", "airflow-aks:bad\nkey": "v"}
+    _assert_reported_safely("dev", unknown)
+
+
+@pytest.mark.parametrize("name", sorted(OWNED_ENV))
+def test_every_variable_the_stack_sets_is_refused_in_airflow_env(name: str) -> None:
+    dev = dict(load_stack_config("dev").values)
+    with pytest.raises(ConfigError) as caught:
+        parse_settings("dev", {**dev, f"{PROJECT}:airflowEnv": json.dumps([f"{name}=x"])})
+    (p,) = caught.value.problems
+    assert p.key == f"{PROJECT}:airflowEnv"
+    assert f"variable {name} is set by the stack itself: {OWNED_ENV[name]}" in p.message
+
+
+def test_a_large_secret_list_is_masked_quickly() -> None:
+    """Masking a secret array costs one pass per fragment: 1500 entries, several problems."""
+    values = dict(load_stack_config("dev").values)
+    entries = [f"K{i}=value-{i:05d}" for i in range(1500)] + ["bad entry"]
+    values.update({f"{PROJECT}:airflowEnv": json.dumps(entries), f"{PROJECT}:nodeCount": "0", f"{PROJECT}:zz": "1"})
+    start = time.perf_counter()
+    err = _report("dev", values, (f"{PROJECT}:airflowEnv",))
+    assert err is not None
+    text = str(err)
+    assert time.perf_counter() - start < 2
+    assert "value-00042" not in text
+    assert f"  - {PROJECT}:airflowEnv = [secret]: entry '***' must look like NAME=value" in text

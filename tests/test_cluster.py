@@ -99,6 +99,19 @@ def test_existing_cluster_is_looked_up_not_created() -> None:
     assert result.one("azure-native:resources:ResourceGroup").inputs["resourceGroupName"] == "airflow-dev-rg"
 
 
+def test_an_existing_cluster_attached_to_the_registry_gets_no_second_grant() -> None:
+    """Azure refuses an identical role assignment (RoleAssignmentExists): grantAcrPull=false."""
+    settings = settings_for(
+        clusterMode="existing", clusterName="shared-aks", clusterResourceGroup="platform-rg", grantAcrPull="false"
+    )
+    result, cluster = run_component(
+        lambda: Cluster("cluster", ClusterArgs(settings=settings, subscription_id=SUBSCRIPTION_ID))
+    )
+    assert result.by_type("azure-native:authorization:RoleAssignment") == []
+    assert cluster.image_pull_access == []
+    assert not [t for t, _ in result.mocks.invokes if t.endswith(":getRegistry")]
+
+
 def test_existing_clusters_kubelet_identity_gets_acr_pull() -> None:
     settings = settings_for(clusterMode="existing", clusterName="shared-aks", clusterResourceGroup="platform-rg")
     result, _ = run_component(
@@ -143,6 +156,19 @@ def test_existing_cluster_errors_name_every_missing_feature_at_once() -> None:
         _existing(AzureMocks(existing_cluster=state))
     for _, message in _MISSING_FEATURES.values():
         assert message in str(err.value)
+
+
+def test_protect_covers_the_group_and_the_cluster() -> None:
+    settings = settings_for()
+    result, _ = run_component(
+        lambda: Cluster("cluster", ClusterArgs(settings=settings, subscription_id=SUBSCRIPTION_ID, protect=True))
+    )
+    assert {r.type for r in result.records if r.protect} == {
+        "azure-native:resources:ResourceGroup",
+        "azure-native:containerservice:ManagedCluster",
+    }
+    unprotected, _ = _create()
+    assert [r.name for r in unprotected.records if r.protect] == []
 
 
 def test_minor_upgrade_channels_leave_the_version_to_aks() -> None:

@@ -19,7 +19,12 @@ from synth.reference import load_json
 PRINCIPAL = "f3fb9e49-4ea6-539b-adf6-adfa14b20d92"
 
 
-def _vault(mode: str = "rbac", purge: bool = False, passwords: tuple[str, ...] = (WEBSERVER_SECRET_KEY_SECRET,)):
+def _vault(
+    mode: str = "rbac",
+    purge: bool = False,
+    passwords: tuple[str, ...] = (WEBSERVER_SECRET_KEY_SECRET,),
+    protect: bool = False,
+):
     return run_component(
         lambda: KeyVault(
             "keyvault",
@@ -34,9 +39,17 @@ def _vault(mode: str = "rbac", purge: bool = False, passwords: tuple[str, ...] =
                 purge_protection=purge,
                 soft_delete_retention_days=7,
                 passwords=passwords,
+                protect=protect,
             ),
         )
     )
+
+
+def test_protect_covers_the_vault_only() -> None:
+    result, _ = _vault(protect=True)
+    assert {r.type for r in result.records if r.protect} == {"azure-native:keyvault:Vault"}
+    unprotected, _ = _vault()
+    assert [r.name for r in unprotected.records if r.protect] == []
 
 
 def test_rbac_vault_grants_secrets_user_scoped_to_the_vault_only() -> None:

@@ -6,18 +6,29 @@ from components.log_storage import (
     ACCOUNT_KEY_SECRET,
     ACCOUNT_NAME_SECRET,
     KUBERNETES_SECRET,
-    SOFT_DELETE_DAYS,
     LogStorage,
     LogStorageArgs,
 )
 from synth.mocks import Secret
 
 
-def _logs():
+def _logs(protect: bool = False):
     return run_component(lambda: LogStorage("logs", LogStorageArgs(
         resource_group_name="airflow-dev-rg", location="eastus", name_prefix="airflow", container_name="airflow-logs",
         volume_size="5Gi", retention_days=30, namespace="airflow", vault_name="airflow-kv-abc123",
-        provider=provider())))
+        provider=provider(), protect=protect)))
+
+
+def test_protect_covers_account_container_volume_and_claim() -> None:
+    result, _ = _logs(protect=True)
+    assert {r.type for r in result.records if r.protect} == {
+        "azure-native:storage:StorageAccount",
+        "azure-native:storage:BlobContainer",
+        "kubernetes:core/v1:PersistentVolume",
+        "kubernetes:core/v1:PersistentVolumeClaim",
+    }
+    unprotected, _ = _logs()
+    assert [r.name for r in unprotected.records if r.protect] == []
 
 
 def test_storage_account_is_hardened_and_validly_named() -> None:
@@ -94,6 +105,7 @@ def test_blob_and_container_soft_delete_are_on() -> None:
     result, _ = _logs()
     service = result.one("azure-native:storage:BlobServiceProperties").inputs
     assert service["blobServicesName"] == "default"
-    assert service["deleteRetentionPolicy"] == {"enabled": True, "days": SOFT_DELETE_DAYS}
-    assert service["containerDeleteRetentionPolicy"] == {"enabled": True, "days": SOFT_DELETE_DAYS}
-    assert 1 <= SOFT_DELETE_DAYS <= 365  # Azure's range for soft-delete retention
+    # a week for a deleted container; two days for blobs, which blobfuse overwrites whole on
+    # every close (each overwrite keeps a soft-deleted snapshot); Azure allows 1 to 365
+    assert service["deleteRetentionPolicy"] == {"enabled": True, "days": 2}
+    assert service["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 7}

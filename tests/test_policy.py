@@ -99,8 +99,10 @@ def _stack() -> list[PolicyResource]:
         _res(HELM_RELEASE, "eso", {
             "chart": "external-secrets", "version": "2.9.0",
             "repositoryOpts": {"repo": "https://charts.external-secrets.io"},
+            "namespace": "airflow-eso",
             "values": {"installCRDs": True, "scopedRBAC": True, "scopedNamespace": "airflow",
                        "processClusterStore": False, "processClusterExternalSecret": False,
+                       "processPushSecret": False, "rbac": {"serviceAccountTokenCreate": False},
                        "certController": {"create": False},
                        "image": {"repository": f"{REGISTRY}/external-secrets/external-secrets", "tag": "v2.9.0"}},
         }),
@@ -154,7 +156,7 @@ def _add(resource: PolicyResource) -> Callable[[list[PolicyResource]], None]:
 
 # ------------------------------------------------------------------------------ the pack itself
 def test_policies_are_named_uniquely_with_one_line_rationales() -> None:
-    assert len(POLICY_NAMES) == len(POLICIES) == 8
+    assert len(POLICY_NAMES) == len(POLICIES) == 9
     for policy in POLICIES:
         assert policy.rationale.strip(), policy.name
         assert "\n" not in policy.rationale, policy.name
@@ -237,6 +239,13 @@ VIOLATIONS: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
     # 4b. AKS: Kubernetes RBAC (the cases for OIDC and workload identity are below)
     ("aks-workload-identity", "kubernetes RBAC off", _set("aks", "enableRBAC", value=False)),
     ("aks-workload-identity", "kubernetes RBAC unset", _drop("aks", "enableRBAC")),
+    # 9. protected state: a prod stack's stateful resource without `protect`
+    ("stateful-resources-protected", "prod vault unprotected",
+     _add(PolicyResource(f"urn:pulumi:prod::airflow-aks::{KEY_VAULT}::vault", KEY_VAULT, "vault",
+                         {"properties": {"enableRbacAuthorization": True}}))),
+    ("stateful-resources-protected", "prod claim unprotected",
+     _add(PolicyResource("urn:pulumi:prod::airflow-aks::kubernetes:core/v1:PersistentVolumeClaim::logs-pvc",
+                         "kubernetes:core/v1:PersistentVolumeClaim", "logs-pvc", {}))),
     # 8. secrets operator
     ("secrets-operator-scoped", "cluster-wide RBAC (chart default)", _drop("eso", "values", "scopedRBAC")),
     ("secrets-operator-scoped", "scoped RBAC off", _set("eso", "values", "scopedRBAC", value=False)),
@@ -245,6 +254,9 @@ VIOLATIONS: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
      _drop("eso", "values", "processClusterExternalSecret")),
     ("secrets-operator-scoped", "cert controller installed", _drop("eso", "values", "certController")),
     ("secrets-operator-scoped", "no namespace", _drop("eso", "values", "scopedNamespace")),
+    ("secrets-operator-scoped", "push secrets processed", _drop("eso", "values", "processPushSecret")),
+    ("secrets-operator-scoped", "may mint any token", _set("eso", "values", "rbac", value={})),
+    ("secrets-operator-scoped", "runs in the namespace it serves", _set("eso", "namespace", value="airflow")),
     # 3. storage
     ("storage-private-and-tls", "http allowed", _set("account", "enableHttpsTrafficOnly", value=False)),
     ("storage-private-and-tls", "https unset", _drop("account", "enableHttpsTrafficOnly")),
@@ -344,7 +356,8 @@ def test_violation_is_reported_by_its_policy(
 ) -> None:
     violations = _violations(mutate)
     assert _policies(violations) == {policy, *ALSO_REPORTED.get(case, ())}, [v.message for v in violations]
-    assert all(v.mandatory and v.urn.startswith("urn:pulumi:dev::airflow-aks::") for v in violations)
+    assert all(v.mandatory and v.urn.startswith(("urn:pulumi:dev::airflow-aks::", "urn:pulumi:prod::airflow-aks::"))
+               for v in violations)
 
 
 # ------------------------------------------------------------------------------ compliant variants
@@ -392,6 +405,11 @@ COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
         _set("airflow", "values", "executor", value="CeleryExecutor,KubernetesExecutor")(rs))),
     ("airflow-hardened-release", "external broker, no bundled Redis",
      _set("airflow", "values", "redis", value={"enabled": False})),
+    ("stateful-resources-protected", "prod vault protected, prod secret (not stateful) unprotected", lambda rs: (
+        _add(PolicyResource(f"urn:pulumi:prod::airflow-aks::{KEY_VAULT}::vault", KEY_VAULT, "vault",
+                            {"properties": {"enableRbacAuthorization": True}}, protect=True))(rs),
+        _add(PolicyResource(f"urn:pulumi:prod::airflow-aks::{KEY_VAULT_SECRET}::s", KEY_VAULT_SECRET, "s",
+                            {"secretName": "s", "properties": {"value": Secret("x")}}))(rs))),
     ("secrets-operator-scoped", "webhook off as well, another namespace",
      lambda rs: (_set("eso", "values", "webhook", value={"create": False})(rs),
                  _set("eso", "values", "scopedNamespace", value="data")(rs))),

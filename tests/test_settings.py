@@ -8,13 +8,22 @@ from typing import Any, get_args, get_origin
 import pytest
 
 from settings import (
+    AIRFLOW_RELEASE,
+    CHART_SERVICE_ACCOUNTS,
     CONFIG_KEYS,
+    IDENTITY_MAX,
+    NODE_RESOURCE_GROUP_MAX,
     PROJECT,
     PROVIDER_LOCATION_KEY,
+    RESOURCE_GROUP_MAX,
+    STACK_KEY,
     ConfigError,
     Problem,
     Resources,
     Settings,
+    _longest_stack,
+    _secret_config_keys,
+    advisories,
     parse_settings,
 )
 from synth.project import load_project, load_stack_config, project_defaults
@@ -293,22 +302,25 @@ def test_keys_of_other_namespaces_are_not_ours_to_judge() -> None:
     assert parse_settings("dev", values).location == "eastus"
 
 
-def test_created_cluster_name_derived_from_an_unusable_stack_name_is_reported() -> None:
-    """AKS uses the created cluster's name as DNS prefix: a stack name with '_' breaks it."""
-    (p,) = problems_of(dev(), stack="prod_eu")
-
-    assert p.key == "airflow-aks:clusterName"
-    assert "'airflow-prod_eu-aks'" in p.message
-    assert "1-54 letters, digits and '-'" in p.message
-    # the same stack works once the name is given explicitly
-    assert parse_settings("prod_eu", dev(clusterName="airflow-prod-eu")).effective_cluster_name == "airflow-prod-eu"
+def test_a_stack_name_with_characters_azure_names_refuse_is_reported_on_the_stack() -> None:
+    """The stack name is part of the managed identity (<namePrefix>-<stack>-identity) whatever
+    else is set, and of the AKS DNS prefix: '_' and '.' (Pulumi allows both) break them."""
+    for stack in ("prod_eu", "prod.eu"):
+        (p,) = problems_of(dev(), stack=stack)
+        assert p.key == STACK_KEY
+        assert p.value == stack
+        assert "must be letters, digits and '-' only: the stack name is part of Azure names" in p.message
+        assert "<namePrefix>-<stack>-identity" in p.message
+        assert str(p).startswith(f'stack = "{stack}": ')
+    # an explicit cluster name does not help: the identity is always named after the stack
+    (p,) = problems_of(dev(clusterName="airflow-prod-eu"), stack="prod_eu")
+    assert p.key == STACK_KEY
 
 
 # ------------------------------------------------------------ edge values accepted
 @pytest.mark.parametrize(
     ("key", "value", "field", "parsed"),
     [
-        ("nodeCount", "1", "node_count", 1),
         ("nodeCount", "100", "node_count", 100),
         ("keyVaultSoftDeleteRetentionDays", "90", "key_vault_soft_delete_retention_days", 90),
         ("dagsGitDepth", "0", "dags_git_depth", 0),
@@ -318,8 +330,7 @@ def test_created_cluster_name_derived_from_an_unusable_stack_name_is_reported() 
         ("airflowEnv", "[]", "airflow_env", []),
         ("logsVolumeSize", "512Mi", "logs_volume_size", "512Mi"),
         ("logsVolumeSize", "1.5Ti", "logs_volume_size", "1.5Ti"),
-        ("namespace", "a" * 63, "namespace", "a" * 63),
-        ("namespace", "kube", "namespace", "kube"),
+        ("namespace", "a" * 59, "namespace", "a" * 59),  # <namespace>-eso has 63
         ("serviceAccountName", "airflow.workers-1", "service_account_name", "airflow.workers-1"),
         ("serviceAccountName", "a" * 253, "service_account_name", "a" * 253),
         ("kubernetesVersion", "1.37", "kubernetes_version", "1.37"),
@@ -493,3 +504,311 @@ def test_resources_as_typed_values_take_yaml_numbers() -> None:
     assert s.scheduler_resources == Resources(cpu="1", memory="1Gi", cpu_limit="2.5", memory_limit="2Gi")
     (p,) = problems_of({**dev(), f"{PROJECT}:schedulerResources": {**resources, "memory": True}})
     assert "memory is not a quantity" in p.message
+
+
+# ------------------------------------------------------------ issue 9: bounds and edges
+def test_a_one_node_pool_in_one_zone_is_accepted() -> None:
+    s = parse_settings("dev", dev(nodeCount="1", availabilityZones='["1"]'))
+    assert (s.node_count, s.availability_zones) == (1, ["1"])
+
+
+def test_namespace_limits_without_the_secrets_operator() -> None:
+    """Without ESO there is no <namespace>-eso: a 63-character namespace and 'kube' are fine."""
+    for namespace in ("a" * 63, "kube"):
+        s = parse_settings("dev", dev(namespace=namespace, installSecretsOperator="false"))
+        assert s.namespace == namespace
+
+
+def test_timezone_check_turns_every_zoneinfo_error_into_a_bad_value() -> None:
+    """zoneinfo raises OSError (ENAMETOOLONG), ValueError (NUL, not a TZif file, absolute or
+    parent paths) and ZoneInfoNotFoundError: each is 'not a time zone', never a traceback."""
+    from settings import _timezone
+
+    for name in ("a" * 300, "a\x00b", "/etc/passwd", "zone.tab", "tzdata.zi", "Mars/Olympus", "\ud800"):
+        with pytest.raises(ValueError, match="an IANA time zone") as caught:
+            _timezone(name)
+        assert type(caught.value) is ValueError
+
+
+# ---------------------------------------------------------- issue 9: the stack name
+def _names_fit(s: Settings) -> bool:
+    """Every Azure name built from the stack, against Microsoft's limits, computed here
+    independently of settings._derived_names."""
+    checks = [len(s.identity_name) <= IDENTITY_MAX]
+    if not s.resource_group_name:
+        checks.append(len(s.effective_resource_group) <= RESOURCE_GROUP_MAX)
+    if s.cluster_mode == "create":
+        checks.append(len(f"MC_{s.effective_resource_group}_{s.effective_cluster_name}_{s.location}") <= 80)
+        if not s.cluster_name:
+            checks.append(len(s.effective_cluster_name) <= 54)
+    return all(checks)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "longest"),
+    [
+        # MC_<prefix>-<stack>-rg_<prefix>-<stack>-aks_<location> <= 80: (80 - 34) / 2
+        ({}, 23),
+        ({"azure-native:location": "germanywestcentral"}, 17),
+        ({"namePrefix": "af"}, 28),
+        ({"namePrefix": "airflowprd"}, 20),
+        # an explicit cluster name: MC_<prefix>-<stack>-rg_corp-aks_eastus <= 80
+        ({"clusterName": "corp-aks"}, 50),
+        # an existing cluster: only the stack's resource group (90) and the identity (128)
+        ({"clusterMode": "existing", "clusterName": "corp-aks", "clusterResourceGroup": "corp-rg"}, 79),
+        # every name explicit: the identity alone, 128 - len("airflow--identity")
+        (
+            {"clusterMode": "existing", "clusterName": "cc", "clusterResourceGroup": "c-rg", "resourceGroupName": "r"},
+            111,
+        ),
+    ],
+    ids=["defaults", "long-region", "short-prefix", "longest-prefix", "explicit-cluster", "existing", "all-explicit"],
+)
+def test_the_longest_stack_name_follows_the_tightest_derived_name(overrides: dict[str, str], longest: int) -> None:
+    values = dev()
+    values.update({k if ":" in k else f"{PROJECT}:{k}": v for k, v in overrides.items()})
+
+    ok = parse_settings("a" * longest, values)
+    assert _names_fit(ok)
+    assert _longest_stack(ok) == longest
+    (p,) = problems_of(values, stack="a" * (longest + 1))
+    assert p.key == STACK_KEY
+    assert f"is {longest + 1} characters long, but with these settings" in p.message
+    assert f"a stack name can have at most {longest}:" in p.message
+    over = ok.model_copy(update={"stack": "a" * (longest + 1)})
+    assert not _names_fit(over)
+
+
+def test_a_100_character_stack_is_refused_with_every_name_it_breaks() -> None:
+    """Before issue 9 this made a 111-character resource group and a 234-character node group."""
+    (p,) = problems_of(dev(), stack="s" * 100)
+
+    assert p.key == STACK_KEY
+    assert "a stack name can have at most 23" in p.message
+    assert "resource group <namePrefix>-<stack>-rg = " in p.message
+    assert "has 111 characters, at most 90" in p.message
+    assert "AKS DNS prefix <namePrefix>-<stack>-aks = " in p.message
+    assert "has 112 characters, at most 54" in p.message
+    assert "AKS node resource group MC_<resource group>_<cluster>_<location>" in p.message
+    assert "or set resourceGroupName and clusterName explicitly" in p.message
+
+
+def test_explicit_names_too_long_for_the_node_resource_group_are_their_problem() -> None:
+    """No stack name could fix it: the longer explicit name is blamed, not the stack."""
+    (p,) = problems_of(dev(resourceGroupName="r" * 60, clusterName="c" * 20), stack="x")
+    assert p.key == f"{PROJECT}:resourceGroupName"
+    assert "has 91 characters, at most 80: AKS refuses the cluster" in p.message
+    (p,) = problems_of(dev(resourceGroupName="r" * 20, clusterName="c" * 54), stack="x")
+    assert p.key == f"{PROJECT}:clusterName"
+
+
+def test_the_program_builds_exactly_the_names_settings_checks() -> None:
+    """The longest allowed stack through __main__.py: the names the program registers are
+    the ones settings derives, and each is within Azure's limit."""
+    from synth.project import StackConfig
+    from synth.runner import run_stack
+
+    dev_config = load_stack_config("dev")
+    stack = "s" * 23
+    config = StackConfig(dev_config.project, stack, dev_config.values, dev_config.secret_keys)
+    s = parse_settings(stack, config.values)
+    result = run_stack(config)
+
+    group = result.one("azure-native:resources:ResourceGroup").inputs
+    aks = result.one("azure-native:containerservice:ManagedCluster").inputs
+    identity = result.one("azure-native:managedidentity:UserAssignedIdentity").inputs
+    assert group["resourceGroupName"] == s.effective_resource_group
+    assert aks["resourceName"] == aks["dnsPrefix"] == s.effective_cluster_name
+    assert identity["resourceName"] == s.identity_name
+    assert "nodeResourceGroup" not in aks  # AKS names it MC_<group>_<cluster>_<location>
+    assert len(s.node_resource_group) == NODE_RESOURCE_GROUP_MAX
+    assert _names_fit(s)
+
+
+# -------------------------------------------------- issue 9: wrong even when well-formed
+def test_chart_service_accounts_match_the_release_and_the_rendered_charts() -> None:
+    from pathlib import Path
+
+    from components.airflow import RELEASE_NAME
+    from components.secrets_operator import operator_namespace
+
+    assert AIRFLOW_RELEASE == RELEASE_NAME
+    assert parse_settings("dev", dev(namespace="data")).operator_namespace == operator_namespace("data")
+    rendered = {
+        p.name.removeprefix("ServiceAccount.").removesuffix(".yaml")
+        for p in Path(__file__).resolve().parent.parent.glob("build/*/manifests/helm/airflow/ServiceAccount.*.yaml")
+    }
+    assert rendered <= CHART_SERVICE_ACCOUNTS, rendered - CHART_SERVICE_ACCOUNTS
+
+
+@pytest.mark.parametrize(
+    ("chart", "tag"),
+    [
+        ("1.15.0", "2.9.3"),
+        ("1.15.0", "2.9.0"),  # an older patch of the same minor
+        ("1.15.0", "2.10.5"),  # a newer minor of the same major
+        ("1.15.0", "2.9.3-python3.11"),
+        ("1.15.0", "slim-2.9.3"),
+        ("1.15.0", "2.9.3-custom1"),
+        ("1.19.0", "3.1.7"),
+        ("1.19.0", "3.2.0-corp.5"),
+        ("1.19.0", "3.1.7rc1"),
+    ],
+)
+def test_image_tags_of_the_charts_airflow_line_are_accepted(chart: str, tag: str) -> None:
+    executor = {"executor": "KubernetesExecutor"}
+    assert (
+        parse_settings("dev", dev(airflowChartVersion=chart, airflowImageTag=tag, **executor)).airflow_image_tag == tag
+    )
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "AIRFLOW__CORE__LOAD_EXAMPLES=True",  # the chart's default, not the stack's business
+        "AIRFLOW__SECRETS__BACKEND=airflow.providers.microsoft.azure.secrets.key_vault.AzureKeyVaultBackend",
+        "AIRFLOW__CORE__PARALLELISM=64",
+        "AIRFLOW__WEBSERVER__BASE_URL=https://airflow.example.com/",
+        "NOTIFY=mailto:team@example.com",
+        "GREETING=grüß dich, 世界",
+        "EMPTY=",
+        "X=" + "v" * 30_000,
+    ],
+)
+def test_ordinary_airflow_env_entries_are_accepted(entry: str) -> None:
+    s = parse_settings("dev", dev(airflowEnv=json.dumps([entry])))
+    assert s.airflow_env == [entry]
+
+
+def test_high_availability_with_the_local_executor_is_accepted() -> None:
+    """Two schedulers each running their own tasks is a supported Airflow setup."""
+    s = parse_settings("dev", dev(highAvailability="true", executor="LocalExecutor"))
+    assert (s.high_availability, s.executor) == (True, "LocalExecutor")
+
+
+def test_node_count_checks_apply_to_a_created_cluster_only() -> None:
+    """An existing cluster's nodes are its own: nodeCount and availabilityZones are unused."""
+    s = parse_settings(
+        "dev",
+        dev(
+            clusterMode="existing",
+            clusterName="corp-aks",
+            clusterResourceGroup="corp-rg",
+            highAvailability="true",
+            nodeCount="1",
+        ),
+    )
+    assert (s.node_count, s.availability_zones) == (1, ["1", "2", "3"])
+
+
+def test_entra_on_an_existing_cluster_is_accepted() -> None:
+    s = parse_settings(
+        "dev", dev(clusterMode="existing", clusterName="corp-aks", clusterResourceGroup="corp-rg", clusterAuth="entra")
+    )
+    assert (s.cluster_mode, s.cluster_auth) == ("existing", "entra")
+
+
+def test_advisories_name_risky_but_valid_choices() -> None:
+    prod = parse_settings("prod", load_stack_config("prod").values)
+    (note,) = advisories(prod)  # HA on the bundled PostgreSQL
+    assert "the bundled PostgreSQL (postgresqlEnabled) stays one pod on one zonal disk" in note
+
+    for stack in ("prod", "prod-eu", "eu-production", "PROD"):
+        (note,) = advisories(parse_settings(stack, dev()))  # dev's keyVaultPurgeProtection is false
+        assert f"keyVaultPurgeProtection is false on stack {stack!r}" in note
+    for stack in ("dev", "product", "preprod2"):
+        assert advisories(parse_settings(stack, dev())) == []
+
+
+def test_load_settings_warns_about_advisories(caplog: pytest.LogCaptureFixture) -> None:
+    from synth.runner import run_stack
+
+    run_stack(load_stack_config("prod"))
+    assert any("stays one pod on one zonal disk" in r.getMessage() for r in caplog.records)
+
+
+# ------------------------------------------------------- issue 9: never echo a secret
+TOKEN = "ghp_Zx9s3cr3tT0ken4711"
+
+
+def test_a_secret_key_shows_neither_its_value_nor_fragments_of_it() -> None:
+    values = dev(dagsGitRepo=f"https://user:{TOKEN}@github.com/org/dags.git", airflowEnv=json.dumps([f"BAD {TOKEN}"]))
+    secrets = [f"{PROJECT}:dagsGitRepo", f"{PROJECT}:airflowEnv"]
+
+    with pytest.raises(ConfigError) as caught:
+        parse_settings("dev", values, secret_keys=secrets)
+    err = caught.value
+
+    assert TOKEN not in str(err)
+    assert TOKEN not in repr(err.problems)
+    assert f"  - {PROJECT}:dagsGitRepo = [secret]: must not carry credentials" in str(err)
+    assert f"  - {PROJECT}:airflowEnv = [secret]: entry '***' must look like NAME=value" in str(err)
+
+
+def test_credentials_in_a_url_are_masked_even_when_the_key_is_not_secret() -> None:
+    (p,) = problems_of(dev(dagsGitRepo=f"https://oauth2:{TOKEN}@dev.azure.com/org/_git/dags"))
+    assert TOKEN not in str(p)
+    assert str(p).startswith(f'{PROJECT}:dagsGitRepo = "https://***@dev.azure.com/org/_git/dags": ')
+
+    (p,) = problems_of(dev(airflowEnv=json.dumps([f"BROKER=redis://:{TOKEN}@redis:6379/0"])))
+    assert TOKEN not in str(p)
+    assert '"BROKER=redis://***@redis:6379/0"' in str(p)
+
+
+def test_a_secret_value_is_masked_in_other_keys_messages_too() -> None:
+    """The node resource group message repeats resourceGroupName: masked there as well."""
+    group = "corp-" + "x" * 70
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(
+            "dev", dev(resourceGroupName=group, clusterName="cc"), secret_keys=[f"{PROJECT}:resourceGroupName"]
+        )
+    text = str(caught.value)
+    assert group not in text
+    assert f"  - {PROJECT}:resourceGroupName = [secret]: makes AKS node resource group" in text
+    assert "'MC_***_cc_eastus'" in text
+
+
+def test_long_values_are_clipped_where_they_are_shown() -> None:
+    (p,) = problems_of(dev(timezone="z" * 100_000))
+    shown = str(p)
+    assert len(shown) < 600
+    assert "... (100002 characters): is 100000 characters long, more than 64" in shown
+
+
+def test_load_settings_learns_the_secret_keys_from_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI passes them in PULUMI_CONFIG_SECRET_KEYS; the Automation API (and synth)
+    through set_all_config."""
+    import pulumi.runtime
+
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps([f"{PROJECT}:adminEmail"]))
+    pulumi.runtime.set_all_config(
+        {f"{PROJECT}:dagsGitRepo": "x", f"{PROJECT}:namespace": "y"}, [f"{PROJECT}:dagsGitRepo"]
+    )
+    try:
+        assert _secret_config_keys() == {f"{PROJECT}:adminEmail", f"{PROJECT}:dagsGitRepo"}
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        (["eastus"], "a list"),
+        ({"a": 1}, "a mapping"),
+        (5, "a number"),
+        (None, "null"),
+        (b"x", "bytes"),
+        (True, "a boolean"),
+    ],
+)
+def test_a_non_string_where_a_string_belongs_is_named_as_such(value: Any, kind: str) -> None:
+    """A typed caller's list, mapping or number for a string key: a Problem that says what
+    it got and what is allowed (not a TypeError, not pydantic's wording)."""
+    values = dev()
+    values.update({f"{PROJECT}:timezone": value, f"{PROJECT}:acrName": value})
+    problems = {p.key: p.message for p in problems_of(values)}
+    assert problems == {
+        f"{PROJECT}:timezone": f"must be a string, not {kind}: an IANA time zone such as UTC or America/New_York",
+        f"{PROJECT}:acrName": f"must be a string, not {kind}: an Azure Container Registry name: 5-50 letters "
+        "and digits",
+    }

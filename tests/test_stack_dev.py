@@ -48,7 +48,11 @@ def test_graph_has_every_resource_of_the_article(dev: RunResult) -> None:
         "pulumi:providers:kubernetes": 1,
         "azure-native:managedidentity:UserAssignedIdentity": 1,
         "azure-native:managedidentity:FederatedIdentityCredential": 1,
-        "kubernetes:core/v1:Namespace": 1,
+        # the one Airflow runs in, and the operator's
+        "kubernetes:core/v1:Namespace": 2,
+        # the one token the operator may mint: the workload-identity ServiceAccount's
+        "kubernetes:rbac.authorization.k8s.io/v1:Role": 1,
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 1,
         "kubernetes:core/v1:ServiceAccount": 1,
         "azure-native:keyvault:Vault": 1,
         # admin, webserver key, fernet key, PostgreSQL password; storage account name and key
@@ -134,7 +138,10 @@ def test_namespace_flows_from_one_setting(dev: RunResult) -> None:
     ]
     for rec in namespaced:
         ns = rec.inputs.get("namespace") or rec.inputs["metadata"]["namespace"]
-        assert ns == "airflow", rec.name
+        # the operator runs beside, in a namespace derived from the same setting
+        assert ns == ("airflow-eso" if rec.name == "secrets-eso" else "airflow"), rec.name
+    operator_ns = next(r for r in dev.by_type("kubernetes:core/v1:Namespace") if r.name == "secrets-namespace")
+    assert operator_ns.inputs["metadata"]["name"] == "airflow-eso"
 
 
 def test_creation_order_is_real_dependencies(dev: RunResult) -> None:

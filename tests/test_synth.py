@@ -2,11 +2,11 @@
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import mutate_airflow_values
 
 from components import airflow_values as values_module
 from components import secrets_operator
@@ -15,25 +15,13 @@ from synth.__main__ import main
 from synth.project import PROJECT_DIR
 
 
-def _mutate_airflow_values(monkeypatch: pytest.MonkeyPatch, mutate: Callable[[dict], object]) -> None:
-    """Inject a fault a typed stack file cannot express: the builder's output, changed."""
-    real = values_module.airflow_values
-
-    def mutated(settings, names):
-        values = real(settings, names)
-        mutate(values)
-        return values
-
-    monkeypatch.setattr(values_module, "airflow_values", mutated)
-
-
 def test_dev_synth_writes_everything_and_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dev", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "+ airflow-aks:cluster:Cluster cluster" in out
     assert "synth dev: OK" in out
     resources = json.loads((tmp_path / "resources.json").read_text())
-    assert len(resources) == 45
+    assert len(resources) == 48
     assert {r["type"] for r in resources} >= {
         "azure-native:containerservice:ManagedCluster",
         "kubernetes:helm.sh/v3:Release",
@@ -48,9 +36,12 @@ def test_dev_synth_writes_everything_and_passes(tmp_path: Path, capsys: pytest.C
         "ExternalSecret.airflow.airflow-pgbouncer-exporter.yaml",
         "ExternalSecret.airflow.airflow-postgresql-auth.yaml",
         "ExternalSecret.airflow.airflow-webserver-secret-key.yaml",
+        "Namespace.airflow-eso.yaml",
         "Namespace.airflow.yaml",
         "PersistentVolume.pv-airflow-logs.yaml",
         "PersistentVolumeClaim.airflow.pvc-airflow-logs.yaml",
+        "Role.airflow.external-secrets-token.yaml",
+        "RoleBinding.airflow.external-secrets-token.yaml",
         "SecretStore.airflow.azure-store.yaml",
         "ServiceAccount.airflow.airflow.yaml",
     ]
@@ -134,7 +125,7 @@ def test_a_bad_stack_file_is_a_config_error_naming_the_key(
 def test_wrong_chart_value_fails_validation(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _mutate_airflow_values(monkeypatch, lambda values: values["scheduler"].update(replicaz=2))
+    mutate_airflow_values(monkeypatch, lambda values: values["scheduler"].update(replicaz=2))
     assert main(["dev", "--no-write"]) == 1
     out = capsys.readouterr().out
     assert re.search(r"error: \[helm-values\] airflow \(airflow 1\.15\.0\): scheduler: .*replicaz", out)
@@ -200,7 +191,7 @@ def test_policy_violations_are_shown_and_fail(
         values["createUserJob"]["useHelmHooks"] = True
         values["images"]["statsd"]["repository"] = "quay.io/prometheus/statsd-exporter"
 
-    _mutate_airflow_values(monkeypatch, unsafe)
+    mutate_airflow_values(monkeypatch, unsafe)
     assert main(["dev", "--no-write"]) == 1
     out = capsys.readouterr().out
     assert "MANDATORY [airflow-hardened-release]" in out
@@ -253,7 +244,7 @@ def test_a_chart_default_image_left_alone_fails(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Dropping the statsd override would pull quay.io's image: synth names it."""
-    _mutate_airflow_values(monkeypatch, lambda values: values["images"].pop("statsd"))
+    mutate_airflow_values(monkeypatch, lambda values: values["images"].pop("statsd"))
     assert main(["dev", "--no-write"]) == 1
     out = capsys.readouterr().out
     assert "images.statsd: the chart's default image is not overridden to come from airflowdevacr.azurecr.io" in out
