@@ -119,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {out} is not inside build/: refusing to write there (give --out)", file=sys.stderr)
         return EXIT_USAGE
 
+    from synth.render import foreign_output
+
+    refused = None if args.no_write else foreign_output(out)
+    if refused:
+        print(f"error: {printable(refused, 10_000)}", file=sys.stderr)
+        return EXIT_USAGE
+
     from synth import helm
     from synth.render import render, tree, write
     from synth.runner import run_stack

@@ -263,9 +263,27 @@ def chart_files(charts: dict[str, ReleaseRender]) -> dict[str, str]:
     return files
 
 
+def foreign_output(out: Path) -> str | None:
+    """Why `out` is not synth's to overwrite, or None. Writing cleans stale *.yaml under
+    out/manifests; a folder that holds such files but no earlier synth output
+    (resources.json) is someone else's, and nothing in it is deleted."""
+    manifests_dir = out / "manifests"
+    if out.exists() and not out.is_dir():
+        return f"{out} is not a directory"
+    if manifests_dir.is_dir() and any(manifests_dir.rglob("*.yaml")) and not (out / "resources.json").is_file():
+        return (
+            f"{manifests_dir} holds YAML files but {out} has no resources.json from an earlier synth: "
+            "refusing to clean it; give --out a new or empty directory"
+        )
+    return None
+
+
 def write(rendered: Rendered, out: Path) -> list[Path]:
     """Write build/<stack>/: resources.json, manifests/, manifests/helm/ (values, and each
     release's rendered objects in manifests/helm/<release>/), graph.mmd, graph.dot."""
+    refused = foreign_output(out)
+    if refused:
+        raise FileExistsError(refused)
     written: list[Path] = []
     manifests_dir = out / "manifests"
     helm_dir = manifests_dir / "helm"

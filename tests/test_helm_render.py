@@ -136,11 +136,12 @@ def test_two_runs_write_byte_identical_files(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_stale_rendered_files_are_removed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _synth(tmp_path, capsys)  # an earlier run's output, then files it no longer writes
     stale = tmp_path / "manifests" / "helm" / "gone-release" / "Deployment.old.yaml"
     stale.parent.mkdir(parents=True)
     stale.write_text("kind: Deployment\n")
     also = tmp_path / "manifests" / "helm" / "airflow" / "Deployment.renamed.yaml"
-    also.parent.mkdir(parents=True)
+    also.parent.mkdir(parents=True, exist_ok=True)
     also.write_text("kind: Deployment\n")
     _synth(tmp_path, capsys)
     assert not stale.exists()

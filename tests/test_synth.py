@@ -255,3 +255,19 @@ def test_chart_default_images_are_counted(capsys: pytest.CaptureFixture[str]) ->
     validated = json.loads(capsys.readouterr().out)["validated"]
     # chart 1.19.0: statsd, redis, pgbouncer, pgbouncerExporter, gitSync, postgresql; ESO: 3
     assert validated["chart default image overridden"] == 9
+
+
+def test_out_never_cleans_a_folder_synth_did_not_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Writing cleans stale manifests; a user's folder given as --out keeps its files."""
+    mine = tmp_path / "manifests" / "mine.yaml"
+    mine.parent.mkdir()
+    mine.write_text("kind: ConfigMap\n")
+    assert main(["dev", "--out", str(tmp_path)]) == 2
+    assert "refusing to clean it" in capsys.readouterr().err
+    assert mine.read_text() == "kind: ConfigMap\n"
+    # synth's own output folder is cleaned and rewritten as before
+    assert main(["dev", "--out", str(tmp_path / "fresh")]) == 0
+    stale = tmp_path / "fresh" / "manifests" / "Stale.yaml"
+    stale.write_text("kind: ConfigMap\n")
+    assert main(["dev", "--out", str(tmp_path / "fresh")]) == 0
+    assert not stale.exists()
