@@ -526,9 +526,13 @@ def check_secrets_operator(r: PolicyResource, _config: PolicyConfig) -> list[str
 
 
 # ---------------------------------------------------------------------------- 9. protected state
+# urn:pulumi:<stack>::<project>::<type>::<name>
+_URN = re.compile(r"^urn:pulumi:([^:]+)::([^:]+)::")
+
+
 def stack_name(urn: str) -> str:
     """`prod` for urn:pulumi:prod::project::type::name."""
-    match = re.match(r"^urn:pulumi:([^:]+)::", urn)
+    match = _URN.match(urn)
     return match.group(1) if match else ""
 
 
@@ -597,7 +601,7 @@ POLICIES: tuple[Policy, ...] = (
 def stack_urn(resources: Sequence[PolicyResource]) -> str:
     """The root stack's URN, derived from any resource URN (urn:pulumi:<stack>::<project>::...)."""
     for r in resources:
-        match = re.match(r"^urn:pulumi:([^:]+)::([^:]+)::", r.urn)
+        match = _URN.match(r.urn)
         if match:
             stack, project = match.groups()
             return f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"

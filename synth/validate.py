@@ -320,11 +320,15 @@ def check_cross_references(result: RunResult, rendered: Rendered, report: Report
             )
 
 
-def _dig(values: Mapping[str, Any], path: str) -> Any:
-    node: Any = values
-    for part in path.split("."):
+def _at(node: Any, parts: Iterable[str]) -> Any:
+    """The value under `parts` (mapping keys), None as soon as a step is missing."""
+    for part in parts:
         node = node.get(part) if isinstance(node, Mapping) else None
     return node
+
+
+def _dig(values: Mapping[str, Any], path: str) -> Any:
+    return _at(values, path.split("."))
 
 
 # Values that name a Secret the stack must produce (ESO); the metadata secret only when
@@ -434,9 +438,7 @@ def chart_pods(charts: Mapping[str, ReleaseRender]) -> list[ChartPod]:
     for release, rel in _rendered(charts):
         for _, obj in rel.objects:
             path = _WORKLOAD_TEMPLATES.get(str(obj.get("kind")))
-            node: Any = obj
-            for part in path or ():
-                node = node.get(part) if isinstance(node, Mapping) else None
+            node = _at(obj, path or ())
             if path is None or not isinstance(node, Mapping) or not isinstance(node.get("spec"), Mapping):
                 continue
             ns = str((obj.get("metadata") or {}).get("namespace") or rel.namespace)
@@ -885,10 +887,7 @@ class ContainerRule:
 
 
 def _set_at(container: Mapping[str, Any], *path: str) -> bool:
-    node: Any = container
-    for part in path:
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return node not in (None, "", {}, [])
+    return _at(container, path) not in (None, "", {}, [])
 
 
 def _drops_all(container: Mapping[str, Any]) -> bool:
