@@ -1,22 +1,27 @@
-"""airflow-aks: Apache Airflow on AKS as one Pulumi stack (config -> components -> exports)."""
+"""airflow-aks: Apache Airflow on AKS as one Pulumi stack (config -> plan -> components -> exports).
+
+Each block below is one step of the Microsoft article (README: "From the article to the code").
+"""
 
 import pulumi
 from pulumi_azure_native import authorization
 
-from components import airflow, log_storage, secrets_operator
 from components.airflow import Airflow, AirflowArgs
 from components.airflow_values import airflow_values
 from components.cluster import Cluster, ClusterArgs
 from components.identity import Identity, IdentityArgs
 from components.key_vault import KeyVault, KeyVaultArgs
 from components.log_storage import LogStorage, LogStorageArgs
+from components.namespace import Namespace, NamespaceArgs
 from components.secrets_operator import ExternalSecretSpec, SecretsOperator, SecretsOperatorArgs
-from settings import load_settings
+from config import load_settings
+from plan import ADMIN_PASSWORD_SECRET, FERNET_KEY_SECRET, LOGS_SECRET, build_plan
 
 settings = load_settings()  # raises one error listing every problem, before any resource exists
+plan = build_plan(settings)  # every shared name, computed once
 client = authorization.get_client_config_output()
-names = airflow.secret_names(log_storage.claim_name(settings.namespace))
 
+# Resource group, AKS cluster (OIDC issuer, workload identity, Blob CSI) or an existing one.
 cluster = Cluster(
     "cluster",
     ClusterArgs(
@@ -29,20 +34,26 @@ cluster = Cluster(
     ),
 )
 
+# kubectl create namespace
+namespace = Namespace("namespace", NamespaceArgs(name=plan.namespace, provider=cluster.provider))
+
+# Managed identity, ServiceAccount, federated credential (workload identity).
 identity = Identity(
     "identity",
     IdentityArgs(
         resource_group_name=cluster.resource_group_name,
         location=settings.location,
-        identity_name=f"{settings.name_prefix}-{settings.stack}-identity",
-        namespace=settings.namespace,
-        service_account_name=settings.service_account_name,
+        identity_name=plan.identity_name,
+        namespace=namespace.name,
+        service_account_name=plan.service_account,
+        subjects=plan.federated_subjects,
         tenant_id=client.tenant_id,
         oidc_issuer_url=cluster.oidc_issuer_url,
         provider=cluster.provider,
     ),
 )
 
+# Key Vault, the identity's read grant, the generated secrets.
 vault = KeyVault(
     "keyvault",
     KeyVaultArgs(
@@ -56,10 +67,13 @@ vault = KeyVault(
         purge_protection=settings.key_vault_purge_protection,
         soft_delete_retention_days=settings.key_vault_soft_delete_retention_days,
         protect=settings.protect_stateful_resources,
-        passwords=airflow.generated_passwords(settings),
+        admin_password_secret=ADMIN_PASSWORD_SECRET,
+        fernet_key_secret=FERNET_KEY_SECRET,
+        passwords=plan.generated_passwords,
     ),
 )
 
+# Storage account and container for task logs, mounted through a Blob CSI volume.
 logs = LogStorage(
     "logs",
     LogStorageArgs(
@@ -69,18 +83,26 @@ logs = LogStorage(
         container_name=settings.logs_container_name,
         volume_size=settings.logs_volume_size,
         retention_days=settings.logs_retention_days,
-        namespace=identity.namespace,
+        namespace=namespace.name,
+        claim_name=plan.logs_claim,
+        volume_name=plan.logs_volume,
+        storage_class=plan.storage_class,
+        driver_secret=LOGS_SECRET,
+        driver_secret_data=plan.secrets[LOGS_SECRET].data,
         vault_name=vault.vault_name,
         provider=cluster.provider,
         protect=settings.protect_stateful_resources,
     ),
 )
 
+# External Secrets Operator, a SecretStore on the vault, one ExternalSecret per Secret.
+vault_secrets = {**logs.vault_secrets, **vault.secrets}
 operator = SecretsOperator(
     "secrets",
     SecretsOperatorArgs(
-        namespace=identity.namespace,
-        operator_namespace=secrets_operator.operator_namespace(settings.namespace),
+        namespace=namespace.name,
+        operator_namespace=plan.operator_namespace,
+        release_name=plan.operator_release,
         service_account_name=identity.service_account_name,
         vault_uri=vault.vault_uri,
         registry=settings.registry_server,
@@ -91,21 +113,21 @@ operator = SecretsOperator(
         store_depends_on=[*identity.federated_credentials, vault.read_grant],
         release_depends_on=cluster.image_pull_access,
         external_secrets=[
-            ExternalSecretSpec(log_storage.KUBERNETES_SECRET, log_storage.KUBERNETES_SECRET_DATA, logs.vault_secrets),
-            *(
-                ExternalSecretSpec(target, src.data, [vault.secrets[kv] for kv in src.data.values()], src.template)
-                for target, src in airflow.secret_sources(settings, names).items()
-            ),
+            ExternalSecretSpec(target, src.data, [vault_secrets[kv] for kv in src.data.values()], src.template)
+            for target, src in plan.secrets.items()
         ],
     ),
 )
 
+# The official Airflow chart, values from a pure builder.
 app = Airflow(
     "airflow",
     AirflowArgs(
-        settings=settings,
-        namespace=identity.namespace,
-        values=airflow_values(settings, names),
+        release_name=plan.airflow_release,
+        chart_version=plan.profile.chart_version,
+        namespace=namespace.name,
+        port_forward=plan.ui_port_forward,
+        values=airflow_values(settings, plan),
         provider=cluster.provider,
         # Images pull once AcrPull is granted; pods start once their claim and Secrets exist.
         depends_on=[*cluster.image_pull_access, logs.claim, *operator.external_secrets.values()],
@@ -118,7 +140,7 @@ pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("clusterResourceGroup", cluster.cluster_resource_group)
 pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
 pulumi.export("kubeconfig", cluster.kubeconfig)
-pulumi.export("namespace", identity.namespace)
+pulumi.export("namespace", namespace.name)
 pulumi.export("serviceAccountName", identity.service_account_name)
 pulumi.export("identityClientId", identity.client_id)
 pulumi.export("identityPrincipalId", identity.principal_id)
@@ -131,9 +153,9 @@ pulumi.export("airflowUiPortForward", app.port_forward)
 pulumi.export(
     "adminCredentialsSecret",
     {
-        "namespace": identity.namespace,
-        "name": airflow.ADMIN_SECRET,
-        "passwordKey": airflow.ADMIN_SECRET_KEY,
+        "namespace": namespace.name,
+        "name": plan.names.admin_password,
+        "passwordKey": plan.names.admin_password_key,
         "username": settings.admin_username,
     },
 )

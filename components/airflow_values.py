@@ -3,239 +3,27 @@
 Plain data in, plain data out: no Pulumi import, no secret value. Secrets enter only as
 the NAMES of Kubernetes Secrets that the External Secrets Operator fills from Key Vault.
 
-Everything that differs between chart versions lives in :data:`PROFILES` and its branch
-in :func:`_version_specific`: chart 1.15.0 (Airflow 2.9.3, the article's) and chart 1.19.0
-(Airflow 3.1.7: an API server instead of the webserver, an API secret key and a JWT
-secret instead of the webserver secret key, the default user under ``createUserJob``).
+Everything that differs between chart versions comes from the chart profile
+(:mod:`profiles`): chart 1.15.0 (Airflow 2.9.3, the article's) and chart 1.19.0 (Airflow
+3.1.7: an API server instead of the webserver, an API secret key and a JWT secret instead
+of the webserver secret key, the default user under ``createUserJob``). Nothing here
+branches on a version string.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from plan import SecretNames, StackPlan, uses_celery
+from profiles import AIRFLOW_GID, AIRFLOW_UID, ChartProfile
+
 if TYPE_CHECKING:
-    from settings import Settings
+    from config import Settings
 
-AIRFLOW_CHART_REPO = "https://airflow.apache.org"
-AIRFLOW_CHART_NAME = "airflow"
-AIRFLOW_UID = 50000
-AIRFLOW_GID = 0
-
-
-@dataclass(frozen=True)
-class Image:
-    """An image the chart runs, by repository path inside the configured registry, and the
-    upstream repository it is mirrored from."""
-
-    path: str
-    tag: str
-    source: str
-
-
-_AIRFLOW = "docker.io/apache/airflow"
-_STATSD = "quay.io/prometheus/statsd-exporter"
-_GIT_SYNC = "registry.k8s.io/git-sync/git-sync"
-_REDIS = "docker.io/library/redis"
-# docker.io/bitnami/postgresql:16.1.0-debian-11-r15 (chart 1.15's default) is gone upstream;
-# the same image lives on as bitnamilegacy/postgresql.
-_POSTGRESQL = "docker.io/bitnamilegacy/postgresql"
-
-
-@dataclass(frozen=True)
-class ChartProfile:
-    chart_version: str
-    airflow_version: str
-    # chart `images.<key>` -> image (repository path in the registry, pinned tag)
-    images: dict[str, Image]
-    postgresql_image: Image
-    # Static keys the chart reads from Secrets, besides the Fernet key: each is a Secret
-    # `airflow-<key>` with one key `<key>`, generated into Key Vault as `airflow-<key>`.
-    static_keys: tuple[str, ...]
-    ui_service: str  # the Service serving the UI: `<release>-<ui_service>`, port 8080
-    ui_service_key: str  # its values key
-    pdb_keys: tuple[str, ...]  # components the chart can give a PodDisruptionBudget
-    executors: tuple[str, ...]  # the `executor` values this Airflow runs
-    airflow_image_keys: tuple[str, ...] = field(default=("airflow", "pod_template", "flower"))
-
-    @property
-    def airflow3(self) -> bool:
-        return self.airflow_version.startswith("3.")
-
-
-PROFILES: dict[str, ChartProfile] = {
-    # Chart 1.15.0 / Airflow 2.9.3: the versions and image tags of the Microsoft article.
-    "1.15.0": ChartProfile(
-        chart_version="1.15.0",
-        airflow_version="2.9.3",
-        images={
-            "airflow": Image("airflow", "2.9.3", _AIRFLOW),
-            "pod_template": Image("airflow", "2.9.3", _AIRFLOW),
-            "flower": Image("airflow", "2.9.3", _AIRFLOW),
-            "statsd": Image("statsd-exporter", "v0.26.1", _STATSD),
-            "pgbouncer": Image("airflow", "airflow-pgbouncer-2024.01.19-1.21.0", _AIRFLOW),
-            "pgbouncerExporter": Image("airflow", "airflow-pgbouncer-exporter-2024.06.18-0.17.0", _AIRFLOW),
-            "gitSync": Image("git-sync", "v4.1.0", _GIT_SYNC),
-            "redis": Image("redis", "7.2-bookworm", _REDIS),  # Celery executors only
-        },
-        postgresql_image=Image("bitnamilegacy/postgresql", "16.1.0-debian-11-r15", _POSTGRESQL),
-        static_keys=("webserver-secret-key",),
-        ui_service="webserver",
-        ui_service_key="webserver",
-        pdb_keys=("scheduler", "webserver", "pgbouncer"),
-        executors=("LocalExecutor", "CeleryExecutor", "KubernetesExecutor", "CeleryKubernetesExecutor"),
-    ),
-    # Chart 1.19.0 / Airflow 3.1.7: the chart defaults of that release, mirrored to the ACR.
-    # Airflow 2.x no longer gets fixes upstream; this is the line to run in production.
-    "1.19.0": ChartProfile(
-        chart_version="1.19.0",
-        airflow_version="3.1.7",
-        images={
-            "airflow": Image("airflow", "3.1.7", _AIRFLOW),
-            "pod_template": Image("airflow", "3.1.7", _AIRFLOW),
-            "flower": Image("airflow", "3.1.7", _AIRFLOW),
-            "statsd": Image("statsd-exporter", "v0.28.0", _STATSD),
-            "pgbouncer": Image("airflow", "airflow-pgbouncer-2025.03.05-1.23.1", _AIRFLOW),
-            "pgbouncerExporter": Image("airflow", "airflow-pgbouncer-exporter-2025.03.05-0.18.0", _AIRFLOW),
-            "gitSync": Image("git-sync", "v4.4.2", _GIT_SYNC),
-            "redis": Image("redis", "7.2-bookworm", _REDIS),
-        },
-        postgresql_image=Image("bitnamilegacy/postgresql", "16.1.0-debian-11-r15", _POSTGRESQL),
-        # [api] secret_key, and [api_auth] jwt_secret: the chart would otherwise make a
-        # new random JWT secret on every upgrade, invalidating every issued token.
-        static_keys=("api-secret-key", "jwt-secret"),
-        ui_service="api-server",
-        ui_service_key="apiServer",
-        pdb_keys=("scheduler", "apiServer", "triggerer", "pgbouncer", "workers"),
-        # Airflow 3 has no CeleryKubernetesExecutor: several executors side by side replace it
-        # (a task picks one with `executor=`; the first is the default).
-        executors=("LocalExecutor", "CeleryExecutor", "KubernetesExecutor", "CeleryExecutor,KubernetesExecutor"),
-    ),
-}
-SUPPORTED_CHART_VERSIONS: tuple[str, ...] = tuple(PROFILES)
-
-
-@dataclass(frozen=True)
-class SecretNames:
-    """Kubernetes Secrets (made by ESO) and the claim the chart consumes, by name."""
-
-    admin_password: str
-    admin_password_key: str
-    webserver_secret_key: str
-    fernet_key: str
-    logs_claim: str
-    # Database and broker credentials: generated, in Key Vault, assembled by ESO. Named
-    # unlike anything the chart (or its bitnami subchart) would create by default, so a
-    # Secret never has two owners.
-    postgresql: str = "airflow-postgresql-auth"
-    metadata: str = "airflow-metadata-connection"
-    pgbouncer_config: str = "airflow-pgbouncer-auth"
-    pgbouncer_stats: str = "airflow-pgbouncer-exporter"
-    redis_password: str = "airflow-redis-auth"
-    broker_url: str = "airflow-celery-broker"
-    # Airflow 3 (chart 1.19): [api] secret_key and [api_auth] jwt_secret
-    api_secret_key: str = "airflow-api-secret-key"
-    jwt_secret: str = "airflow-jwt-secret"
-
-
-# The template variable ESO fills with the generated password (ExternalSecret data.secretKey).
-PASSWORD_VAR = "password"
-_PASSWORD = "{{ ." + PASSWORD_VAR + " }}"
-_PASSWORD_IN_URL = "{{ ." + PASSWORD_VAR + " | urlquery }}"
-POSTGRES_USER = "postgres"
-POSTGRES_PORT = 5432
-PGBOUNCER_PORT = 6543
-REDIS_PORT = 6379
-
-
-def image_mirrors(settings: Settings) -> dict[str, str | None]:
-    """`repository:tag` in the registry -> the upstream image to import it from (None: a
-    custom `airflowImageTag`, which you build and push yourself)."""
-    profile = PROFILES[settings.airflow_chart_version]
-    custom = settings.airflow_image_tag
-    mirrors: dict[str, str | None] = {}
-    for key, image in profile.images.items():
-        if key in profile.airflow_image_keys and custom:
-            mirrors[f"{image.path}:{custom}"] = None
-        else:
-            mirrors[f"{image.path}:{image.tag}"] = f"{image.source}:{image.tag}"
-    if settings.postgresql_enabled:
-        pg = profile.postgresql_image
-        mirrors[f"{pg.path}:{pg.tag}"] = f"{pg.source}:{pg.tag}"
-    return mirrors
-
-
-def uses_celery(settings: Settings) -> bool:
-    return "Celery" in settings.executor
-
-
-def credential_templates(settings: Settings, names: SecretNames, release: str) -> dict[str, dict[str, str]]:
-    """Kubernetes Secret -> {key: ESO template} for the database and broker credentials.
-
-    Left to itself the chart builds these from plain-text values: the bundled PostgreSQL
-    keeps ``postgres``/``postgres`` and Redis gets a password made up in a Helm hook. Here
-    each is a template that ESO renders with ``{{ .password }}``, the generated password
-    it reads from Key Vault, so no credential passes through values, state or logs. The
-    strings mirror what the chart's own templates render from its default values
-    (release ``release``).
-    """
-    out: dict[str, dict[str, str]] = {}
-    ns = settings.namespace
-    if settings.postgresql_enabled:
-        # the bitnami subchart's auth.existingSecret (auth.secretKeys.adminPasswordKey)
-        out[names.postgresql] = {"postgres-password": _PASSWORD}
-        if settings.pgbouncer_enabled:
-            host, port, database = f"{release}-pgbouncer.{ns}", PGBOUNCER_PORT, f"{release}-metadata"
-        else:
-            host, port, database = f"{release}-postgresql.{ns}", POSTGRES_PORT, "postgres"
-        out[names.metadata] = {
-            "connection": f"postgresql://{POSTGRES_USER}:{_PASSWORD_IN_URL}@{host}:{port}/{database}?sslmode=disable"
-        }
-        if settings.pgbouncer_enabled:
-            out[names.pgbouncer_config] = {
-                "pgbouncer.ini": pgbouncer_ini(release, ns),
-                # one line for the metadata database, one for the result backend (same user)
-                "users.txt": f'"{POSTGRES_USER}" "{_PASSWORD}"\n"{POSTGRES_USER}" "{_PASSWORD}"\n',
-            }
-            out[names.pgbouncer_stats] = {
-                "connection": f"postgresql://{POSTGRES_USER}:{_PASSWORD_IN_URL}@127.0.0.1:{PGBOUNCER_PORT}"
-                "/pgbouncer?sslmode=disable"
-            }
-    if uses_celery(settings):
-        out[names.redis_password] = {"password": _PASSWORD}
-        out[names.broker_url] = {"connection": f"redis://:{_PASSWORD_IN_URL}@{release}-redis:{REDIS_PORT}/0"}
-    return out
-
-
-def pgbouncer_ini(release: str, namespace: str) -> str:
-    """The chart's pgbouncer.ini with its default settings (no secret in it)."""
-    host = f"{release}-postgresql.{namespace}"
-    return (
-        "[databases]\n"
-        f"{release}-metadata = host={host} dbname=postgres port={POSTGRES_PORT} pool_size=10\n"
-        f"{release}-result-backend = host={host} dbname=postgres port={POSTGRES_PORT} pool_size=5\n"
-        "\n"
-        "[pgbouncer]\n"
-        "pool_mode = transaction\n"
-        f"listen_port = {PGBOUNCER_PORT}\n"
-        "listen_addr = *\n"
-        "auth_type = scram-sha-256\n"
-        "auth_file = /etc/pgbouncer/users.txt\n"
-        f"stats_users = {POSTGRES_USER}\n"
-        "ignore_startup_parameters = extra_float_digits\n"
-        "max_client_conn = 100\n"
-        "verbose = 0\n"
-        "log_disconnections = 0\n"
-        "log_connections = 0\n"
-        "\n"
-        "server_tls_sslmode = prefer\n"
-        "server_tls_ciphers = normal\n"
-    )
-
-
-def airflow_values(settings: Settings, names: SecretNames) -> dict[str, Any]:
-    """The chart values for one stack: deterministic, JSON-serialisable, secret-free."""
-    profile = PROFILES[settings.airflow_chart_version]
+def airflow_values(settings: Settings, plan: StackPlan) -> dict[str, Any]:
+    """The chart values for one stack: deterministic, JSON-serialisable, secret-free. Every
+    name (Secrets, claim, storage class) comes from the plan."""
+    profile, names = plan.profile, plan.names
     registry = settings.registry_server
     airflow_tag = settings.airflow_image_tag or profile.airflow_version
 
@@ -271,7 +59,7 @@ def airflow_values(settings: Settings, names: SecretNames) -> dict[str, Any]:
             "persistence": {
                 "enabled": True,
                 "existingClaim": names.logs_claim,
-                "storageClassName": "azureblob-fuse-premium",
+                "storageClassName": plan.storage_class,
             }
         },
         # Task logs live in Blob storage (lifecycle managed there): no log groomers.
@@ -516,29 +304,20 @@ def _version_specific(profile: ChartProfile, settings: Settings, names: SecretNa
         # the chart's pod log reader role for it: only where it is used
         "allowPodLogReading": reads_pod_logs,
     }
-    if profile.chart_version.startswith("1.15."):
-        return {
-            "webserverSecretKeySecretName": names.webserver_secret_key,
-            "webserver": {**ui, "defaultUser": user},
-            "createUserJob": _create_user_job(".Values.webserver.defaultUser", names, settings),
+    out: dict[str, Any] = {
+        values_key: names.static_keys[key] for key, values_key in profile.static_keys.items()
+    }
+    out[profile.ui_service_key] = ui
+    if profile.standalone_dag_processor:
+        # Airflow 3 runs the DAG processor on its own; its logs go to Blob too.
+        out["dagProcessor"] = {
+            "logGroomerSidecar": {"enabled": False},
+            "resources": settings.dag_processor_resources.kubernetes(),
+            "serviceAccount": _no_token(),
         }
-    if profile.chart_version.startswith("1.19."):
-        return {
-            "apiSecretKeySecretName": names.api_secret_key,
-            "jwtSecretName": names.jwt_secret,
-            "apiServer": ui,
-            # Airflow 3 runs the DAG processor on its own; its logs go to Blob too.
-            "dagProcessor": {
-                "logGroomerSidecar": {"enabled": False},
-                "resources": settings.dag_processor_resources.kubernetes(),
-                "serviceAccount": _no_token(),
-            },
-            "createUserJob": {
-                **_create_user_job(".Values.createUserJob.defaultUser", names, settings),
-                "defaultUser": user,
-            },
-        }
-    raise NotImplementedError(f"no version-specific values for chart {profile.chart_version}")  # pragma: no cover
+    out["createUserJob"] = _create_user_job(f".Values.{profile.default_user_key}.defaultUser", names, settings)
+    _merge(out, {profile.default_user_key: {"defaultUser": user}})
+    return out
 
 
 # What the chart's own wait-for-migrations init containers run (_helpers.yaml

@@ -13,7 +13,7 @@ import yaml
 from pulumi_azure_native import authorization, containerregistry, containerservice, resources
 
 from components.azure_roles import ACR_PULL, AKS_RBAC_CLUSTER_ADMIN, role_definition_id
-from settings import Settings
+from config import Settings
 
 # The application id of the AKS AAD server (the audience of every Entra kubeconfig token).
 AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"

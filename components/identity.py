@@ -1,9 +1,9 @@
-"""Identity: managed identity, namespace, annotated ServiceAccount, federated credential."""
+"""Identity: managed identity, annotated ServiceAccount, federated credentials."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -12,23 +12,19 @@ from pulumi_azure_native import managedidentity
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 
 
-def federated_subject(namespace: str, service_account: str) -> str:
-    """The exact subject AKS puts in a ServiceAccount token."""
-    return f"system:serviceaccount:{namespace}:{service_account}"
-
-
 @dataclass
 class IdentityArgs:
     resource_group_name: pulumi.Input[str]
     location: str
     identity_name: str
-    namespace: str
+    namespace: pulumi.Input[str]  # where the ServiceAccount lives (the Namespace's output)
     service_account_name: str
+    # The workloads trusting this identity: credential name -> exact token subject
+    # (plan.federated_subjects; the ServiceAccount's among them).
+    subjects: Mapping[str, str]
     tenant_id: pulumi.Input[str]
     oidc_issuer_url: pulumi.Input[str]
     provider: k8s.Provider
-    # More workloads trusting this identity: credential name -> exact subject.
-    extra_subjects: Mapping[str, str] = field(default_factory=dict)
 
 
 class Identity(pulumi.ComponentResource):
@@ -37,10 +33,8 @@ class Identity(pulumi.ComponentResource):
     client_id: pulumi.Output[str]
     principal_id: pulumi.Output[str]
     identity_name: pulumi.Output[str]
-    namespace: pulumi.Output[str]
     service_account_name: pulumi.Output[str]
     federated_credentials: list[managedidentity.FederatedIdentityCredential]
-    namespace_resource: k8s.core.v1.Namespace
 
     def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:identity:Identity", name, None, opts)
@@ -58,20 +52,11 @@ class Identity(pulumi.ComponentResource):
         self.client_id = uami.client_id
         self.principal_id = uami.principal_id
 
-        self.namespace_resource = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.namespace, labels={"app.kubernetes.io/part-of": "airflow-aks"}
-            ),
-            opts=kube,
-        )
-        self.namespace = self.namespace_resource.metadata.name
-
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.service_account_name,
-                namespace=self.namespace,
+                namespace=args.namespace,
                 annotations={
                     "azure.workload.identity/client-id": uami.client_id,
                     "azure.workload.identity/tenant-id": args.tenant_id,
@@ -85,12 +70,8 @@ class Identity(pulumi.ComponentResource):
         # (ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity):
         # each credential waits for the one before it.
         self.federated_credentials = []
-        subjects = {
-            "external-secrets-operator": federated_subject(args.namespace, args.service_account_name),
-            **args.extra_subjects,
-        }
         previous: list[pulumi.Resource] = []
-        for role, subject in subjects.items():
+        for role, subject in args.subjects.items():
             fic = managedidentity.FederatedIdentityCredential(
                 f"{name}-fic-{role}",
                 federated_identity_credential_resource_name=role,
@@ -108,7 +89,6 @@ class Identity(pulumi.ComponentResource):
             {
                 "clientId": self.client_id,
                 "principalId": self.principal_id,
-                "namespace": self.namespace,
                 "serviceAccountName": self.service_account_name,
             }
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -11,25 +11,6 @@ import pulumi_random as random
 from pulumi_azure_native import authorization, keyvault
 
 from components.azure_roles import KEY_VAULT_SECRETS_USER, role_definition_id
-
-# Key Vault secret names of the credentials this stack generates.
-ADMIN_PASSWORD_SECRET = "airflow-admin-password"
-WEBSERVER_SECRET_KEY_SECRET = "airflow-webserver-secret-key"
-FERNET_KEY_SECRET = "airflow-fernet-key"
-API_SECRET_KEY_SECRET = "airflow-api-secret-key"
-JWT_SECRET_SECRET = "airflow-jwt-secret"
-POSTGRES_PASSWORD_SECRET = "airflow-postgres-password"
-REDIS_PASSWORD_SECRET = "airflow-redis-password"
-# Generated when the settings need them (the chart line's static keys, the bundled
-# PostgreSQL's and Redis's passwords), with their length. Letters and digits only: they
-# go into connection URLs and pgbouncer's users.txt.
-OPTIONAL_PASSWORDS: dict[str, int] = {
-    WEBSERVER_SECRET_KEY_SECRET: 64,
-    API_SECRET_KEY_SECRET: 64,
-    JWT_SECRET_SECRET: 64,
-    POSTGRES_PASSWORD_SECRET: 32,
-    REDIS_PASSWORD_SECRET: 32,
-}
 
 
 def vault_name(prefix: str, suffix: str) -> str:
@@ -53,9 +34,13 @@ class KeyVaultArgs:
     authorization: Literal["rbac", "accessPolicy"]
     purge_protection: bool
     soft_delete_retention_days: int
-    # What to generate besides the admin password and Fernet key, by Key Vault secret
-    # name (keys of OPTIONAL_PASSWORDS).
-    passwords: Sequence[str] = ()
+    # Key Vault secret names (plan.ADMIN_PASSWORD_SECRET, plan.FERNET_KEY_SECRET)
+    admin_password_secret: str
+    fernet_key_secret: str
+    # What to generate besides the admin password and Fernet key: Key Vault secret name ->
+    # length (plan.generated_passwords). Letters and digits only: they go into connection
+    # URLs and pgbouncer's users.txt.
+    passwords: Mapping[str, int]
     # protect the vault: `pulumi destroy` (or a replacing change) stops instead of deleting it
     protect: bool = False
 
@@ -70,10 +55,6 @@ class KeyVault(pulumi.ComponentResource):
     secrets: dict[str, keyvault.Secret]
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        unknown = sorted(set(args.passwords) - set(OPTIONAL_PASSWORDS))
-        if unknown:  # before anything is registered
-            known = ", ".join(OPTIONAL_PASSWORDS)
-            raise ValueError(f"no generated password named {', '.join(unknown)}; known: {known}")
         super().__init__("airflow-aks:key_vault:KeyVault", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # A destroyed vault stays soft-deleted and blocks its name: a generated suffix,
@@ -129,14 +110,12 @@ class KeyVault(pulumi.ComponentResource):
         admin = random.RandomPassword(f"{name}-admin-password", length=24, special=False, opts=child)
         fernet = random.RandomBytes(f"{name}-fernet-key", length=32, opts=child)
         generated = {
-            ADMIN_PASSWORD_SECRET: admin.result,
-            FERNET_KEY_SECRET: fernet.base64.apply(_urlsafe),
+            args.admin_password_secret: admin.result,
+            args.fernet_key_secret: fernet.base64.apply(_urlsafe),
         }
-        for secret_name in args.passwords:
+        for secret_name, length in args.passwords.items():
             role = secret_name.removeprefix("airflow-")
-            password = random.RandomPassword(
-                f"{name}-{role}", length=OPTIONAL_PASSWORDS[secret_name], special=False, opts=child
-            )
+            password = random.RandomPassword(f"{name}-{role}", length=length, special=False, opts=child)
             generated[secret_name] = password.result
         self.secrets = {
             secret_name: vault_secret(

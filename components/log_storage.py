@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -9,19 +10,10 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pulumi_azure_native import keyvault, storage
 
-from components.airflow_values import AIRFLOW_GID, AIRFLOW_UID
 from components.key_vault import vault_secret
+from profiles import AIRFLOW_GID, AIRFLOW_UID
 
 BLOB_CSI_DRIVER = "blob.csi.azure.com"
-STORAGE_CLASS = "azureblob-fuse-premium"
-# Key Vault secret names (the article's) and the Kubernetes Secret ESO builds from them.
-ACCOUNT_NAME_SECRET = "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME"
-ACCOUNT_KEY_SECRET = "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY"
-KUBERNETES_SECRET = "airflow-logs-storage"
-KUBERNETES_SECRET_DATA = {
-    "azurestorageaccountname": ACCOUNT_NAME_SECRET,
-    "azurestorageaccountkey": ACCOUNT_KEY_SECRET,
-}
 # The article's options, plus ownership: blobfuse ignores the pod's fsGroup, so without
 # uid/gid Airflow (uid 50000, gid 0) cannot write its task logs (apache/airflow#45405).
 MOUNT_OPTIONS = [
@@ -67,15 +59,6 @@ def storage_account_name(prefix: str, suffix: str) -> str:
     return f"{prefix}logs{suffix}"
 
 
-def claim_name(namespace: str) -> str:
-    return f"pvc-{namespace}-logs"
-
-
-def volume_name(namespace: str) -> str:
-    """PersistentVolumes are cluster-scoped: the namespace keeps two stacks apart."""
-    return f"pv-{namespace}-logs"
-
-
 @dataclass
 class LogStorageArgs:
     resource_group_name: pulumi.Input[str]
@@ -85,6 +68,14 @@ class LogStorageArgs:
     volume_size: str
     retention_days: int
     namespace: pulumi.Input[str]
+    # Names from the plan: the claim Airflow mounts, the (cluster-scoped) volume, its class,
+    # the Kubernetes Secret the driver reads the account from, and the Key Vault secrets ESO
+    # fills it from (Blob CSI key -> Key Vault secret: azurestorageaccountname, ...key).
+    claim_name: str
+    volume_name: str
+    storage_class: str
+    driver_secret: str
+    driver_secret_data: Mapping[str, str]
     vault_name: pulumi.Input[str]
     provider: k8s.Provider
     # protect the account, the container, the PV and the claim: `pulumi destroy` (or a
@@ -100,7 +91,7 @@ class LogStorage(pulumi.ComponentResource):
     claim_name: pulumi.Output[str]
     volume: k8s.core.v1.PersistentVolume
     claim: k8s.core.v1.PersistentVolumeClaim
-    vault_secrets: list[keyvault.Secret]
+    vault_secrets: dict[str, keyvault.Secret]  # Key Vault secret name -> secret
 
     def __init__(self, name: str, args: LogStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:log_storage:LogStorage", name, None, opts)
@@ -155,37 +146,40 @@ class LogStorage(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name, account_name=account.name
         )
         account_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: str(k.keys[0].value)))
-        self.vault_secrets = [
-            vault_secret(
+        # what the driver reads, by its documented key: the account's name and key
+        account_name_secret = args.driver_secret_data["azurestorageaccountname"]
+        account_key_secret = args.driver_secret_data["azurestorageaccountkey"]
+        self.vault_secrets = {
+            account_name_secret: vault_secret(
                 f"{name}-kv-account-name",
                 args.vault_name,
                 args.resource_group_name,
-                ACCOUNT_NAME_SECRET,
+                account_name_secret,
                 account.name,
                 parent=self,
             ),
-            vault_secret(
+            account_key_secret: vault_secret(
                 f"{name}-kv-account-key",
                 args.vault_name,
                 args.resource_group_name,
-                ACCOUNT_KEY_SECRET,
+                account_key_secret,
                 account_key,
                 parent=self,
             ),
-        ]
+        }
 
         namespace = pulumi.Output.from_input(args.namespace)
         self.volume = k8s.core.v1.PersistentVolume(
             f"{name}-pv",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=namespace.apply(volume_name), labels={"app.kubernetes.io/part-of": "airflow-aks"}
+                name=args.volume_name, labels={"app.kubernetes.io/part-of": "airflow-aks"}
             ),
             spec=k8s.core.v1.PersistentVolumeSpecArgs(
                 capacity={"storage": args.volume_size},
                 access_modes=["ReadWriteMany"],
                 # Delete would remove the blob container's data with the claim.
                 persistent_volume_reclaim_policy="Retain",
-                storage_class_name=STORAGE_CLASS,
+                storage_class_name=args.storage_class,
                 mount_options=MOUNT_OPTIONS,
                 csi=k8s.core.v1.CSIPersistentVolumeSourceArgs(
                     driver=BLOB_CSI_DRIVER,
@@ -197,16 +191,16 @@ class LogStorage(pulumi.ComponentResource):
                         "containerName": container.name,
                         "protocol": "fuse2",
                     },
-                    node_stage_secret_ref=k8s.core.v1.SecretReferenceArgs(name=KUBERNETES_SECRET, namespace=namespace),
+                    node_stage_secret_ref=k8s.core.v1.SecretReferenceArgs(name=args.driver_secret, namespace=namespace),
                 ),
             ),
             opts=stateful_kube,
         )
         self.claim = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-pvc",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace.apply(claim_name), namespace=namespace),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.claim_name, namespace=namespace),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                storage_class_name=STORAGE_CLASS,
+                storage_class_name=args.storage_class,
                 access_modes=["ReadWriteMany"],
                 resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": args.volume_size}),
                 volume_name=self.volume.metadata.name,

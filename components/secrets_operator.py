@@ -9,23 +9,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from profiles import ESO_IMAGES
+
 ESO_CHART_REPO = "https://charts.external-secrets.io"
 ESO_CHART_NAME = "external-secrets"
 # The API version the pinned operator serves (2.x serves v1 only; the article's v1beta1 is gone).
 ESO_API_VERSION = "external-secrets.io/v1"
 SECRET_STORE_NAME = "azure-store"
-ESO_IMAGE_SOURCE = "ghcr.io/external-secrets/external-secrets"
-ESO_IMAGES = {
-    # chart values path -> repository path inside the configured registry
-    "image": "external-secrets/external-secrets",
-    "webhook.image": "external-secrets/external-secrets",
-    "certController.image": "external-secrets/external-secrets",
-}
-
-
-def eso_image_mirrors(chart_version: str) -> dict[str, str]:
-    """`repository:tag` in the registry -> the upstream image to import it from."""
-    return {f"{path}:v{chart_version}": f"{ESO_IMAGE_SOURCE}:v{chart_version}" for path in set(ESO_IMAGES.values())}
 
 
 # The user the ESO image itself runs as (its Dockerfile: `USER 65534`, "nobody").
@@ -36,15 +26,6 @@ ESO_UID = 65534
 # retry with a growing back-off.
 WAIT_FOR_READY = {"pulumi.com/waitFor": "condition=Ready"}
 READY_TIMEOUT = pulumi.CustomTimeouts(create="20m", update="20m")
-
-
-OPERATOR_RELEASE = "external-secrets"  # also the controller's ServiceAccount (the chart's fullname)
-
-
-def operator_namespace(namespace: str) -> str:
-    """Where the operator runs: apart from the namespace it serves, whose pods the Airflow
-    chart's pod-launcher role lets create pods and exec into them."""
-    return f"{namespace}-eso"
 
 
 def eso_values(registry: str, chart_version: str, namespace: str, resources: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,7 +119,8 @@ class ExternalSecretSpec:
 @dataclass
 class SecretsOperatorArgs:
     namespace: pulumi.Input[str]  # the namespace it serves (SecretStore, ExternalSecrets)
-    operator_namespace: str  # where the operator runs (operator_namespace(namespace))
+    operator_namespace: str  # where the operator runs (plan.operator_namespace)
+    release_name: str  # the operator's release, and its controller's ServiceAccount (the chart's fullname)
     service_account_name: pulumi.Input[str]
     vault_uri: pulumi.Input[str]
     registry: str
@@ -177,7 +159,7 @@ class SecretsOperator(pulumi.ComponentResource):
             )
             self.release = k8s.helm.v3.Release(
                 f"{name}-eso",
-                name=OPERATOR_RELEASE,
+                name=args.release_name,
                 chart=ESO_CHART_NAME,
                 version=args.chart_version,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ESO_CHART_REPO),
@@ -244,7 +226,7 @@ class SecretsOperator(pulumi.ComponentResource):
         namespace it serves (the chart's own rule would let it mint any ServiceAccount's)."""
         role = k8s.rbac.v1.Role(
             f"{name}-token-role",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{OPERATOR_RELEASE}-token", namespace=args.namespace),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{args.release_name}-token", namespace=args.namespace),
             rules=[
                 k8s.rbac.v1.PolicyRuleArgs(
                     api_groups=[""],
@@ -257,12 +239,14 @@ class SecretsOperator(pulumi.ComponentResource):
         )
         return k8s.rbac.v1.RoleBinding(
             f"{name}-token-binding",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{OPERATOR_RELEASE}-token", namespace=args.namespace),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{args.release_name}-token", namespace=args.namespace),
             role_ref=k8s.rbac.v1.RoleRefArgs(
                 api_group="rbac.authorization.k8s.io", kind="Role", name=role.metadata.name
             ),
             subjects=[
-                k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=OPERATOR_RELEASE, namespace=args.operator_namespace)
+                k8s.rbac.v1.SubjectArgs(
+                    kind="ServiceAccount", name=args.release_name, namespace=args.operator_namespace
+                )
             ],
             opts=kube,
         )

@@ -6,17 +6,25 @@ One source of truth for two runners:
   entry in a CrossGuard policy (the only module that imports ``pulumi_policy``);
 * offline: the synth runs :func:`evaluate` over the resources the program registered under mocks.
 
-No Pulumi import here. Properties are read through ``Mapping``/``Sequence`` only, so CrossGuard's
-unknown-checking proxies work unchanged (reading an unknown value raises there, and CrossGuard
-reports the policy as not runnable during that preview).
+No Pulumi import here, and nothing outside the standard library and :mod:`kube` (the Kubernetes
+facts and value walkers synth shares). Properties are read through ``Mapping``/``Sequence`` only,
+so CrossGuard's unknown-checking proxies work unchanged (reading an unknown value raises there,
+and CrossGuard reports the policy as not runnable during that preview).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+if __package__:  # imported as policy.rules (synth, tests)
+    from policy.kube import DEFAULT_NAMESPACE, images, is_list, is_secret, lookup, plain, registry_path, walk
+    from policy.kube import service_account_subject as subject_of
+else:  # the Pulumi CLI runs policy/ as a script directory: its modules are top-level there
+    from kube import DEFAULT_NAMESPACE, images, is_list, is_secret, lookup, plain, registry_path, walk  # type: ignore[no-redef]
+    from kube import service_account_subject as subject_of  # type: ignore[no-redef]
 
 # Resource type tokens the policies look at.
 KEY_VAULT = "azure-native:keyvault:Vault"
@@ -105,46 +113,10 @@ class Policy:
 
 
 # ---------------------------------------------------------------------------- value helpers
-def is_secret(value: Any) -> bool:
-    """True for a value the program marked secret (synth.mocks.Secret, pulumi_policy.Secret)."""
-    return type(value).__name__ == "Secret" and hasattr(value, "value")
-
-
+# is_secret, plain (secrets unwrapped), lookup (a nested value), is_list and walk: see kube.py.
 def is_unknown(value: Any) -> bool:
     """True for a value not known yet (synth.mocks.Unknown)."""
     return type(value).__name__ == "Unknown"
-
-
-def _plain(value: Any) -> Any:
-    while is_secret(value):
-        value = value.value
-    return value
-
-
-def _get(obj: Any, *path: str) -> Any:
-    """The value at `path` (secrets unwrapped on the way), None when any step is missing."""
-    node = _plain(obj)
-    for key in path:
-        if not isinstance(node, Mapping):
-            return None
-        node = _plain(node.get(key))
-    return node
-
-
-def _is_list(value: Any) -> bool:
-    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
-
-
-def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """Every (dotted path, node) under `value`, secrets unwrapped, the root included."""
-    node = _plain(value)
-    yield path, node
-    if isinstance(node, Mapping):
-        for key, child in node.items():
-            yield from _walk(child, f"{path}.{key}" if path else str(key))
-    elif _is_list(node):
-        for i, child in enumerate(node):
-            yield from _walk(child, f"{path}[{i}]")
 
 
 def _nonempty_str(value: Any) -> bool:
@@ -189,11 +161,11 @@ def credential_material(value: Any, path: str = "") -> list[str]:
     every `helm get values`. The empty string (the charts' "unset") is allowed.
     """
     found = []
-    for where, node in _walk(value, path):
+    for where, node in walk(value, path):
         if not isinstance(node, Mapping):
             continue
         for key in node:
-            if is_credential_key(str(key)) and _nonempty_str(_plain(node[key])):
+            if is_credential_key(str(key)) and _nonempty_str(plain(node[key])):
                 found.append(f"{where}.{key}" if where else str(key))
     return found
 
@@ -249,26 +221,26 @@ _READ_ONLY_SECRET_PERMISSIONS = frozenset({"get", "list"})
 def check_key_vault_access(r: PolicyResource, _config: PolicyConfig) -> list[str]:
     out: list[str] = []
     if r.type == KEY_VAULT:
-        props = _get(r.props, "properties")
+        props = lookup(r.props, "properties")
         props = props if isinstance(props, Mapping) else {}
-        if _plain(props.get("enableSoftDelete")) is False:
+        if plain(props.get("enableSoftDelete")) is False:
             out.append(f"Key Vault {r.name}: enableSoftDelete is false")
-        if _plain(props.get("enableRbacAuthorization")) is not True:
-            policies = _plain(props.get("accessPolicies")) or []
-            for i, entry in enumerate(policies if _is_list(policies) else []):
-                perms = _get(entry, "permissions")
+        if plain(props.get("enableRbacAuthorization")) is not True:
+            policies = plain(props.get("accessPolicies")) or []
+            for i, entry in enumerate(policies if is_list(policies) else []):
+                perms = lookup(entry, "permissions")
                 perms = perms if isinstance(perms, Mapping) else {}
-                secrets = {str(_plain(p)).lower() for p in (_plain(perms.get("secrets")) or [])}
+                secrets = {str(plain(p)).lower() for p in (plain(perms.get("secrets")) or [])}
                 if not secrets <= _READ_ONLY_SECRET_PERMISSIONS:
                     extra = ", ".join(sorted(secrets - _READ_ONLY_SECRET_PERMISSIONS))
                     out.append(f"Key Vault {r.name}: accessPolicies[{i}] grants secret permissions {extra} "
                                "(only get/list allowed)")
                 for kind in ("keys", "certificates", "storage"):
-                    if _plain(perms.get(kind)):
+                    if plain(perms.get(kind)):
                         out.append(f"Key Vault {r.name}: accessPolicies[{i}] grants {kind} permissions "
                                    "(secrets get/list only)")
     elif r.type == ROLE_ASSIGNMENT:
-        scope = _plain(r.props.get("scope"))
+        scope = plain(r.props.get("scope"))
         if isinstance(scope, str):
             normalized = scope.strip().rstrip("/").lower()
             if "/providers/" not in normalized or normalized.startswith("/providers/"):
@@ -283,15 +255,15 @@ _TLS_OK = frozenset({"TLS1_2", "TLS1_3"})
 def check_storage(r: PolicyResource, _config: PolicyConfig) -> list[str]:
     out: list[str] = []
     if r.type == STORAGE_ACCOUNT:
-        if _plain(r.props.get("enableHttpsTrafficOnly")) is not True:
+        if plain(r.props.get("enableHttpsTrafficOnly")) is not True:
             out.append(f"storage account {r.name}: enableHttpsTrafficOnly must be true")
-        tls = _plain(r.props.get("minimumTlsVersion"))
+        tls = plain(r.props.get("minimumTlsVersion"))
         if tls not in _TLS_OK:
             out.append(f"storage account {r.name}: minimumTlsVersion {tls!r} (TLS1_2 or TLS1_3 required)")
-        if _plain(r.props.get("allowBlobPublicAccess")) is not False:
+        if plain(r.props.get("allowBlobPublicAccess")) is not False:
             out.append(f"storage account {r.name}: allowBlobPublicAccess must be false")
     elif r.type == BLOB_CONTAINER:
-        access = _plain(r.props.get("publicAccess"))
+        access = plain(r.props.get("publicAccess"))
         if access not in (None, "None"):
             out.append(f"blob container {r.name}: publicAccess {access!r} (must be None)")
     return out
@@ -302,13 +274,13 @@ def check_aks(r: PolicyResource, _config: PolicyConfig) -> list[str]:
     if r.type != MANAGED_CLUSTER:
         return []
     out: list[str] = []
-    if _get(r.props, "oidcIssuerProfile", "enabled") is not True:
+    if lookup(r.props, "oidcIssuerProfile", "enabled") is not True:
         out.append(f"AKS cluster {r.name}: oidcIssuerProfile.enabled must be true")
-    if _get(r.props, "securityProfile", "workloadIdentity", "enabled") is not True:
+    if lookup(r.props, "securityProfile", "workloadIdentity", "enabled") is not True:
         out.append(f"AKS cluster {r.name}: securityProfile.workloadIdentity.enabled must be true")
-    if _plain(r.props.get("enableRBAC")) is not True:
+    if plain(r.props.get("enableRBAC")) is not True:
         out.append(f"AKS cluster {r.name}: enableRBAC must be true (Kubernetes RBAC off: any identity may do anything)")
-    if _get(r.props, "aadProfile") and _plain(r.props.get("disableLocalAccounts")) is not True:
+    if lookup(r.props, "aadProfile") and plain(r.props.get("disableLocalAccounts")) is not True:
         out.append(f"AKS cluster {r.name}: Entra ID is on (aadProfile) but local accounts are not disabled")
     return out
 
@@ -319,34 +291,11 @@ _VERSION_RANGE = re.compile(r"[\^~*<>=|, ]|(^|\.)[xX](\.|$)")
 
 def chart_name(chart: Any) -> str:
     """`airflow` for "airflow" and "repo/airflow"."""
-    return str(_plain(chart) or "").rstrip("/").rsplit("/", 1)[-1]
+    return str(plain(chart) or "").rstrip("/").rsplit("/", 1)[-1]
 
 
 def _same_url(a: str, b: str) -> bool:
     return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
-
-
-def images(values: Any) -> Iterator[tuple[str, str, Any]]:
-    """(values path, image reference, tag) of every image in Helm values.
-
-    An image is a mapping with a string "repository" (plus optional "registry" and "tag"), or a
-    `<prefix>Repository` key next to `<prefix>Tag` (the Airflow chart's defaultAirflowRepository).
-    """
-    for path, node in _walk(values, "values"):
-        if not isinstance(node, Mapping):
-            continue
-        repository = _plain(node.get("repository"))
-        if isinstance(repository, str):
-            registry = _plain(node.get("registry"))
-            ref = f"{registry.rstrip('/')}/{repository}" if _nonempty_str(registry) else repository
-            yield path, ref, _plain(node.get("tag"))
-        for key in node:
-            name = str(key)
-            if name.endswith("Repository") and len(name) > len("Repository"):
-                value = _plain(node[key])
-                if isinstance(value, str):
-                    tag_key = name[: -len("Repository")] + "Tag"
-                    yield f"{path}.{name}" if path else name, value, _plain(node.get(tag_key))
 
 
 def check_helm_sources(r: PolicyResource, config: PolicyConfig) -> list[str]:
@@ -354,8 +303,8 @@ def check_helm_sources(r: PolicyResource, config: PolicyConfig) -> list[str]:
         return []
     out: list[str] = []
     name = chart_name(r.props.get("chart"))
-    version = _plain(r.props.get("version"))
-    repo = _get(r.props, "repositoryOpts", "repo")
+    version = plain(r.props.get("version"))
+    repo = lookup(r.props, "repositoryOpts", "repo")
     expected = config.charts.get(name)
     if expected is None:
         approved = ", ".join(sorted(config.charts))
@@ -370,9 +319,8 @@ def check_helm_sources(r: PolicyResource, config: PolicyConfig) -> list[str]:
         if not isinstance(repo, str) or not _same_url(repo, want_repo):
             out.append(f"Helm release {r.name}: chart {name} from repository {repo!r} (expected {want_repo})")
 
-    prefix = config.registry.rstrip("/") + "/"
-    for path, ref, tag in images(r.props.get("values")):
-        if not config.registry or not ref.startswith(prefix):
+    for path, ref, tag in images(r.props.get("values"), "values"):
+        if registry_path(ref, config.registry) is None:
             out.append(f"Helm release {r.name}: {path} image {ref!r} is not from the registry {config.registry!r}")
         if "@sha256:" in ref:
             continue  # pinned by digest
@@ -383,11 +331,12 @@ def check_helm_sources(r: PolicyResource, config: PolicyConfig) -> list[str]:
 
 # ---------------------------------------------------------------------------- 6. federated subject
 def service_account_subject(r: PolicyResource) -> str | None:
-    name = _get(r.props, "metadata", "name")
-    namespace = _get(r.props, "metadata", "namespace") or "default"
+    """The federated-credential subject of a ServiceAccount resource (kube.py formats it)."""
+    name = lookup(r.props, "metadata", "name")
+    namespace = lookup(r.props, "metadata", "namespace") or DEFAULT_NAMESPACE
     if not isinstance(name, str) or not isinstance(namespace, str):
         return None
-    return f"system:serviceaccount:{namespace}:{name}"
+    return subject_of(namespace, name)
 
 
 def check_federated_subjects(resources: Sequence[PolicyResource], _config: PolicyConfig) -> list[tuple[str, str]]:
@@ -396,7 +345,7 @@ def check_federated_subjects(resources: Sequence[PolicyResource], _config: Polic
     for r in resources:
         if r.type != FEDERATED_CREDENTIAL:
             continue
-        subject = _plain(r.props.get("subject"))
+        subject = plain(r.props.get("subject"))
         if is_unknown(subject):
             continue
         if subject not in accounts:
@@ -414,53 +363,65 @@ _DEFAULT_PASSWORD_TEMPLATE = re.compile(r"\.Values\.(webserver|createUserJob)\.d
 def check_airflow(r: PolicyResource, _config: PolicyConfig) -> list[str]:
     if r.type != HELM_RELEASE or chart_name(r.props.get("chart")) != AIRFLOW_CHART:
         return []
-    values = _get(r.props, "values")
+    values = lookup(r.props, "values")
     values = values if isinstance(values, Mapping) else {}
     out: list[str] = []
 
     # The default user: webserver.defaultUser (chart < 1.16; still honoured, deprecated,
     # when set) or createUserJob.defaultUser (chart 1.16+).
-    legacy = _get(values, "webserver", "defaultUser")
-    current = _get(values, "createUserJob", "defaultUser")
+    legacy = lookup(values, "webserver", "defaultUser")
+    current = lookup(values, "createUserJob", "defaultUser")
     user: Mapping[str, Any] = legacy if isinstance(legacy, Mapping) else current if isinstance(current, Mapping) else {}
     for where, candidate in (("webserver.defaultUser", legacy), ("createUserJob.defaultUser", current)):
-        if isinstance(candidate, Mapping) and _plain(candidate.get("password")) == "admin":
+        if isinstance(candidate, Mapping) and plain(candidate.get("password")) == "admin":
             out.append(f"Airflow release {r.name}: {where}.password is the default 'admin'")
-    if _plain(user.get("enabled")) is not False:  # the chart default is enabled
-        args = _get(values, "createUserJob", "args")
-        if not _is_list(args) or not args:
+    if plain(user.get("enabled")) is not False:  # the chart default is enabled
+        args = lookup(values, "createUserJob", "args")
+        if not is_list(args) or not args:
             out.append(f"Airflow release {r.name}: the default user is enabled but createUserJob.args is unset, "
                        "so the chart's job sets the password from values (default 'admin')")
-        elif any(isinstance(a := _plain(arg), str) and _DEFAULT_PASSWORD_TEMPLATE.search(a) for arg in args):
+        elif any(isinstance(a := plain(arg), str) and _DEFAULT_PASSWORD_TEMPLATE.search(a) for arg in args):
             out.append(f"Airflow release {r.name}: createUserJob.args read the default user's password from values; "
                        "read the password from a Secret instead")
 
-    version = _plain(values.get("airflowVersion"))
+    version = plain(values.get("airflowVersion"))
     airflow3 = isinstance(version, str) and version.startswith("3.")
     if airflow3:
-        executor = _plain(values.get("executor"))
+        executor = plain(values.get("executor"))
         if isinstance(executor, str) and any(e in executor for e in _AIRFLOW2_ONLY_EXECUTORS):
             out.append(f"Airflow release {r.name}: executor {executor} does not run on Airflow 3 (the scheduler "
                        "refuses to start); use e.g. CeleryExecutor,KubernetesExecutor")
-        if not _nonempty_str(_plain(values.get("apiSecretKeySecretName"))):
+        if not _nonempty_str(plain(values.get("apiSecretKeySecretName"))):
             out.append(f"Airflow release {r.name}: no static API secret key (set apiSecretKeySecretName)")
-        if not _nonempty_str(_plain(values.get("jwtSecretName"))):
+        if not _nonempty_str(plain(values.get("jwtSecretName"))):
             out.append(f"Airflow release {r.name}: no static JWT secret (set jwtSecretName; the chart would make a "
                        "new one on every upgrade, invalidating every token)")
-    elif not (_nonempty_str(_plain(values.get("webserverSecretKeySecretName")))
-              or _nonempty_str(_plain(values.get("apiSecretKeySecretName")))):
+    elif not (_nonempty_str(plain(values.get("webserverSecretKeySecretName")))
+              or _nonempty_str(plain(values.get("apiSecretKeySecretName")))):
         out.append(f"Airflow release {r.name}: no static webserver secret key (set webserverSecretKeySecretName, "
                    "or apiSecretKeySecretName for Airflow 3)")
 
     for job in ("migrateDatabaseJob", "createUserJob"):
-        if _get(values, job, "useHelmHooks") is not False:
+        if lookup(values, job, "useHelmHooks") is not False:
             out.append(f"Airflow release {r.name}: {job}.useHelmHooks must be false (hooks deadlock a waiting release)")
     out.extend(f"Airflow release {r.name}: {problem}" for problem in _default_credentials(values))
     return out
 
 
+def airflow_uses_celery(values: Mapping[str, Any]) -> bool:
+    """True when the Airflow chart runs Celery (workers, a broker URL): an executor naming it, or
+    none at all (the chart's default is CeleryExecutor)."""
+    executor = plain(values.get("executor"))
+    return executor is None or (isinstance(executor, str) and "Celery" in executor)
+
+
+def airflow_bundles_postgresql(values: Mapping[str, Any]) -> bool:
+    """True when the Airflow chart runs its own PostgreSQL (postgresql.enabled, on by default)."""
+    return lookup(values, "postgresql", "enabled") is not False
+
+
 def _set(values: Mapping[str, Any], *path: str) -> bool:
-    return _nonempty_str(_plain(_get(values, *path)))
+    return _nonempty_str(lookup(values, *path))
 
 
 def _default_credentials(values: Mapping[str, Any]) -> list[str]:
@@ -469,22 +430,19 @@ def _default_credentials(values: Mapping[str, Any]) -> list[str]:
     if not _set(values, "data", "metadataSecretName"):
         out.append("data.metadataSecretName is unset, so the metadata connection (user and password) comes "
                    "from values, postgres/postgres by default")
-    if _plain(_get(values, "postgresql", "enabled")) is not False and not _set(
-        values, "postgresql", "auth", "existingSecret"
-    ):
+    if airflow_bundles_postgresql(values) and not _set(values, "postgresql", "auth", "existingSecret"):
         out.append("the bundled PostgreSQL has no postgresql.auth.existingSecret, so it keeps the chart's "
                    "postgres/postgres")
-    if _plain(_get(values, "pgbouncer", "enabled")) is True:
+    if lookup(values, "pgbouncer", "enabled") is True:
         if not _set(values, "pgbouncer", "configSecretName"):
             out.append("pgbouncer.configSecretName is unset, so PgBouncer's users.txt is built from values")
         if not _set(values, "pgbouncer", "metricsExporterSidecar", "statsSecretName"):
             out.append("pgbouncer.metricsExporterSidecar.statsSecretName is unset, so the stats connection is "
                        "built from values")
-    executor = _plain(values.get("executor"))
-    if executor is None or (isinstance(executor, str) and "Celery" in executor):  # the chart's default: Celery
+    if airflow_uses_celery(values):
         if not _set(values, "data", "brokerUrlSecretName"):
             out.append("data.brokerUrlSecretName is unset, so the broker URL comes from a Helm hook")
-        if _plain(_get(values, "redis", "enabled")) is not False and not _set(values, "redis", "passwordSecretName"):
+        if lookup(values, "redis", "enabled") is not False and not _set(values, "redis", "passwordSecretName"):
             out.append("redis.passwordSecretName is unset, so Redis gets a password made up in a Helm hook, "
                        "outside Key Vault")
     return out
@@ -508,18 +466,18 @@ _ESO_SCOPED: tuple[tuple[tuple[str, ...], Any], ...] = (
 def check_secrets_operator(r: PolicyResource, _config: PolicyConfig) -> list[str]:
     if r.type != HELM_RELEASE or chart_name(r.props.get("chart")) != ESO_CHART:
         return []
-    values = _get(r.props, "values")
+    values = lookup(r.props, "values")
     values = values if isinstance(values, Mapping) else {}
     out = [
         f"External Secrets release {r.name}: {'.'.join(path)} must be {str(want).lower()} "
-        f"(is {_get(values, *path)!r}), or the operator may read and write Secrets cluster-wide"
+        f"(is {lookup(values, *path)!r}), or the operator may read and write Secrets cluster-wide"
         for path, want in _ESO_SCOPED
-        if _get(values, *path) is not want
+        if lookup(values, *path) is not want
     ]
     served = values.get("scopedNamespace")
     if not _nonempty_str(served):
         out.append(f"External Secrets release {r.name}: scopedNamespace is unset (the namespace it serves)")
-    elif _plain(r.props.get("namespace")) == _plain(served):
+    elif plain(r.props.get("namespace")) == plain(served):
         out.append(f"External Secrets release {r.name}: runs in {served!r}, the namespace it serves, where workloads "
                    "that may create pods could exec into it; install it in a namespace of its own")
     return out

@@ -51,7 +51,7 @@ def configure(stack: str, stack_file: Path | None) -> tuple[StackConfig, Any, fr
             f"cannot read the stack file: unexpected {type(err).__name__} (a bug in synth: please report it)"
         ) from None
 
-    from settings import ConfigError, parse_settings
+    from config import ConfigError, parse_settings
 
     values = dict(read.config.values)
     values.update(dict.fromkeys(read.problem_keys, _REFUSED))
@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {printable(refused, 10_000)}", file=sys.stderr)
         return EXIT_USAGE
 
+    from plan import build_plan
     from synth import helm
     from synth.render import render, tree, write
     from synth.runner import run_stack
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     rendered = render(result)
     charts = helm.start_rendering(rendered, settings.kubernetes_version)  # meanwhile: the checks below
-    mirrors = _image_mirrors(settings)
+    mirrors = dict(build_plan(settings).images)  # the images the stack runs, from the same plan
     report = validate(
         result,
         rendered,
@@ -220,13 +221,6 @@ def main(argv: list[str] | None = None) -> int:
             f"({len(report.errors)} errors, {len(report.warnings)} warnings)"
         )
     return EXIT_INVALID if failed else EXIT_OK
-
-
-def _image_mirrors(settings: Any) -> dict[str, str | None]:
-    from components.airflow_values import image_mirrors
-    from components.secrets_operator import eso_image_mirrors
-
-    return {**image_mirrors(settings), **eso_image_mirrors(settings.secrets_operator_chart_version)}
 
 
 def _write_mirrors(mirrors: dict[str, str | None], out: Path) -> Path:

@@ -384,7 +384,7 @@ def _write_atomically(target: Path, layout: Mapping[str, bytes], record: Mapping
 # ----------------------------------------------------------------- command line
 def pinned_versions(stack: str) -> dict[str, str]:
     """folder -> version that a stack pins (through its validated settings)."""
-    from settings import parse_settings
+    from config import parse_settings
     from synth.project import load_stack_config
 
     config = load_stack_config(stack)
@@ -404,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="fetch again even if the cache has the version")
     args = parser.parse_args(argv)
 
-    from settings import ConfigError
+    from config import ConfigError
 
     try:
         wanted = pinned_versions(args.stack)

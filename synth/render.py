@@ -105,6 +105,8 @@ def render(result: RunResult) -> Rendered:
                 "provider": short_urn(provider_urn(rec.provider)),
                 "dependencies": sorted(short_urn(d) for d in rec.dependencies),
                 "inputs": _clean(redact(rec.inputs)),
+                # former URNs, where a resource moved: `pulumi up` adopts instead of replacing
+                **({"aliases": rec.aliases} if rec.aliases else {}),
             }
         )
         if is_manifest(rec):

@@ -36,6 +36,27 @@ class ResourceRecord:
     read: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     protect: bool = False
+    aliases: list[str] = field(default_factory=list)  # former URNs the engine would adopt
+
+
+def alias_urns(request: Any, urn: str) -> list[str]:
+    """The former URNs a registration's aliases name (what `pulumi up` matches in state, so
+    a moved resource is adopted, not replaced): the spec's own URN, or one computed from its
+    name, type and former parent the way the engine computes a URN."""
+    prefix, _, _ = urn.partition("::" + urn.split("::")[2])
+    out = []
+    for alias in getattr(request, "aliases", []):
+        if alias.urn:
+            out.append(alias.urn)
+            continue
+        spec = alias.spec
+        if spec.type and spec.type != request.type:
+            continue  # the SDK's own aliases for earlier API versions of a type, not a move
+        name, typ = spec.name or request.name, request.type
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        qualified = f"{parent.split('::')[2]}${typ}" if parent else typ
+        out.append(f"{prefix}::{qualified}::{name}")
+    return sorted(out)
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -74,6 +95,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             read=read,
             ignore_changes=sorted(getattr(request, "ignoreChanges", [])),
             protect=bool(getattr(request, "protect", False)),
+            aliases=[] if read else alias_urns(request, urn),
         )
         self.order.append(urn)
 

@@ -43,6 +43,8 @@ from typing import Any
 
 import yaml
 
+from config.report import URL_CREDENTIALS, redact_url_credentials
+
 MAX_FILE_BYTES = 1 << 20  # 1 MiB: a stack file is a few KiB
 MAX_DEPTH = 32  # nesting of lists and mappings
 PROVIDER_NAMESPACES = ("azure-native", "kubernetes", "random", "time", "pulumi")
@@ -94,13 +96,11 @@ class StackFileError(ValueError):
 def printable(text: str, limit: int = 80) -> str:
     """`text` safe to print: control and invisible characters escaped, URL credentials hidden,
     at most `limit` characters."""
-    shown = _URL_CREDENTIALS.sub(r"\1[redacted]@", text)
+    shown = redact_url_credentials(text)
     shown = "".join(c if c.isprintable() and c not in "\u2028\u2029" else repr(c)[1:-1] for c in shown)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
-# scheme://user:password@ (bounded, and anchored at a scheme's start: linear on any text)
-_URL_CREDENTIALS = re.compile(r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,31}://)[^/\s@\"']{1,512}@")
 # A key whose name says it holds a credential: its values are never printed.
 _SECRET_NAME = re.compile(
     r"(?i)password|passwd|passphrase|secret|token|credential|api_?key|private_?key|connection_?string"
@@ -111,7 +111,7 @@ def redact(text: str, sensitive: Iterable[str] = ()) -> str:
     """`text` with every sensitive string and every credential inside a URL replaced."""
     for value in sorted(set(sensitive), key=len, reverse=True):
         text = text.replace(value, "[redacted]")
-    return _URL_CREDENTIALS.sub(r"\1[redacted]@", text)
+    return redact_url_credentials(text)
 
 
 # ----------------------------------------------------------------------- stack names
@@ -850,7 +850,7 @@ def parse_stack(text: str, display: str, project: Project) -> StackFile:
                 sensitive.update(s for s in leaves if len(s) >= 4)
                 sensitive_keys.add(key)
             for leaf in leaves:
-                credentials = [m.group(0)[len(m.group(1)) : -1] for m in _URL_CREDENTIALS.finditer(leaf)]
+                credentials = [c for m in URL_CREDENTIALS.finditer(leaf) if (c := m.group(0)[len(m.group(1)) : -1])]
                 sensitive.update(credentials)
                 if credentials:
                     sensitive_keys.add(key)

@@ -5,12 +5,22 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import jsonschema
 
+from policy import kube
+from policy.rules import (
+    AIRFLOW_CHART,
+    ESO_CHART,
+    FEDERATED_CREDENTIAL,
+    KEY_VAULT_SECRET,
+    airflow_bundles_postgresql,
+    airflow_uses_celery,
+    is_credential_key,
+)
 from synth import reference
 from synth.render import Rendered
 from synth.runner import RunResult
@@ -66,7 +76,7 @@ def _missing(report: Report, check: str, subject: str, err: Exception, strict: b
 
 # ----------------------------------------------------------------- schema checks
 def check_helm_values(rendered: Rendered, report: Report, strict: bool) -> None:
-    loaders = {"airflow": reference.airflow_chart_schema, "external-secrets": reference.eso_chart_schema}
+    loaders = {AIRFLOW_CHART: reference.airflow_chart_schema, ESO_CHART: reference.eso_chart_schema}
     for release, values in rendered.helm.items():
         meta = rendered.helm_meta[release]
         chart, version = str(meta["chart"]), str(meta["version"])
@@ -194,28 +204,6 @@ def _meta(obj: Mapping[str, Any]) -> tuple[str, str]:
     return str(m.get("namespace", "")), str(m.get("name", ""))
 
 
-def _image_ref(node: Any) -> str | None:
-    """`registry/repository` of an image mapping (bitnami charts split the two), else None."""
-    if not isinstance(node, dict) or not isinstance(node.get("repository"), str):
-        return None
-    registry = node.get("registry")
-    return f"{registry}/{node['repository']}" if isinstance(registry, str) and registry else node["repository"]
-
-
-def _images(values: Any) -> Iterable[tuple[str, str, Any]]:
-    """(path, image reference, tag) for every `repository` in Helm values."""
-    stack: list[tuple[str, Any]] = [("", values)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, dict):
-            ref = _image_ref(node)
-            if ref is not None:
-                yield path or "(root)", ref, node.get("tag")
-            stack.extend((f"{path}.{k}" if path else k, v) for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node))
-
-
 def check_cross_references(result: RunResult, rendered: Rendered, report: Report, registry: str) -> None:
     def xref(subject: str, ok: bool, message: str) -> None:
         report.validated["cross-reference"] += 1
@@ -226,7 +214,7 @@ def check_cross_references(result: RunResult, rendered: Rendered, report: Report
     targets = {(_meta(es)[0], es["spec"]["target"]["name"]) for es in _objects(rendered, "ExternalSecret")}
     stores = {_meta(s) for s in _objects(rendered, "SecretStore")}
     accounts = {_meta(sa) for sa in _objects(rendered, "ServiceAccount")}
-    vault_secrets = {str(r.inputs.get("secretName")) for r in result.by_type("azure-native:keyvault:Secret")}
+    vault_secrets = {str(r.inputs.get("secretName")) for r in result.by_type(KEY_VAULT_SECRET)}
 
     pvs = {_meta(pv)[1]: pv for pv in _objects(rendered, "PersistentVolume")}
     for pv_name, pv in pvs.items():
@@ -279,9 +267,9 @@ def check_cross_references(result: RunResult, rendered: Rendered, report: Report
         sa = kv.get("serviceAccountRef", {}).get("name")
         xref(f"SecretStore/{ns}/{name}", (ns, sa) in accounts, f"serviceAccountRef {sa} is no ServiceAccount in {ns}")
 
-    for fic in result.by_type("azure-native:managedidentity:FederatedIdentityCredential"):
+    subjects = {kube.service_account_subject(ns or kube.DEFAULT_NAMESPACE, n) for ns, n in accounts}
+    for fic in result.by_type(FEDERATED_CREDENTIAL):
         subject = str(fic.inputs.get("subject"))
-        subjects = {f"system:serviceaccount:{ns}:{n}" for ns, n in accounts}
         xref(
             f"FederatedIdentityCredential/{fic.name}",
             subject in subjects,
@@ -302,9 +290,13 @@ def check_cross_references(result: RunResult, rendered: Rendered, report: Report
 
     for release, values in rendered.helm.items():
         ns = str(rendered.helm_meta[release]["namespace"])
-        for path, ref, _tag in _images(values):
-            xref(f"helm/{release}", ref.startswith(registry + "/"), f"{path}: image {ref} is not from {registry}")
-        if rendered.helm_meta[release]["chart"] != "airflow":
+        for path, ref, _tag in kube.images(values):
+            xref(
+                f"helm/{release}",
+                kube.registry_path(ref, registry) is not None,
+                f"{path}: image {ref} is not from {registry}",
+            )
+        if rendered.helm_meta[release]["chart"] != AIRFLOW_CHART:
             continue
         existing = (values.get("logs", {}).get("persistence", {}) or {}).get("existingClaim")
         xref(
@@ -320,15 +312,9 @@ def check_cross_references(result: RunResult, rendered: Rendered, report: Report
             )
 
 
-def _at(node: Any, parts: Iterable[str]) -> Any:
-    """The value under `parts` (mapping keys), None as soon as a step is missing."""
-    for part in parts:
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return node
-
-
 def _dig(values: Mapping[str, Any], path: str) -> Any:
-    return _at(values, path.split("."))
+    """The value at a dotted values path (`logs.persistence.existingClaim`), None when missing."""
+    return kube.lookup(values, *path.split("."))
 
 
 # Values that name a Secret the stack must produce (ESO); the metadata secret only when
@@ -348,9 +334,9 @@ _AIRFLOW_SECRET_PATHS = (
 
 def _airflow_secret_refs(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     paths = list(_AIRFLOW_SECRET_PATHS)
-    if _dig(values, "postgresql.enabled") is not False:
+    if airflow_bundles_postgresql(values):
         paths.append("data.metadataSecretName")
-    if "Celery" not in str(values.get("executor", "")):  # only Celery reads the broker URL
+    if not airflow_uses_celery(values):  # only Celery reads the broker URL
         paths.remove("data.brokerUrlSecretName")
     refs = [(p, str(v)) for p in paths if isinstance(v := _dig(values, p), str) and v]
     refs += [
@@ -372,12 +358,13 @@ def check_chart_default_images(rendered: Rendered, report: Report, registry: str
         except reference.ReferenceNotFoundError as err:
             _missing(report, "images", release, err, strict)
             continue
-        for path, default, _tag in _images(defaults):
+        overrides = {path: ref for path, ref, _tag in kube.images(values)}
+        for path, default, _tag in kube.images(defaults):
             if not default:  # `repository: ""`/`~`: the chart falls back to another key
                 continue
             report.validated["chart default image overridden"] += 1
-            repository = _image_ref(_dig(values, path))
-            if not (repository and repository.startswith(registry + "/")):
+            repository = overrides.get(path)
+            if repository is None or kube.registry_path(repository, registry) is None:
                 report.add(
                     "images",
                     f"helm/{release}",
@@ -388,14 +375,13 @@ def check_chart_default_images(rendered: Rendered, report: Report, registry: str
 def check_image_mirrors(rendered: Rendered, report: Report, registry: str, mirrors: Mapping[str, Any]) -> None:
     """Every image a release pulls is in the mirror list (images.txt), so the first install
     finds it in the registry."""
-    prefix = registry + "/"
     for release, values in rendered.helm.items():
-        for path, repository, tag in _images(values):
+        for path, repository, tag in kube.images(values):
             if not tag:
                 continue
             ref = f"{repository}:{tag}"
             report.validated["image mirror"] += 1
-            if ref.removeprefix(prefix) not in mirrors:
+            if kube.registry_path(ref, registry) not in mirrors:
                 report.add("images", f"helm/{release}", f"{path}: {ref} is not in the mirror list")
 
 
@@ -438,7 +424,7 @@ def chart_pods(charts: Mapping[str, ReleaseRender]) -> list[ChartPod]:
     for release, rel in _rendered(charts):
         for _, obj in rel.objects:
             path = _WORKLOAD_TEMPLATES.get(str(obj.get("kind")))
-            node = _at(obj, path or ())
+            node = kube.lookup(obj, *(path or ()))
             if path is None or not isinstance(node, Mapping) or not isinstance(node.get("spec"), Mapping):
                 continue
             ns = str((obj.get("metadata") or {}).get("namespace") or rel.namespace)
@@ -751,16 +737,15 @@ def check_chart_images(
     charts: Mapping[str, ReleaseRender], report: Report, registry: str, mirrors: Mapping[str, Any] | None
 ) -> None:
     """Every container a chart runs pulls from the registry, an image on the mirror list."""
-    prefix = registry + "/"
     for pod in chart_pods(charts):
         for where, container in _containers(pod):
             image = container.get("image")
             report.validated["rendered container image"] += 1
             if not isinstance(image, str) or not image:
                 report.add("images", pod.subject, f"{where}.image is not set")
-            elif not image.startswith(prefix):
+            elif (path := kube.registry_path(image, registry)) is None:
                 report.add("images", pod.subject, f"{where}.image: {image} is not from {registry}")
-            elif mirrors is not None and image.removeprefix(prefix) not in mirrors:
+            elif mirrors is not None and path not in mirrors:
                 report.add("images", pod.subject, f"{where}.image: {image} is not in the mirror list (images.txt)")
 
 
@@ -815,7 +800,7 @@ def check_chart_logs_volume(rendered: Rendered, report: Report) -> None:
     claims = {_meta(c): c for c in _objects(rendered, "PersistentVolumeClaim")}
     volumes = {_meta(v)[1]: v for v in _objects(rendered, "PersistentVolume")}
     for release, rel in _rendered(rendered.charts):
-        if rel.chart != "airflow":
+        if rel.chart != AIRFLOW_CHART:
             continue
         claim = _dig(rendered.helm.get(release) or {}, "logs.persistence.existingClaim")
         claim_obj = claims.get((rel.namespace, str(claim)))
@@ -887,7 +872,7 @@ class ContainerRule:
 
 
 def _set_at(container: Mapping[str, Any], *path: str) -> bool:
-    return _at(container, path) not in (None, "", {}, [])
+    return kube.lookup(container, *path) not in (None, "", {}, [])
 
 
 def _drops_all(container: Mapping[str, Any]) -> bool:
@@ -958,8 +943,6 @@ def check_chart_credentials(result: RunResult, rendered: Rendered, report: Repor
     (the mocks' values), no Secret whose value the chart renders itself (it would sit in the
     Helm release and in state; the stack's Secrets come from ESO), no password inside a URL in
     a ConfigMap or an env value, no credential-named env var with a literal value."""
-    from policy.rules import is_credential_key
-
     sensitive = sorted(result.mocks.sensitive_values, key=len, reverse=True)
     pattern = re.compile("|".join(re.escape(v) for v in sensitive)) if sensitive else None
     for release, rel in _rendered(rendered.charts):

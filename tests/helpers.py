@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
 
-from settings import Settings, parse_settings
+from config import Settings, parse_settings
+from plan import StackPlan, build_plan
 from synth.mocks import Secret
 from synth.project import load_stack_config
 from synth.runner import ResourceRecord, RunResult, run
@@ -25,6 +26,11 @@ def dev_values(**overrides: str) -> dict[str, str]:
 def settings_for(**overrides: str) -> Settings:
     """The dev stack's settings with some keys overridden (engine encoding: strings)."""
     return parse_settings("dev", dev_values(**overrides))
+
+
+def plan_for(**overrides: str) -> StackPlan:
+    """The plan of the dev stack's settings with some keys overridden."""
+    return build_plan(settings_for(**overrides))
 
 
 def run_component(build: Callable[[], T]) -> tuple[RunResult, T]:
@@ -110,8 +116,8 @@ def mutate_airflow_values(monkeypatch: Any, mutate: Callable[[dict[str, Any]], o
 
     real = values_module.airflow_values
 
-    def mutated(settings: Settings, names: Any) -> dict[str, Any]:
-        values = real(settings, names)
+    def mutated(settings: Settings, plan: StackPlan) -> dict[str, Any]:
+        values = real(settings, plan)
         mutate(values)
         return values
 

@@ -29,14 +29,13 @@ import jsonschema
 import pytest
 from helpers import dev_values
 
-from components.airflow import RELEASE_NAME, secret_names
-from components.airflow_values import PROFILES, airflow_values
-from components.log_storage import claim_name
-from settings import Resources, Settings, parse_settings
+from components.airflow_values import airflow_values
+from config import Resources, Settings, parse_settings
+from plan import AIRFLOW_RELEASE, StackPlan, build_plan
+from profiles import PROFILES
 from synth import helm, reference
 from synth.project import load_stack_config
 
-NAMESPACE = "airflow"
 GIT_REPO = "https://github.com/donhighmsft/airflowexamples.git"
 Objects = list[dict[str, Any]]
 
@@ -106,13 +105,14 @@ class Render:
 
 def render(settings: Settings, values: dict[str, Any], *, upgrade: bool = False) -> Objects:
     """The chart's objects for these values, through synth.helm's engine."""
+    plan = build_plan(settings)  # the release name and namespace the stack installs into
     try:
         return helm.render_objects(
             "airflow",
             settings.airflow_chart_version,
             values,
-            release=RELEASE_NAME,
-            namespace=NAMESPACE,
+            release=plan.airflow_release,
+            namespace=plan.namespace,
             kube_version=settings.kubernetes_version,
             upgrade=upgrade,
         )
@@ -121,7 +121,7 @@ def render(settings: Settings, values: dict[str, Any], *, upgrade: bool = False)
 
 
 def values_for(settings: Settings) -> dict[str, Any]:
-    return airflow_values(settings, secret_names(claim_name(settings.namespace)))
+    return airflow_values(settings, build_plan(settings))
 
 
 @functools.cache
@@ -164,7 +164,7 @@ def pod_specs(objs: Objects) -> list[PodSpec]:
 
 def _component(pod: PodSpec) -> str:
     """`scheduler`, `api-server`, ..., `pod_template_file`: the workload's name in the release."""
-    return pod.where.rsplit("/", 1)[1].removeprefix(f"{RELEASE_NAME}-").removesuffix(".yaml")
+    return pod.where.rsplit("/", 1)[1].removeprefix(f"{AIRFLOW_RELEASE}-").removesuffix(".yaml")
 
 
 def _command(container: dict[str, Any]) -> str:
@@ -313,6 +313,55 @@ def git_sync_refs(objs: Objects, expected: str) -> list[str]:
     return out if seen else ["no git-sync container rendered"]
 
 
+def secret_reads(objs: Objects) -> list[tuple[str, str | None, str]]:
+    """(Secret, key or None for all of it, where) for every Secret a pod reads: env
+    secretKeyRef, envFrom, secret volumes (and projected ones)."""
+    reads: list[tuple[str, str | None, str]] = []
+    for pod in pod_specs(objs):
+        for volume in pod.spec.get("volumes") or []:
+            secrets = [volume["secret"]] if volume.get("secret") else []
+            secrets += [s["secret"] for s in (volume.get("projected") or {}).get("sources") or [] if s.get("secret")]
+            for secret in secrets:
+                name = secret.get("secretName") or secret.get("name")
+                keys = [item["key"] for item in secret.get("items") or []] or [None]
+                reads += [(name, key, f"{pod.where} volume {volume['name']}") for key in keys]
+        for where, container in pod.containers():
+            for env in container.get("env") or []:
+                ref = (env.get("valueFrom") or {}).get("secretKeyRef")
+                if ref:
+                    reads.append((ref["name"], ref["key"], f"{where} env {env['name']}"))
+            for source in container.get("envFrom") or []:
+                if source.get("secretRef"):
+                    reads.append((source["secretRef"]["name"], None, f"{where} envFrom"))
+    return reads
+
+
+def unproduced_secrets(objs: Objects, plan: StackPlan, theirs: set[str]) -> list[str]:
+    """Secrets (and keys) pods read that neither ESO assembles (the plan's catalogue, what the
+    stack registers an ExternalSecret for), nor the chart renders, nor the user brings."""
+    made = {target: set(source.template or source.data) for target, source in plan.secrets.items()}
+    rendered = {_name(o) for o in objs if o.get("kind") == "Secret"}
+    out: list[str] = []
+    for name, key, where in secret_reads(objs):
+        if name in rendered or name in theirs:
+            continue
+        if name not in made:
+            out.append(f"{where}: Secret {name} is made by nobody")
+        elif key is not None and key not in made[name]:
+            out.append(f"{where}: Secret {name} has no key {key} (it has {', '.join(sorted(made[name]))})")
+    return out
+
+
+def foreign_claims(objs: Objects, plan: StackPlan) -> list[str]:
+    """Pod volumes on a claim other than the logs claim the stack registers."""
+    return [
+        f"{pod.where} volume {v['name']}: claim {v['persistentVolumeClaim']['claimName']}"
+        for pod in pod_specs(objs)
+        for v in pod.spec.get("volumes") or []
+        if v.get("persistentVolumeClaim") and v["persistentVolumeClaim"]["claimName"] != plan.logs_claim
+    ]
+
+
 # ------------------------------------------------------------------ the checks on the matrix
 def _both(case: Case) -> list[tuple[str, Objects]]:
     r = rendered(case)
@@ -396,7 +445,7 @@ def test_create_user_job_waits_for_the_migrations(case: Case) -> None:
     assert create_user_races_migration(objs) == []
     # both Jobs are plain resources that start together: the wait is what orders them
     jobs = [o for o in objs if o.get("kind") == "Job"]
-    assert {_name(j) for j in jobs} == {f"{RELEASE_NAME}-create-user", f"{RELEASE_NAME}-run-airflow-migrations"}
+    assert {_name(j) for j in jobs} == {f"{AIRFLOW_RELEASE}-create-user", f"{AIRFLOW_RELEASE}-run-airflow-migrations"}
 
 
 @pytest.mark.parametrize("case", GIT_CASES, ids=lambda c: c.id)
@@ -424,11 +473,36 @@ def test_the_broker_secret_is_read_only_by_celery(case: Case) -> None:
     assert bool(readers) is ("Celery" in r.settings.executor)
 
 
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_secret_a_pod_reads_is_one_eso_makes_with_that_key(case: Case) -> None:
+    """Read off the real render: each Secret a pod reads (and the key it reads) is in the
+    plan's catalogue, which is what the stack registers ExternalSecrets for (tests/test_plan.py),
+    unless the chart renders it itself or it is the user's external database Secret."""
+    r = rendered(case)
+    plan = build_plan(r.settings)
+    theirs = {r.settings.external_database_secret_name} - {None, ""}
+    for mode, objs in _both(case):
+        assert unproduced_secrets(objs, plan, theirs) == [], mode
+        assert foreign_claims(objs, plan) == [], mode
+    # not vacuous: the static keys, the Fernet key, the admin password and the database are read
+    read = {name for name, _, _ in secret_reads(r.install)}
+    static = set(plan.names.static_keys.values())
+    assert {plan.names.fernet_key, plan.names.admin_password, *static} <= read
+    assert (plan.names.metadata in read) is r.settings.postgresql_enabled
+    claims = {
+        v["persistentVolumeClaim"]["claimName"]
+        for p in pod_specs(r.install)
+        for v in p.spec.get("volumes") or []
+        if v.get("persistentVolumeClaim")
+    }
+    assert claims == {plan.logs_claim}
+
+
 # ------------------------------------------------------------------ sizes reach their containers
 def _size_of(settings: Settings, where: str) -> Resources:
     """Which config key sizes a rendered container (the mapping Pulumi.yaml documents)."""
     workload, container = where.rsplit("/", 1)
-    component = workload.split("/")[1].removeprefix(f"{RELEASE_NAME}-")
+    component = workload.split("/")[1].removeprefix(f"{AIRFLOW_RELEASE}-")
     if container.startswith("git-sync"):
         return settings.git_sync_resources
     if workload.startswith("ConfigMap/"):  # the KubernetesExecutor pod template file
@@ -495,56 +569,77 @@ def test_the_hook_check_finds_the_charts_broker_url_hook() -> None:
     for upgrade in (False, True):
         objs = _broken(DEV_115, lambda v: v["data"].pop("brokerUrlSecretName"), upgrade=upgrade)
         assert hook_objects(objs) == [
-            f"Secret/{RELEASE_NAME}-broker-url: helm.sh/hook{s}" for s in ("", "-delete-policy", "-weight")
+            f"Secret/{AIRFLOW_RELEASE}-broker-url: helm.sh/hook{s}" for s in ("", "-delete-policy", "-weight")
         ]
-        assert template_errors(objs) == [f"Secret/{RELEASE_NAME}-broker-url[connection] = '%!s(<nil>)'"]
+        assert template_errors(objs) == [f"Secret/{AIRFLOW_RELEASE}-broker-url[connection] = '%!s(<nil>)'"]
 
 
 def test_the_resources_check_finds_a_component_without_them() -> None:
     objs = _broken(DEV_115, lambda v: v["statsd"].pop("resources"))
-    statsd = f"Deployment/{RELEASE_NAME}-statsd/statsd"
+    statsd = f"Deployment/{AIRFLOW_RELEASE}-statsd/statsd"
     assert missing_resources(objs) == [
         f"{statsd}: no {side}.{q}" for side in ("requests", "limits") for q in ("cpu", "memory")
     ]
     # the KubernetesExecutor pod template file inside the ConfigMap is inspected too
     objs = _broken(DEV_115, lambda v: v["workers"].pop("resources"))
     assert missing_resources(objs)[:2] == [
-        f"ConfigMap/{RELEASE_NAME}-config/pod_template_file.yaml/base: no requests.{q}" for q in ("cpu", "memory")
+        f"ConfigMap/{AIRFLOW_RELEASE}-config/pod_template_file.yaml/base: no requests.{q}" for q in ("cpu", "memory")
     ]
     # git-sync resources feed the sidecar and the init container of every pod that reads DAGs
     objs = _broken(CELERY_115, lambda v: v["dags"]["gitSync"].pop("resources"))
     assert {m.split("/")[-1].split(":")[0] for m in missing_resources(objs)} == {"git-sync", "git-sync-init"}
-    assert any(m.startswith(f"StatefulSet/{RELEASE_NAME}-worker/git-sync-init") for m in missing_resources(objs))
+    assert any(m.startswith(f"StatefulSet/{AIRFLOW_RELEASE}-worker/git-sync-init") for m in missing_resources(objs))
 
 
 def test_the_hardening_check_finds_the_charts_defaults() -> None:
     objs = _broken(DEV_115, lambda v: v.pop("securityContexts"))
     found = unhardened(objs)
-    assert f"Deployment/{RELEASE_NAME}-scheduler/scheduler: no RuntimeDefault seccomp profile" in found
-    assert f"Deployment/{RELEASE_NAME}-scheduler/scheduler: runAsNonRoot is not true" in found
+    assert f"Deployment/{AIRFLOW_RELEASE}-scheduler/scheduler: no RuntimeDefault seccomp profile" in found
+    assert f"Deployment/{AIRFLOW_RELEASE}-scheduler/scheduler: runAsNonRoot is not true" in found
     objs = _broken(CELERY_115, lambda v: v["dags"]["gitSync"].pop("securityContexts"))
-    assert f"Deployment/{RELEASE_NAME}-scheduler/git-sync: allowPrivilegeEscalation is not false" in unhardened(objs)
+    assert f"Deployment/{AIRFLOW_RELEASE}-scheduler/git-sync: allowPrivilegeEscalation is not false" in unhardened(objs)
     objs = _broken(CELERY_115, lambda v: v["redis"].pop("securityContexts"))
-    assert f"StatefulSet/{RELEASE_NAME}-redis/redis: runs as root or privileged" in unhardened(objs)
+    assert f"StatefulSet/{AIRFLOW_RELEASE}-redis/redis: runs as root or privileged" in unhardened(objs)
 
 
 def test_the_token_check_finds_a_token_nothing_needs() -> None:
     # the bitnami PostgreSQL on the namespace's `default` account, which mounts a token
     objs = _broken(DEV_115, lambda v: v["postgresql"].pop("serviceAccount"))
     assert token_mismatches(objs) == [
-        f"StatefulSet/{RELEASE_NAME}-postgresql (account default): token mounted, no binding"
+        f"StatefulSet/{AIRFLOW_RELEASE}-postgresql (account default): token mounted, no binding"
     ]
     objs = _broken(CELERY_115, lambda v: v["scheduler"].update(serviceAccount={"automountServiceAccountToken": True}))
     assert token_mismatches(objs) == [
-        f"Deployment/{RELEASE_NAME}-scheduler (account {RELEASE_NAME}-scheduler): token mounted, no binding"
+        f"Deployment/{AIRFLOW_RELEASE}-scheduler (account {AIRFLOW_RELEASE}-scheduler): token mounted, no binding"
     ]
 
 
 def test_the_token_check_finds_a_missing_token() -> None:
     objs = _broken(DEV_115, lambda v: v["scheduler"].update(serviceAccount={"automountServiceAccountToken": False}))
     assert token_mismatches(objs) == [
-        f"Deployment/{RELEASE_NAME}-scheduler (account {RELEASE_NAME}-scheduler): token missing, bound"
+        f"Deployment/{AIRFLOW_RELEASE}-scheduler (account {AIRFLOW_RELEASE}-scheduler): token missing, bound"
     ]
+
+
+def test_the_secret_check_finds_a_secret_or_key_nobody_makes() -> None:
+    case = next(c for c in CASES if c.id == DEV_115)
+    plan = build_plan(rendered(case).settings)
+    objs = _broken(DEV_115, lambda v: v.update(fernetKeySecretName="airflow-fernet-keyz"))
+    found = unproduced_secrets(objs, plan, set())
+    assert found
+    assert all(f.endswith("Secret airflow-fernet-keyz is made by nobody") for f in found)
+
+    def wrong_key(v: dict[str, Any]) -> None:
+        v["createUserJob"]["env"][0]["valueFrom"]["secretKeyRef"]["key"] = "pass"
+
+    found = unproduced_secrets(_broken(DEV_115, wrong_key), plan, set())
+    assert (
+        f"Job/{AIRFLOW_RELEASE}-create-user/create-user env AIRFLOW_ADMIN_PASSWORD: Secret airflow-admin has no key "
+        "pass (it has password)"
+    ) in found
+    assert all(f.endswith("Secret airflow-admin has no key pass (it has password)") for f in found)
+    objs = _broken(DEV_115, lambda v: v["logs"]["persistence"].update(existingClaim="pvc-other-logs"))
+    assert foreign_claims(objs, plan)
 
 
 def test_the_wait_check_finds_a_create_user_job_that_races() -> None:
@@ -552,7 +647,7 @@ def test_the_wait_check_finds_a_create_user_job_that_races() -> None:
         v["createUserJob"]["args"][2] = v["createUserJob"]["args"][2].split("&& ", 1)[1]
 
     (finding,) = create_user_races_migration(_broken(DEV_115, race))
-    assert finding.startswith(f"Job/{RELEASE_NAME}-create-user/create-user: creates the user without waiting")
+    assert finding.startswith(f"Job/{AIRFLOW_RELEASE}-create-user/create-user: creates the user without waiting")
 
 
 def test_the_ref_check_finds_the_charts_default_ref_and_the_v3_variables() -> None:
@@ -561,5 +656,7 @@ def test_the_ref_check_finds_the_charts_default_ref_and_the_v3_variables() -> No
         del git["ref"], git["branch"], git["rev"]
 
     found = git_sync_refs(_broken(CELERY_115, chart_default), "main")
-    assert f"Deployment/{RELEASE_NAME}-scheduler/git-sync: GITSYNC_REF is 'v2-2-stable', not 'main'" in found
-    assert f"Deployment/{RELEASE_NAME}-scheduler/git-sync: GIT_SYNC_BRANCH='v2-2-stable' would replace the ref" in found
+    assert f"Deployment/{AIRFLOW_RELEASE}-scheduler/git-sync: GITSYNC_REF is 'v2-2-stable', not 'main'" in found
+    assert (
+        f"Deployment/{AIRFLOW_RELEASE}-scheduler/git-sync: GIT_SYNC_BRANCH='v2-2-stable' would replace the ref" in found
+    )

@@ -5,18 +5,24 @@ import urllib.parse
 
 import jsonschema
 import pytest
-from helpers import settings_for
+from helpers import plan_for, settings_for
 
-from components.airflow import RELEASE_NAME, generated_passwords, secret_names, secret_sources, static_secret_data
-from components.airflow_values import PROFILES, SUPPORTED_CHART_VERSIONS, airflow_values, credential_templates
-from components.key_vault import OPTIONAL_PASSWORDS
+from components.airflow_values import airflow_values
+from config import Settings
+from plan import AIRFLOW_RELEASE, LOGS_SECRET, build_plan, credential_templates
+from profiles import PROFILES, SUPPORTED_CHART_VERSIONS
 from synth import reference
 
-NAMES = secret_names("pvc-airflow-logs")
+# The Secrets and claim every stack names the same (the chart line's static keys aside)
+NAMES = plan_for().names
+
+
+def _values_for(settings: Settings) -> dict:
+    return airflow_values(settings, build_plan(settings))
 
 
 def _values(**overrides: str) -> dict:
-    return airflow_values(settings_for(**overrides), NAMES)
+    return _values_for(settings_for(**overrides))
 
 
 @pytest.mark.parametrize("version", SUPPORTED_CHART_VERSIONS)
@@ -102,11 +108,17 @@ def test_article_defects_are_fixed() -> None:
     assert v["fernetKeySecretName"] == "airflow-fernet-key"
 
 
+def _static(sources: dict) -> dict[str, dict[str, str]]:
+    """Secret -> {key: Key Vault secret} for the Secrets ESO copies as they are (no template)."""
+    return {target: dict(source.data) for target, source in sources.items() if source.template is None}
+
+
 def test_secret_names_match_what_eso_produces() -> None:
     v = _values()
-    static = static_secret_data(settings_for())
-    assert set(static) == {v["webserverSecretKeySecretName"], v["fernetKeySecretName"], "airflow-admin"}
-    sources = secret_sources(settings_for(), NAMES)
+    sources = dict(plan_for().secrets)
+    static = _static(sources)
+    admin = v["createUserJob"]["env"][0]["valueFrom"]["secretKeyRef"]
+    assert set(static) == {v["webserverSecretKeySecretName"], v["fernetKeySecretName"], admin["name"], LOGS_SECRET}
     assert set(sources) == {
         *static,
         v["postgresql"]["auth"]["existingSecret"],
@@ -114,8 +126,12 @@ def test_secret_names_match_what_eso_produces() -> None:
         v["pgbouncer"]["configSecretName"],
         v["pgbouncer"]["metricsExporterSidecar"]["statsSecretName"],
     }
+    # each with the key the chart (and the create-user job) reads from it
     assert static[v["fernetKeySecretName"]] == {"fernet-key": "airflow-fernet-key"}
     assert static[v["webserverSecretKeySecretName"]] == {"webserver-secret-key": "airflow-webserver-secret-key"}
+    assert static[admin["name"]] == {admin["key"]: "airflow-admin-password"}
+    # the logs Secret is the Blob CSI driver's, not the chart's: the values do not name it
+    assert LOGS_SECRET not in repr(v)
 
 
 def test_every_image_comes_from_the_configured_registry() -> None:
@@ -160,6 +176,22 @@ def test_profile_versions_match_the_reference_charts() -> None:
         assert chart["appVersion"] == profile.airflow_version
 
 
+def test_profile_values_keys_are_the_charts_own() -> None:
+    """The values keys each profile names (static-key Secrets, the UI component, where the
+    default user lives) are keys of that chart's values.schema.json and values.yaml."""
+    for version, profile in PROFILES.items():
+        schema = reference.airflow_chart_schema(version)["properties"]
+        chart = reference.load_yaml(f"airflow-chart/{version}/values.yaml")
+        for values_key in profile.static_keys.values():
+            assert values_key in schema, (version, values_key)
+            assert values_key in chart, (version, values_key)
+            assert values_key.endswith("SecretName"), (version, values_key)
+        assert profile.ui_service_key in schema, version
+        assert "defaultUser" in chart[profile.default_user_key], version
+        app_version = reference.load_yaml(f"airflow-chart/{version}/Chart.yaml")["appVersion"]
+        assert profile.airflow_major == int(app_version.split(".")[0]), version
+
+
 # ------------------------------------------------------------ database and broker credentials
 VARIANTS = {
     "dev: bundled PostgreSQL + PgBouncer, KubernetesExecutor": {},
@@ -179,7 +211,8 @@ def test_every_credential_secret_the_values_name_is_produced(overrides: dict[str
     """Each variant validates against the chart schema, and each Secret it names comes from ESO
     (or, for an external database, is the user's)."""
     settings = settings_for(**overrides)
-    v = airflow_values(settings, NAMES)
+    plan = build_plan(settings)
+    v = airflow_values(settings, plan)
     assert list(jsonschema.Draft7Validator(reference.airflow_chart_schema("1.15.0")).iter_errors(v)) == []
     # Named for every executor, so the chart renders no hook Secret of its own; only the
     # Celery executors read it (tests/test_airflow_render.py: no pod references it otherwise).
@@ -192,8 +225,8 @@ def test_every_credential_secret_the_values_name_is_produced(overrides: dict[str
         v["pgbouncer"].get("metricsExporterSidecar", {}).get("statsSecretName"),
         v.get("redis", {}).get("passwordSecretName"),
     } - {None, settings.external_database_secret_name}
-    assert named == set(credential_templates(settings, NAMES, RELEASE_NAME))
-    assert named <= set(secret_sources(settings, NAMES))
+    assert named == set(credential_templates(settings, plan.names, plan.airflow_release))
+    assert named <= set(plan.secrets)
 
 
 def _render(template: str, password: str) -> str:
@@ -211,7 +244,7 @@ PASSWORD = "p@ss/w:rd1"
 
 
 def test_database_secrets_render_to_what_the_chart_and_pgbouncer_expect() -> None:
-    templates = credential_templates(settings_for(), NAMES, RELEASE_NAME)
+    templates = credential_templates(settings_for(), NAMES, AIRFLOW_RELEASE)
     assert _render(templates["airflow-postgresql-auth"]["postgres-password"], PASSWORD) == PASSWORD
 
     # Airflow connects through PgBouncer, to the database name PgBouncer serves
@@ -239,7 +272,7 @@ def test_database_secrets_render_to_what_the_chart_and_pgbouncer_expect() -> Non
 
 
 def test_without_pgbouncer_airflow_connects_to_postgresql_directly() -> None:
-    templates = credential_templates(settings_for(pgbouncerEnabled="false"), NAMES, RELEASE_NAME)
+    templates = credential_templates(settings_for(pgbouncerEnabled="false"), NAMES, AIRFLOW_RELEASE)
     assert set(templates) == {"airflow-postgresql-auth", "airflow-metadata-connection"}
     url = urllib.parse.urlsplit(_render(templates["airflow-metadata-connection"]["connection"], PASSWORD))
     assert (url.hostname, url.port, url.path) == ("airflow-postgresql.airflow", 5432, "/postgres")
@@ -247,14 +280,14 @@ def test_without_pgbouncer_airflow_connects_to_postgresql_directly() -> None:
 
 def test_celery_broker_url_points_at_the_bundled_redis_with_the_generated_password() -> None:
     settings = settings_for(executor="CeleryKubernetesExecutor", namespace="data")
-    templates = credential_templates(settings, NAMES, RELEASE_NAME)
+    templates = credential_templates(settings, NAMES, AIRFLOW_RELEASE)
     assert _render(templates["airflow-redis-auth"]["password"], PASSWORD) == PASSWORD
     url = urllib.parse.urlsplit(_render(templates["airflow-celery-broker"]["connection"], PASSWORD))
     assert (url.scheme, url.username, url.hostname, url.port, url.path) == ("redis", "", "airflow-redis", 6379, "/0")
     assert urllib.parse.unquote(url.password or "") == PASSWORD
     # the namespace reaches the database hosts
     assert "airflow-pgbouncer.data:6543" in templates["airflow-metadata-connection"]["connection"]
-    sources = secret_sources(settings, NAMES)
+    sources = build_plan(settings).secrets
     assert sources["airflow-celery-broker"].data == {"password": "airflow-redis-password"}
     assert sources["airflow-metadata-connection"].data == {"password": "airflow-postgres-password"}
 
@@ -265,7 +298,7 @@ def test_values_leave_no_credential_to_the_chart(version: str, overrides: dict[s
     """Every variant passes the release policy: no credential material, none left to chart defaults."""
     from policy.rules import PolicyConfig, PolicyResource, check_airflow, credential_material
 
-    v = airflow_values(settings_for(airflowChartVersion=version, **overrides), NAMES)
+    v = _values(airflowChartVersion=version, **overrides)
     assert credential_material(v) == []
     release = PolicyResource("urn:x", "kubernetes:helm.sh/v3:Release", "airflow", {"chart": "airflow", "values": v})
     assert check_airflow(release, PolicyConfig(registry="")) == []
@@ -305,7 +338,8 @@ def test_credential_secrets_never_share_a_name_with_a_chart_default() -> None:
 # ------------------------------------------------------------ chart 1.19.0 / Airflow 3.1.7
 def test_airflow_3_values_use_the_api_secret_key_jwt_secret_and_create_user_job() -> None:
     settings = settings_for(airflowChartVersion="1.19.0")
-    v = airflow_values(settings, NAMES)
+    plan = build_plan(settings)
+    v = airflow_values(settings, plan)
     assert v["airflowVersion"] == "3.1.7"
     assert v["images"]["airflow"]["tag"] == "3.1.7"
     assert v["images"]["gitSync"]["tag"] == "v4.4.2"
@@ -319,25 +353,31 @@ def test_airflow_3_values_use_the_api_secret_key_jwt_secret_and_create_user_job(
     assert "defaultUser.password" not in v["createUserJob"]["args"][2]
     assert v["dagProcessor"]["logGroomerSidecar"]["enabled"] is False
 
-    static = static_secret_data(settings)
+    static = _static(dict(plan.secrets))
     assert static == {
+        "airflow-logs-storage": {
+            "azurestorageaccountname": "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME",
+            "azurestorageaccountkey": "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY",
+        },
         "airflow-admin": {"password": "airflow-admin-password"},
         "airflow-fernet-key": {"fernet-key": "airflow-fernet-key"},
         "airflow-api-secret-key": {"api-secret-key": "airflow-api-secret-key"},
         "airflow-jwt-secret": {"jwt-secret": "airflow-jwt-secret"},
     }
-    assert generated_passwords(settings) == [
-        "airflow-api-secret-key",
-        "airflow-jwt-secret",
-        "airflow-postgres-password",
-    ]
-    assert set(OPTIONAL_PASSWORDS) >= set(generated_passwords(settings))
+    assert plan.generated_passwords == {
+        "airflow-api-secret-key": 64,
+        "airflow-jwt-secret": 64,
+        "airflow-postgres-password": 32,
+    }
+    # every generated password is one a Secret reads
+    read = {kv for source in plan.secrets.values() for kv in source.data.values()}
+    assert set(plan.generated_passwords) <= read
 
 
 def test_airflow_2_keeps_the_webserver_secret_key() -> None:
-    settings = settings_for()
-    assert generated_passwords(settings) == ["airflow-webserver-secret-key", "airflow-postgres-password"]
-    assert generated_passwords(settings_for(executor="CeleryExecutor"))[-1] == "airflow-redis-password"
+    assert plan_for().generated_passwords == {"airflow-webserver-secret-key": 64, "airflow-postgres-password": 32}
+    celery = plan_for(executor="CeleryExecutor").generated_passwords
+    assert celery == {**plan_for().generated_passwords, "airflow-redis-password": 32}
 
 
 def test_profiles_follow_the_charts_own_defaults() -> None:
@@ -356,7 +396,7 @@ def test_pgbouncer_settings_are_the_charts_defaults(version: str) -> None:
     chart = reference.load_yaml(f"airflow-chart/{version}/values.yaml")
     pgb, conn = chart["pgbouncer"], chart["data"]["metadataConnection"]
     settings = settings_for(airflowChartVersion=version)
-    templates = credential_templates(settings, NAMES, RELEASE_NAME)
+    templates = credential_templates(settings, NAMES, AIRFLOW_RELEASE)
 
     ini = configparser.ConfigParser()
     ini.read_string(templates[NAMES.pgbouncer_config]["pgbouncer.ini"])
@@ -386,12 +426,12 @@ def test_pgbouncer_settings_are_the_charts_defaults(version: str) -> None:
 def test_airflow_3_runs_celery_and_kubernetes_executors_side_by_side() -> None:
     """Airflow 3's replacement for CeleryKubernetesExecutor (which it refuses to start)."""
     settings = settings_for(airflowChartVersion="1.19.0", executor="CeleryExecutor,KubernetesExecutor")
-    v = airflow_values(settings, NAMES)
+    v = _values_for(settings)
     assert v["executor"] == "CeleryExecutor,KubernetesExecutor"
     assert list(jsonschema.Draft7Validator(reference.airflow_chart_schema("1.19.0")).iter_errors(v)) == []
     assert (v["redis"]["enabled"], v["redis"]["passwordSecretName"]) == (True, NAMES.redis_password)
     assert v["data"]["brokerUrlSecretName"] == NAMES.broker_url
-    assert NAMES.broker_url in credential_templates(settings, NAMES, RELEASE_NAME)
+    assert NAMES.broker_url in credential_templates(settings, NAMES, AIRFLOW_RELEASE)
 
 
 def _normalised(repository: str) -> str:
@@ -421,7 +461,7 @@ def test_image_sources_are_the_charts_own_repositories() -> None:
 def test_high_availability_doubles_and_spreads_every_long_running_component(version: str) -> None:
     celery = "CeleryExecutor"
     settings = settings_for(airflowChartVersion=version, highAvailability="true", executor=celery)
-    v = airflow_values(settings, NAMES)
+    v = _values_for(settings)
     assert list(jsonschema.Draft7Validator(reference.airflow_chart_schema(version)).iter_errors(v)) == []
     ui = PROFILES[version].ui_service_key
     for key in ("scheduler", ui, "triggerer", "pgbouncer", "workers"):

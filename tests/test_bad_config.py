@@ -22,7 +22,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 from pydantic import TypeAdapter, ValidationError
 
-from settings import (
+from config import (
     CONFIG_KEYS,
     ENV_TOTAL_MAX,
     OWNED_ENV,
@@ -283,7 +283,7 @@ CASES: list[Case] = [
         "dagsGitRepo",
         "ssh://git@github.com/org/dags.git",
         HTTPS_GIT,
-        shown='"ssh://***@github.com/org/dags.git"',
+        shown='"ssh://[redacted]@github.com/org/dags.git"',
     ),
     bad("dagsGitRepo-http", "dagsGitRepo", "http://github.com/org/dags.git", HTTPS_GIT),
     bad("dagsGitRepo-not-a-url", "dagsGitRepo", "not a url", HTTPS_GIT),
@@ -294,14 +294,14 @@ CASES: list[Case] = [
         "dagsGitRepo",
         "https://user:token@github.com/org/dags.git",
         "must not carry credentials (user:token@)",
-        shown='"https://***@github.com/org/dags.git"',
+        shown='"https://[redacted]@github.com/org/dags.git"',
     ),
     bad(
         "dagsGitRepo-token-as-user",
         "dagsGitRepo",
         "https://ghp_0123456789abcdef@github.com/org/dags.git",
         "must not carry credentials",
-        shown='"https://***@github.com/org/dags.git"',
+        shown='"https://[redacted]@github.com/org/dags.git"',
     ),
     bad("dagsGitRepo-no-path", "dagsGitRepo", "https://github.com/", HTTPS_GIT),
     bad("dagsGitRepo-bad-host", "dagsGitRepo", "https://-github.com/org/dags.git", HTTPS_GIT),
@@ -638,7 +638,7 @@ CASES: list[Case] = [
         "airflowEnv",
         '["SENTRY_URL=https://user:pw@sentry.example.com/1"]',
         "holds a URL with credentials in it",
-        shown='["SENTRY_URL=https://***@sentry.example.com/1"]',
+        shown='["SENTRY_URL=https://[redacted]@sentry.example.com/1"]',
     ),
     bad("airflowEnv-nul-in-value", "airflowEnv", '["A=x\\u0000y"]', "item 0: contains the control character U+0000"),
     bad("airflowEnv-newline-in-value", "airflowEnv", '["A=x\\ny"]', "U+000A"),

@@ -12,6 +12,7 @@ import pytest
 from helpers import dev_values
 
 from components import azure_roles, cluster, identity, log_storage
+from synth.mocks import unwrap
 from synth.project import load_stack_config
 from synth.reference import find, load_json
 from synth.runner import RunResult, run_stack
@@ -139,7 +140,27 @@ def test_node_stage_secret_has_the_keys_the_driver_reads() -> None:
     #   --from-literal=azurestorageaccountname=... --from-literal azurestorageaccountkey=...
     example = next(line for line in _DRIVER_DOC.splitlines() if "azurestorageaccountkey" in line and "kubectl" in line)
     documented_keys = set(re.findall(r"--from-literal[= ](\w+)=", example))
-    assert documented_keys == set(log_storage.KUBERNETES_SECRET_DATA)
+    assert documented_keys == {"azurestorageaccountname", "azurestorageaccountkey"}
+    # the Secret the PV names is the one ESO assembles, with exactly those keys
+    result = _run("dev")
+    ref = result.one("kubernetes:core/v1:PersistentVolume").inputs["spec"]["csi"]["nodeStageSecretRef"]
+    (external,) = [
+        es.inputs
+        for es in result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+        if es.inputs["spec"]["target"]["name"] == ref["name"]
+    ]
+    assert external["metadata"]["namespace"] == ref["namespace"]
+    assert "template" not in external["spec"]["target"]  # the keys are the Secret's keys as they are
+    assert {d["secretKey"] for d in external["spec"]["data"]} == documented_keys
+    # and each key holds what its name says: the account's name, the account's key
+    remote = {d["secretKey"]: d["remoteRef"]["key"] for d in external["spec"]["data"]}
+    vault = {
+        r.inputs["secretName"]: unwrap(r.inputs["properties"]["value"])
+        for r in result.by_type("azure-native:keyvault:Secret")
+    }
+    account = result.one("azure-native:storage:StorageAccount").inputs["accountName"]
+    assert vault[remote["azurestorageaccountname"]] == account
+    assert vault[remote["azurestorageaccountkey"]] in result.mocks.sensitive_values
 
 
 def test_blobfuse_ownership_comes_from_mount_options() -> None:
@@ -223,7 +244,7 @@ def test_config_choices_are_values_the_sdk_accepts() -> None:
 
     from pulumi_azure_native import containerservice
 
-    from settings import Settings
+    from config import Settings
 
     for field, enum in (
         ("cluster_tier", containerservice.ManagedClusterSKUTier),

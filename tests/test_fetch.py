@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.airflow_values import AIRFLOW_CHART_NAME, AIRFLOW_CHART_REPO
 from components.secrets_operator import ESO_CHART_NAME, ESO_CHART_REPO
+from profiles import AIRFLOW_CHART_NAME, AIRFLOW_CHART_REPO
 from synth import fetch, reference
 from synth.__main__ import main as synth_main
 

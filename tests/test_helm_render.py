@@ -524,7 +524,7 @@ def test_a_chart_that_refuses_the_values_is_an_error(
 # ------------------------------------------------------------------ check by check, on the real render
 @functools.cache
 def _dev_render() -> tuple[Any, Any, Any]:
-    from settings import parse_settings
+    from config import parse_settings
     from synth.render import render
     from synth.runner import run_stack
 
@@ -705,9 +705,9 @@ def test_logs_volume_ownership_must_match_the_pods() -> None:
 
 def test_images_must_be_on_the_mirror_list() -> None:
     _, rendered, settings = _dev_render()
-    from synth.__main__ import _image_mirrors
+    from plan import build_plan
 
-    mirrors = _image_mirrors(settings)
+    mirrors = dict(build_plan(settings).images)
     assert not [f for f in _findings(rendered, mirrors=mirrors) if "[images]" in f]
     images = {
         c["image"]

@@ -1,36 +1,47 @@
-"""Identity component: UAMI, namespace, annotated ServiceAccount, federated credentials."""
+"""Identity component: UAMI, annotated ServiceAccount, federated credentials."""
 
-from helpers import deps_of, provider, resolve, run_component
+from helpers import deps_of, plan_for, provider, resolve, run_component
 
-from components.identity import TOKEN_AUDIENCE, Identity, IdentityArgs, federated_subject
+from components.identity import TOKEN_AUDIENCE, Identity, IdentityArgs
+from components.namespace import Namespace, NamespaceArgs
+from policy.kube import service_account_subject
 from synth.mocks import TENANT_ID
 
 ISSUER = "https://eastus.oic.prod-aks.azure.com/tenant/cluster/"
 
 
-def _identity(**extra):
-    return run_component(
-        lambda: Identity(
+def _identity(subjects: dict[str, str] | None = None):
+    plan = plan_for(namespace="airflow", serviceAccountName="airflow-sa")
+
+    def build():
+        k8s = provider()
+        namespace = Namespace("namespace", NamespaceArgs(name=plan.namespace, provider=k8s))
+        return Identity(
             "identity",
             IdentityArgs(
                 resource_group_name="rg",
                 location="eastus",
                 identity_name="airflow-dev-identity",
-                namespace="airflow",
-                service_account_name="airflow-sa",
+                namespace=namespace.name,
+                service_account_name=plan.service_account,
+                subjects=plan.federated_subjects if subjects is None else subjects,
                 tenant_id=TENANT_ID,
                 oidc_issuer_url=ISSUER,
-                provider=provider(),
-                **extra,
+                provider=k8s,
             ),
         )
-    )
+
+    return run_component(build)
 
 
 def test_federated_credential_trusts_exactly_the_service_account() -> None:
     result, _ = _identity()
     fic = result.one("azure-native:managedidentity:FederatedIdentityCredential").inputs
+    sa = result.one("kubernetes:core/v1:ServiceAccount").inputs["metadata"]
+    # the subject Kubernetes puts in the ServiceAccount's token: the one the stack registers
+    assert fic["subject"] == f"system:serviceaccount:{sa['namespace']}:{sa['name']}"
     assert fic["subject"] == "system:serviceaccount:airflow:airflow-sa"
+    assert fic["federatedIdentityCredentialResourceName"] == "external-secrets-operator"
     assert fic["issuer"] == ISSUER
     assert fic["audiences"] == [TOKEN_AUDIENCE]
     assert fic["resourceName"] == "airflow-dev-identity"
@@ -48,20 +59,25 @@ def test_service_account_is_annotated_with_client_and_tenant_id() -> None:
     }
     assert resolve(identity.client_id) == uami["clientId"]
     assert resolve(identity.principal_id) == uami["principalId"]
+    assert resolve(identity.service_account_name) == "airflow-sa"
 
 
 def test_service_account_waits_for_its_namespace_and_uses_the_cluster_provider() -> None:
     result, _ = _identity()
     sa = result.one("kubernetes:core/v1:ServiceAccount")
-    assert "kubernetes:core/v1:Namespace::identity-namespace" in deps_of(result, sa)
+    assert "kubernetes:core/v1:Namespace::namespace-ns" in deps_of(result, sa)
     assert sa.provider.startswith(result.one("pulumi:providers:kubernetes").urn)
+    # the Namespace is the Namespace component's: Identity registers none of its own
+    identity = result.one("airflow-aks:identity:Identity").urn
+    assert [r.name for r in result.records if r.parent == identity and r.type == "kubernetes:core/v1:Namespace"] == []
 
 
 def test_federated_credentials_are_created_one_after_another() -> None:
     result, _ = _identity(
-        extra_subjects={
-            "scheduler": federated_subject("airflow", "airflow-scheduler"),
-            "worker": federated_subject("airflow", "airflow-worker"),
+        {
+            "external-secrets-operator": service_account_subject("airflow", "airflow-sa"),
+            "scheduler": service_account_subject("airflow", "airflow-scheduler"),
+            "worker": service_account_subject("airflow", "airflow-worker"),
         }
     )
     fics = result.by_type("azure-native:managedidentity:FederatedIdentityCredential")
@@ -69,6 +85,11 @@ def test_federated_credentials_are_created_one_after_another() -> None:
         "identity-fic-external-secrets-operator",
         "identity-fic-scheduler",
         "identity-fic-worker",
+    ]
+    assert [f.inputs["subject"] for f in fics] == [
+        "system:serviceaccount:airflow:airflow-sa",
+        "system:serviceaccount:airflow:airflow-scheduler",
+        "system:serviceaccount:airflow:airflow-worker",
     ]
     assert (
         "azure-native:managedidentity:FederatedIdentityCredential::identity-fic-external-secrets-operator"

@@ -1,28 +1,26 @@
 """Key Vault component: vault, least-privilege grant, generated secrets kept secret."""
 
 import re
+from collections.abc import Mapping
 
 import pytest
-from helpers import deps_of, run_component
+from helpers import deps_of, plan_for, run_component
 
-from components.key_vault import (
-    ADMIN_PASSWORD_SECRET,
-    FERNET_KEY_SECRET,
-    OPTIONAL_PASSWORDS,
-    WEBSERVER_SECRET_KEY_SECRET,
-    KeyVault,
-    KeyVaultArgs,
-)
+from components.key_vault import KeyVault, KeyVaultArgs
+from plan import LOGS_SECRET
 from synth.mocks import SUBSCRIPTION_ID, TENANT_ID, Secret
 from synth.reference import load_json
 
 PRINCIPAL = "f3fb9e49-4ea6-539b-adf6-adfa14b20d92"
+ADMIN_PASSWORD_SECRET = "airflow-admin-password"
+FERNET_KEY_SECRET = "airflow-fernet-key"
+WEBSERVER_SECRET_KEY_SECRET = "airflow-webserver-secret-key"
 
 
 def _vault(
     mode: str = "rbac",
     purge: bool = False,
-    passwords: tuple[str, ...] = (WEBSERVER_SECRET_KEY_SECRET,),
+    passwords: Mapping[str, int] | None = None,
     protect: bool = False,
 ):
     return run_component(
@@ -38,7 +36,9 @@ def _vault(
                 authorization=mode,  # type: ignore[arg-type]
                 purge_protection=purge,
                 soft_delete_retention_days=7,
-                passwords=passwords,
+                admin_password_secret=ADMIN_PASSWORD_SECRET,
+                fernet_key_secret=FERNET_KEY_SECRET,
+                passwords={WEBSERVER_SECRET_KEY_SECRET: 64} if passwords is None else passwords,
                 protect=protect,
             ),
         )
@@ -118,18 +118,26 @@ def test_generated_credentials_are_in_the_vault_and_marked_secret() -> None:
 
 
 def test_optional_passwords_are_generated_only_when_asked() -> None:
-    plain, _ = _vault(passwords=())
+    plain, _ = _vault(passwords={})
     assert [r.name for r in plain.by_type("random:index/randomPassword:RandomPassword")] == ["keyvault-admin-password"]
     assert {r.inputs["secretName"] for r in plain.by_type("azure-native:keyvault:Secret")} == {
         ADMIN_PASSWORD_SECRET,
         FERNET_KEY_SECRET,
     }
 
-    result, vault = _vault(passwords=tuple(OPTIONAL_PASSWORDS))
-    assert set(OPTIONAL_PASSWORDS) <= set(vault.secrets)
+    # the most the plan asks for: Airflow 3's two static keys, PostgreSQL and Redis
+    wanted = plan_for(airflowChartVersion="1.19.0", executor="CeleryExecutor").generated_passwords
+    assert set(wanted) == {
+        "airflow-api-secret-key",
+        "airflow-jwt-secret",
+        "airflow-postgres-password",
+        "airflow-redis-password",
+    }
+    result, vault = _vault(passwords=wanted)
+    assert set(wanted) <= set(vault.secrets)
     passwords = {r.name: r for r in result.by_type("random:index/randomPassword:RandomPassword")}
     secrets = {r.inputs["secretName"]: r for r in result.by_type("azure-native:keyvault:Secret")}
-    for secret_name, length in OPTIONAL_PASSWORDS.items():
+    for secret_name, length in wanted.items():
         role = secret_name.removeprefix("airflow-")
         generated = passwords[f"keyvault-{role}"]
         # letters and digits: safe inside connection URLs and pgbouncer's users.txt
@@ -140,9 +148,37 @@ def test_optional_passwords_are_generated_only_when_asked() -> None:
         assert value.value == generated.state["result"]
         assert f"random:index/randomPassword:RandomPassword::keyvault-{role}" in deps_of(result, secrets[secret_name])
     assert passwords["keyvault-postgres-password"].inputs["length"] == 32
+    assert passwords["keyvault-redis-password"].inputs["length"] == 32
     assert passwords["keyvault-jwt-secret"].inputs["length"] == 64
+    assert passwords["keyvault-api-secret-key"].inputs["length"] == 64
 
 
-def test_an_unknown_password_name_is_refused() -> None:
-    with pytest.raises(ValueError, match="no generated password named airflow-typo"):
-        _vault(passwords=("airflow-typo",))
+VARIANTS = {
+    "dev": {},
+    "Celery": {"executor": "CeleryExecutor"},
+    "external database": {
+        "executor": "CeleryExecutor",
+        "postgresqlEnabled": "false",
+        "pgbouncerEnabled": "false",
+        "externalDatabaseSecretName": "my-db",
+    },
+    "Airflow 3": {"airflowChartVersion": "1.19.0"},
+    "Airflow 3, Celery and Kubernetes": {
+        "airflowChartVersion": "1.19.0",
+        "executor": "CeleryExecutor,KubernetesExecutor",
+    },
+}
+
+
+@pytest.mark.parametrize("overrides", VARIANTS.values(), ids=list(VARIANTS))
+def test_every_generated_secret_is_read_and_every_read_secret_is_generated(overrides: dict[str, str]) -> None:
+    """No generated password under a name nothing reads (a typo), and none read that the
+    vault does not generate: what the vault registers is exactly what ESO fetches from it
+    (the logs account's name and key come from the log storage, not from the vault)."""
+    plan = plan_for(**overrides)
+    _, vault = _vault(passwords=plan.generated_passwords)
+    read = {kv for target, source in plan.secrets.items() if target != LOGS_SECRET for kv in source.data.values()}
+    assert set(vault.secrets) == read
+    # the check can fail: a misspelt name is generated but read by nothing
+    _, typo = _vault(passwords={**plan.generated_passwords, "airflow-typo": 32})
+    assert set(typo.secrets) - read == {"airflow-typo"}

@@ -1,22 +1,40 @@
 """Log storage component: hardened account, container, KV secrets, Blob CSI PV and claim."""
 
-from helpers import deps_of, provider, run_component
+from helpers import deps_of, plan_for, provider, resolve, run_component
 
-from components.log_storage import (
-    ACCOUNT_KEY_SECRET,
-    ACCOUNT_NAME_SECRET,
-    KUBERNETES_SECRET,
-    LogStorage,
-    LogStorageArgs,
-)
-from synth.mocks import Secret
+from components.log_storage import LogStorage, LogStorageArgs
+from plan import LOGS_SECRET
+from synth.mocks import Secret, unwrap
+
+# The article's Key Vault secret names for the logs storage account
+ACCOUNT_NAME_SECRET = "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME"
+ACCOUNT_KEY_SECRET = "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY"
 
 
 def _logs(protect: bool = False):
-    return run_component(lambda: LogStorage("logs", LogStorageArgs(
-        resource_group_name="airflow-dev-rg", location="eastus", name_prefix="airflow", container_name="airflow-logs",
-        volume_size="5Gi", retention_days=30, namespace="airflow", vault_name="airflow-kv-abc123",
-        provider=provider(), protect=protect)))
+    plan = plan_for(namespace="airflow")
+    return run_component(
+        lambda: LogStorage(
+            "logs",
+            LogStorageArgs(
+                resource_group_name="airflow-dev-rg",
+                location="eastus",
+                name_prefix="airflow",
+                container_name="airflow-logs",
+                volume_size="5Gi",
+                retention_days=30,
+                namespace=plan.namespace,
+                claim_name=plan.logs_claim,
+                volume_name=plan.logs_volume,
+                storage_class=plan.storage_class,
+                driver_secret=LOGS_SECRET,
+                driver_secret_data=plan.secrets[LOGS_SECRET].data,
+                vault_name="airflow-kv-abc123",
+                provider=provider(),
+                protect=protect,
+            ),
+        )
+    )
 
 
 def test_protect_covers_account_container_volume_and_claim() -> None:
@@ -45,13 +63,20 @@ def test_storage_account_is_hardened_and_validly_named() -> None:
 
 
 def test_account_name_and_key_go_to_key_vault_key_marked_secret() -> None:
-    result, _ = _logs()
+    result, logs = _logs()
     secrets = {r.inputs["secretName"]: r.inputs for r in result.by_type("azure-native:keyvault:Secret")}
     assert set(secrets) == {ACCOUNT_NAME_SECRET, ACCOUNT_KEY_SECRET}
     key = secrets[ACCOUNT_KEY_SECRET]["properties"]["value"]
     assert isinstance(key, Secret)
     assert key.value in result.mocks.sensitive_values
     assert secrets[ACCOUNT_KEY_SECRET]["vaultName"] == "airflow-kv-abc123"
+    # each under its own name: the account's name is the name, not the key
+    account = result.one("azure-native:storage:StorageAccount").inputs["accountName"]
+    assert unwrap(secrets[ACCOUNT_NAME_SECRET]["properties"]["value"]) == account
+    assert set(logs.vault_secrets) == {ACCOUNT_NAME_SECRET, ACCOUNT_KEY_SECRET}
+    by_resource = {r.urn: r.inputs["secretName"] for r in result.by_type("azure-native:keyvault:Secret")}
+    for name, secret in logs.vault_secrets.items():
+        assert by_resource[resolve(secret.urn)] == name
 
 
 def test_persistent_volume_is_the_articles_with_ownership_fixed() -> None:
@@ -70,9 +95,13 @@ def test_persistent_volume_is_the_articles_with_ownership_fixed() -> None:
     csi = spec["csi"]
     assert csi["driver"] == "blob.csi.azure.com"
     assert csi["volumeHandle"] == f"{account}_airflow-logs"
-    assert csi["volumeAttributes"] == {"resourceGroup": "airflow-dev-rg", "storageAccount": account,
-                                       "containerName": "airflow-logs", "protocol": "fuse2"}
-    assert csi["nodeStageSecretRef"] == {"name": KUBERNETES_SECRET, "namespace": "airflow"}
+    assert csi["volumeAttributes"] == {
+        "resourceGroup": "airflow-dev-rg",
+        "storageAccount": account,
+        "containerName": "airflow-logs",
+        "protocol": "fuse2",
+    }
+    assert csi["nodeStageSecretRef"] == {"name": "airflow-logs-storage", "namespace": "airflow"}
 
 
 def test_claim_binds_to_the_volume() -> None:

@@ -6,6 +6,7 @@ Never imports policy/__main__.py: it needs pulumi_policy (its own venv) and serv
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -164,18 +165,49 @@ def test_policies_are_named_uniquely_with_one_line_rationales() -> None:
         assert policy.resource_check or policy.stack_check, policy.name
 
 
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
+
+
 def test_rules_module_is_free_of_pulumi_policy() -> None:
     import policy
+    import policy.kube
     import policy.rules
 
     assert "pulumi_policy" not in sys.modules
     assert "policy.__main__" not in sys.modules
-    for module in (policy, policy.rules):
-        tree = ast.parse(Path(str(module.__file__)).read_text())
-        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
-            a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
-        }
-        assert not {m for m in imported if m and m.split(".")[0] in {"pulumi_policy", "pulumi", "synth"}}
+    for module in (policy, policy.rules, policy.kube):
+        imported = _imports(Path(str(module.__file__)))
+        assert not {m for m in imported if m.split(".")[0] in {"pulumi_policy", "pulumi", "synth"}}
+
+
+def test_rules_and_kube_need_only_the_standard_library() -> None:
+    """Nothing of the product (components, settings, config, plan) nor any package: the pack runs
+    standalone, from its own venv that holds pulumi-policy only."""
+    siblings = {"policy", "policy.kube", "kube"}
+    for name in ("rules.py", "kube.py"):
+        foreign = {m for m in _imports(POLICY_DIR / name) if m not in siblings}
+        assert {m for m in foreign if m.split(".")[0] not in sys.stdlib_module_names} == set(), name
+
+
+def test_rules_import_kube_as_a_sibling_in_script_mode() -> None:
+    """The Pulumi CLI runs policy/__main__.py as a script, with only policy/ on sys.path: there
+    rules imports kube as a top-level module. -S -E: no site-packages, no PYTHONPATH."""
+    code = (
+        "import sys, rules, kube\n"
+        "assert 'policy' not in sys.modules and 'policy.kube' not in sys.modules\n"
+        "assert rules.images is kube.images and rules.subject_of is kube.service_account_subject\n"
+        "print(rules.service_account_subject(rules.PolicyResource('u', rules.SERVICE_ACCOUNT, 'sa', "
+        "{'metadata': {'name': 'default', 'namespace': 'kube-system'}})))\n"
+    )
+    run = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-S", "-E", "-c", code], cwd=POLICY_DIR, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "system:serviceaccount:kube-system:default\n"
 
 
 def test_pack_entry_point_wraps_every_policy_from_rules() -> None:
@@ -429,8 +461,8 @@ def test_compliant_variant_passes(case: str, mutate: Callable[[list[PolicyResour
 
 
 def test_chart_pins_default_to_the_supported_versions() -> None:
-    from components.airflow_values import SUPPORTED_CHART_VERSIONS
     from components.secrets_operator import ESO_CHART_REPO
+    from profiles import SUPPORTED_CHART_VERSIONS
 
     assert CONFIG.charts["airflow"] == ("https://airflow.apache.org", SUPPORTED_CHART_VERSIONS)
     assert CONFIG.charts["external-secrets"][0] == ESO_CHART_REPO

@@ -2,7 +2,7 @@
 
 import jsonschema
 import pulumi_random as random
-from helpers import deps_of, provider, run_component
+from helpers import deps_of, plan_for, provider, run_component
 
 from components.secrets_operator import (
     ESO_API_VERSION,
@@ -11,8 +11,8 @@ from components.secrets_operator import (
     SecretsOperatorArgs,
     eso_values,
     external_secret_spec,
-    operator_namespace,
 )
+from plan import OPERATOR_RELEASE
 from synth import reference
 
 VAULT_URI = "https://airflow-kv-abc123.vault.azure.net/"
@@ -27,6 +27,7 @@ def _operator(install: bool = True):
             SecretsOperatorArgs(
                 namespace="airflow",
                 operator_namespace="airflow-eso",
+                release_name=OPERATOR_RELEASE,
                 service_account_name="airflow",
                 vault_uri=VAULT_URI,
                 registry="airflowdevacr.azurecr.io",
@@ -49,6 +50,7 @@ def test_eso_release_is_pinned_with_crds_and_images_from_the_registry() -> None:
     result, _ = _operator()
     release = result.one("kubernetes:helm.sh/v3:Release").inputs
     assert release["chart"] == "external-secrets"
+    assert release["name"] == "external-secrets"
     assert release["version"] == "2.9.0"
     assert release["repositoryOpts"]["repo"] == "https://charts.external-secrets.io"
     assert release["values"]["installCRDs"] is True
@@ -154,7 +156,9 @@ def test_the_operator_runs_in_its_own_namespace() -> None:
     assert release.inputs["namespace"] == "airflow-eso"
     assert release.inputs["values"]["scopedNamespace"] == "airflow"
     assert "kubernetes:core/v1:Namespace::secrets-namespace" in deps_of(result, release)
-    assert operator_namespace("airflow") == "airflow-eso"
+    # beside the namespace it serves, named after it
+    assert plan_for(namespace="airflow").operator_namespace == "airflow-eso"
+    assert plan_for(namespace="data").operator_namespace == "data-eso"
 
 
 def test_the_operator_may_mint_a_token_for_the_workload_identity_account_only() -> None:
@@ -181,13 +185,21 @@ def test_the_chart_grants_no_token_minting_of_its_own_and_names_the_bound_accoun
     """Against the real chart: the stack's binding is what lets the controller mint a token
     (the chart's own controller Role no longer can), and its subject is the account the
     chart's Deployment runs as."""
-    objects = _rendered_eso("airflow", release_namespace="airflow-eso")
+    result, _ = _operator()
+    release = result.one("kubernetes:helm.sh/v3:Release").inputs
+    objects = _rendered_eso("airflow", release_namespace=release["namespace"], release=release["name"])
     for obj in objects:
         if obj["kind"] in ("Role", "ClusterRole"):
             assert not [r for r in obj.get("rules", []) if "serviceaccounts/token" in r.get("resources", [])], obj
     deployment = next(o for o in objects if o["kind"] == "Deployment")
     assert deployment["metadata"]["namespace"] == "airflow-eso"
     assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "external-secrets"
+    # the binding the stack registers names exactly that account, where the chart runs it
+    (subject,) = result.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs["subjects"]
+    assert (subject["name"], subject["namespace"]) == (
+        deployment["spec"]["template"]["spec"]["serviceAccountName"],
+        deployment["metadata"]["namespace"],
+    )
 
 
 def test_ready_waits_outlast_a_propagating_grant() -> None:
@@ -202,13 +214,16 @@ def test_release_waits_for_the_registry_grant() -> None:
     assert "random:index/randomString:RandomString::acr-pull" in deps_of(result, release)
 
 
-def _rendered_eso(namespace: str, values: dict | None = None, release_namespace: str | None = None) -> list[dict]:
-    """The REAL ESO 2.9.0 chart, rendered by Helm's engine (the stack's values by default)."""
+def _rendered_eso(
+    namespace: str, values: dict | None = None, release_namespace: str | None = None, release: str = OPERATOR_RELEASE
+) -> list[dict]:
+    """The REAL ESO 2.9.0 chart, rendered by Helm's engine (the stack's values and release
+    name by default)."""
     from synth import helm
 
     values = eso_values("r.azurecr.io", "2.9.0", namespace, _RESOURCES) if values is None else values
     return helm.render_objects(
-        "external-secrets", "2.9.0", values, release="external-secrets", namespace=release_namespace or namespace
+        "external-secrets", "2.9.0", values, release=release, namespace=release_namespace or namespace
     )
 
 

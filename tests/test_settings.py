@@ -1,4 +1,4 @@
-"""settings.py: the dev stack parses, defaults come from Pulumi.yaml, and every problem is reported at once."""
+"""config: the dev stack parses, defaults come from Pulumi.yaml, and every problem is reported at once."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, get_args, get_origin
 
 import pytest
 
-from settings import (
+from config import (
     AIRFLOW_RELEASE,
     CHART_SERVICE_ACCOUNTS,
     CONFIG_KEYS,
@@ -21,11 +21,11 @@ from settings import (
     Problem,
     Resources,
     Settings,
-    _longest_stack,
-    _secret_config_keys,
     advisories,
     parse_settings,
 )
+from config.checks import _longest_stack
+from config.loader import _secret_config_keys
 from synth.project import load_project, load_stack_config, project_defaults
 
 # Keys without a default in Pulumi.yaml: every stack file must set them.
@@ -76,7 +76,6 @@ def test_dev_stack_derived_values() -> None:
     assert s.effective_cluster_name == "airflow-dev-aks"
     assert s.effective_cluster_resource_group == "airflow-dev-rg"
     assert s.registry_server == "airflowdevacr.azurecr.io"
-    assert s.federated_subject == "system:serviceaccount:airflow:airflow"
     assert s.env_vars == {"ENVIRONMENT": "dev"}
 
 
@@ -98,7 +97,6 @@ def test_derived_values_follow_overrides() -> None:
     assert s.effective_cluster_name == "shared-aks"
     assert s.effective_cluster_resource_group == "platform-rg"
     assert s.registry_server == "corpregistry01.azurecr.io"  # login servers are lower case
-    assert s.federated_subject == "system:serviceaccount:data:airflow.workers"
     assert s.env_vars == {"A": "1", "B": "x=y", "EMPTY": ""}  # split at the first '=' only
 
 
@@ -423,7 +421,7 @@ def test_prod_stack_sizes_every_component_and_keeps_logs_longer() -> None:
 def test_prod_requests_fit_its_nodes_with_one_node_drained() -> None:
     """Pulumi.prod.yaml's sizing arithmetic: the long-running pods (two of each HA
     component) request less than four D8ds_v5 nodes can give, and every pod fits one node."""
-    from settings import cpu_millicores, memory_bytes
+    from config import cpu_millicores, memory_bytes
 
     s = parse_settings("prod", load_stack_config("prod").values)
     assert (s.node_vm_size, s.node_count, s.high_availability) == ("Standard_D8ds_v5", 5, True)
@@ -522,18 +520,18 @@ def test_namespace_limits_without_the_secrets_operator() -> None:
 def test_timezone_check_turns_every_zoneinfo_error_into_a_bad_value() -> None:
     """zoneinfo raises OSError (ENAMETOOLONG), ValueError (NUL, not a TZif file, absolute or
     parent paths) and ZoneInfoNotFoundError: each is 'not a time zone', never a traceback."""
-    from settings import _timezone
+    from config.validators import timezone
 
     for name in ("a" * 300, "a\x00b", "/etc/passwd", "zone.tab", "tzdata.zi", "Mars/Olympus", "\ud800"):
         with pytest.raises(ValueError, match="an IANA time zone") as caught:
-            _timezone(name)
+            timezone(name)
         assert type(caught.value) is ValueError
 
 
 # ---------------------------------------------------------- issue 9: the stack name
 def _names_fit(s: Settings) -> bool:
     """Every Azure name built from the stack, against Microsoft's limits, computed here
-    independently of settings._derived_names."""
+    independently of config.checks._derived_names."""
     checks = [len(s.identity_name) <= IDENTITY_MAX]
     if not s.resource_group_name:
         checks.append(len(s.effective_resource_group) <= RESOURCE_GROUP_MAX)
@@ -629,11 +627,10 @@ def test_the_program_builds_exactly_the_names_settings_checks() -> None:
 def test_chart_service_accounts_match_the_release_and_the_rendered_charts() -> None:
     from pathlib import Path
 
-    from components.airflow import RELEASE_NAME
-    from components.secrets_operator import operator_namespace
+    from plan import AIRFLOW_RELEASE as RELEASE_NAME
 
     assert AIRFLOW_RELEASE == RELEASE_NAME
-    assert parse_settings("dev", dev(namespace="data")).operator_namespace == operator_namespace("data")
+    assert parse_settings("dev", dev(namespace="data")).operator_namespace == "data-eso"
     rendered = {
         p.name.removeprefix("ServiceAccount.").removesuffix(".yaml")
         for p in Path(__file__).resolve().parent.parent.glob("build/*/manifests/helm/airflow/ServiceAccount.*.yaml")
@@ -748,11 +745,11 @@ def test_a_secret_key_shows_neither_its_value_nor_fragments_of_it() -> None:
 def test_credentials_in_a_url_are_masked_even_when_the_key_is_not_secret() -> None:
     (p,) = problems_of(dev(dagsGitRepo=f"https://oauth2:{TOKEN}@dev.azure.com/org/_git/dags"))
     assert TOKEN not in str(p)
-    assert str(p).startswith(f'{PROJECT}:dagsGitRepo = "https://***@dev.azure.com/org/_git/dags": ')
+    assert str(p).startswith(f'{PROJECT}:dagsGitRepo = "https://[redacted]@dev.azure.com/org/_git/dags": ')
 
     (p,) = problems_of(dev(airflowEnv=json.dumps([f"BROKER=redis://:{TOKEN}@redis:6379/0"])))
     assert TOKEN not in str(p)
-    assert '"BROKER=redis://***@redis:6379/0"' in str(p)
+    assert '"BROKER=redis://[redacted]@redis:6379/0"' in str(p)
 
 
 def test_a_secret_value_is_masked_in_other_keys_messages_too() -> None:

@@ -37,6 +37,7 @@ def test_graph_has_every_resource_of_the_article(dev: RunResult) -> None:
     counts = Counter(r.type for r in dev.records)
     assert counts == {
         "airflow-aks:cluster:Cluster": 1,
+        "airflow-aks:namespace:Namespace": 1,
         "airflow-aks:identity:Identity": 1,
         "airflow-aks:key_vault:KeyVault": 1,
         "airflow-aks:log_storage:LogStorage": 1,
@@ -160,7 +161,7 @@ def test_creation_order_is_real_dependencies(dev: RunResult) -> None:
     assert "kubernetes:core/v1:PersistentVolumeClaim::logs-pvc" in deps
     assert sum(d.startswith("kubernetes:external-secrets.io/v1:ExternalSecret::") for d in deps) == 8
     eso = next(r for r in dev.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "external-secrets")
-    assert "kubernetes:core/v1:Namespace::identity-namespace" in deps_of(dev, eso)
+    assert "kubernetes:core/v1:Namespace::namespace-ns" in deps_of(dev, eso)
     # both releases pull images: neither starts before the kubelet identity may pull
     for helm_release in (release, eso):
         assert "azure-native:authorization:RoleAssignment::cluster-acr-pull" in deps_of(dev, helm_release)

@@ -6,8 +6,8 @@ import pytest
 from helpers import unmarked_leaks
 from test_stack_dev import OUTPUT_CONTRACT
 
+from config import parse_settings
 from policy.rules import PolicyConfig, PolicyResource, evaluate
-from settings import parse_settings
 from synth.__main__ import main
 from synth.project import load_stack_config, stacks
 from synth.runner import run_stack

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from helpers import mutate_airflow_values
 
-from components import airflow_values as values_module
+import plan as plan_module
 from components import secrets_operator
 from synth import reference
 from synth.__main__ import main
@@ -21,7 +21,7 @@ def test_dev_synth_writes_everything_and_passes(tmp_path: Path, capsys: pytest.C
     assert "+ airflow-aks:cluster:Cluster cluster" in out
     assert "synth dev: OK" in out
     resources = json.loads((tmp_path / "resources.json").read_text())
-    assert len(resources) == 48
+    assert len(resources) == 49
     assert {r["type"] for r in resources} >= {
         "azure-native:containerservice:ManagedCluster",
         "kubernetes:helm.sh/v3:Release",
@@ -216,14 +216,14 @@ def test_images_txt_lists_every_image_to_mirror(tmp_path: Path) -> None:
 def test_an_image_missing_from_the_mirror_list_fails(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real = values_module.image_mirrors
+    real = plan_module.image_mirrors
 
     def forgetful(settings):
         mirrors = real(settings)
         del mirrors["git-sync:v4.1.0"]
         return mirrors
 
-    monkeypatch.setattr(values_module, "image_mirrors", forgetful)
+    monkeypatch.setattr(plan_module, "image_mirrors", forgetful)
     assert main(["dev", "--no-write"]) == 1
     assert "airflowdevacr.azurecr.io/git-sync:v4.1.0 is not in the mirror list" in capsys.readouterr().out
 
@@ -253,8 +253,23 @@ def test_a_chart_default_image_left_alone_fails(
 def test_chart_default_images_are_counted(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["prod", "--json", "--no-write"]) == 0
     validated = json.loads(capsys.readouterr().out)["validated"]
-    # chart 1.19.0: statsd, redis, pgbouncer, pgbouncerExporter, gitSync, postgresql; ESO: 3
-    assert validated["chart default image overridden"] == 9
+    # chart 1.19.0: defaultAirflowRepository, statsd, redis, pgbouncer, pgbouncerExporter, gitSync,
+    # postgresql; ESO: 3
+    assert validated["chart default image overridden"] == 10
+
+
+def test_the_default_airflow_repository_left_alone_fails(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """defaultAirflowRepository (apache/airflow on Docker Hub) is what every Airflow image without
+    a repository of its own falls back to: leaving it to the chart is named like any image."""
+    mutate_airflow_values(monkeypatch, lambda values: values.pop("defaultAirflowRepository"))
+    assert main(["dev", "--no-write"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "defaultAirflowRepository: the chart's default image is not overridden to come from airflowdevacr.azurecr.io"
+        in out
+    )
 
 
 def test_out_never_cleans_a_folder_synth_did_not_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

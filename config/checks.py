@@ -1,0 +1,419 @@
+"""Cross-field checks: options that conflict, and Azure names built from several values
+(the stack name among them) that would pass Azure's length limits.
+
+Each check runs when the fields it reads are valid, even if other fields are not: a
+conflict is reported together with unrelated bad values, not one run later. Also the
+advisories: valid but risky choices, for a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from config.limits import (
+    AKS_DNS_PREFIX_MAX,
+    DNS_LABEL_MAX,
+    IDENTITY_MAX,
+    NODE_RESOURCE_GROUP_MAX,
+    RESOURCE_GROUP_MAX,
+    STACK_MAX,
+)
+from config.model import FIELD_BY_KEY, STACK_KEY, Settings, project_key
+from config.report import Problem, clip
+from config.validators import KUBERNETES_VERSION, SYSTEM_NAMESPACE
+from profiles import PROFILES
+
+# AKS uses the cluster name as its DNS prefix when the stack creates the cluster.
+_AKS_DNS_PREFIX = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,52}[A-Za-z0-9])?")
+# The Airflow version an image tag starts with, as upstream's do: 2.9.3, 3.1.7-python3.12,
+# slim-3.1.7, 2.10.0rc1.
+_TAG_VERSION = re.compile(r"(?:slim-)?(?P<major>[0-9]{1,4})\.(?P<minor>[0-9]{1,4})(?:\.[0-9]{1,4})?(?=$|[-_.a-zA-Z])")
+
+
+def _check_existing_cluster(s: Settings) -> list[Problem]:
+    if s.cluster_mode != "existing":
+        return []
+    problems: list[Problem] = []
+    if not s.cluster_name:
+        problems.append(
+            Problem(
+                project_key("clusterName"),
+                s.cluster_name,
+                "required when clusterMode is 'existing' (the AKS cluster to look up)",
+            )
+        )
+    if s.effective_cluster_resource_group == s.effective_resource_group:
+        problems.append(
+            Problem(
+                project_key("clusterResourceGroup"),
+                s.cluster_resource_group,
+                "must name the existing cluster's resource group, which differs from resourceGroupName "
+                "(the stack creates that one)",
+            )
+        )
+    return problems
+
+
+def _check_created_cluster(s: Settings) -> list[Problem]:
+    if s.cluster_mode != "create":
+        return []
+    problems: list[Problem] = []
+    if s.cluster_resource_group and s.cluster_resource_group != s.effective_resource_group:
+        problems.append(
+            Problem(
+                project_key("clusterResourceGroup"),
+                s.cluster_resource_group,
+                f"only used with clusterMode=existing; a created cluster goes into resourceGroupName "
+                f"({s.effective_resource_group}): leave it empty",
+            )
+        )
+    # A derived name (<namePrefix>-<stack>-aks) is the stack name's problem: _check_stack_names.
+    if s.cluster_name and not _AKS_DNS_PREFIX.fullmatch(s.cluster_name):
+        problems.append(
+            Problem(
+                project_key("clusterName"),
+                s.cluster_name,
+                "must also be the AKS DNS prefix with clusterMode=create: 1-54 letters, digits and '-', "
+                "alphanumeric at both ends",
+            )
+        )
+    return problems
+
+
+@dataclass(frozen=True)
+class _Derived:
+    what: str  # the Azure resource
+    pattern: str  # how the name is made
+    name: str
+    limit: int
+
+
+def _derived_names(s: Settings, stack: str) -> list[_Derived]:
+    """The Azure names these settings build from the stack name (with `stack` as the stack)."""
+    t = s.model_copy(update={"stack": stack})
+    names = [_Derived("managed identity", "<namePrefix>-<stack>-identity", t.identity_name, IDENTITY_MAX)]
+    if not s.resource_group_name:
+        names.append(
+            _Derived("resource group", "<namePrefix>-<stack>-rg", t.effective_resource_group, RESOURCE_GROUP_MAX)
+        )
+    if s.cluster_mode == "create":
+        if not s.cluster_name:
+            names.append(
+                _Derived("AKS DNS prefix", "<namePrefix>-<stack>-aks", t.effective_cluster_name, AKS_DNS_PREFIX_MAX)
+            )
+        names.append(
+            _Derived(
+                "AKS node resource group",
+                "MC_<resource group>_<cluster>_<location>",
+                t.node_resource_group,
+                NODE_RESOURCE_GROUP_MAX,
+            )
+        )
+    return names
+
+
+def _longest_stack(s: Settings) -> int:
+    """The longest stack name whose derived names all fit (0: none does)."""
+    longest = 0
+    for n in range(1, STACK_MAX + 1):
+        if all(len(d.name) <= d.limit for d in _derived_names(s, "a" * n)):
+            longest = n
+        else:
+            break
+    return longest
+
+
+def _check_stack_names(s: Settings) -> list[Problem]:
+    """Every Azure name built from the stack name stays within its limit.
+
+    The stack's characters are checked on the field (letters, digits, '-'); here the
+    lengths, which depend on namePrefix, location and which names are given explicitly. A
+    name too long even for a one-character stack is the explicit names' problem."""
+    too_long = [d for d in _derived_names(s, s.stack) if len(d.name) > d.limit]
+    if not too_long:
+        return []
+    longest = _longest_stack(s)
+    detail = "; ".join(
+        f"{d.what} {d.pattern} = {clip(d.name, 120)!r} has {len(d.name)} characters, at most {d.limit}"
+        for d in too_long
+    )
+    if longest == 0:
+        node = next(d for d in too_long if d.what == "AKS node resource group")
+        explicit = {
+            k: v for k, v in (("resourceGroupName", s.resource_group_name), ("clusterName", s.cluster_name)) if v
+        }
+        key = max(explicit, key=lambda k: len(explicit[k]))  # a one-character stack fits if neither is set
+        return [
+            Problem(
+                project_key(key),
+                getattr(s, FIELD_BY_KEY[key]),
+                f"makes {detail}: AKS refuses the cluster; shorten resourceGroupName or clusterName "
+                f"(the node resource group has {len(node.name) - NODE_RESOURCE_GROUP_MAX} characters too many)",
+            )
+        ]
+    derived = [k for k, v in (("resourceGroupName", s.resource_group_name), ("clusterName", s.cluster_name)) if not v]
+    also = f", or set {' and '.join(derived)} explicitly" if derived else ""
+    return [
+        Problem(
+            STACK_KEY,
+            s.stack,
+            f"is {len(s.stack)} characters long, but with these settings (namePrefix {s.name_prefix!r}, "
+            f"location {s.location!r}) a stack name can have at most {longest}: the stack name is part of Azure "
+            f"names, and {detail}; use a shorter stack name{also}",
+        )
+    ]
+
+
+def _check_cluster_admins(s: Settings) -> list[Problem]:
+    if s.cluster_admin_group_object_id and (s.cluster_auth != "entra" or s.cluster_mode != "create"):
+        return [
+            Problem(
+                project_key("clusterAdminGroupObjectId"),
+                s.cluster_admin_group_object_id,
+                "only used with clusterAuth=entra and clusterMode=create (the stack grants admins on the "
+                "cluster it creates): leave it empty",
+            )
+        ]
+    return []
+
+
+def _check_acr_pull(s: Settings) -> list[Problem]:
+    if not s.grant_acr_pull and s.cluster_mode != "existing":
+        return [
+            Problem(
+                project_key("grantAcrPull"),
+                False,
+                "may be false only with clusterMode=existing (a cluster already attached to the registry with "
+                "`az aks update --attach-acr`); the cluster the stack creates needs the grant to pull any image",
+            )
+        ]
+    return []
+
+
+def _check_database(s: Settings) -> list[Problem]:
+    problems: list[Problem] = []
+    if not s.postgresql_enabled and not s.external_database_secret_name:
+        problems.append(
+            Problem(
+                project_key("externalDatabaseSecretName"),
+                "",
+                "required when postgresqlEnabled is false: a Secret with a 'connection' key for the metadata database",
+            )
+        )
+    if s.postgresql_enabled and s.external_database_secret_name:
+        problems.append(
+            Problem(
+                project_key("externalDatabaseSecretName"),
+                s.external_database_secret_name,
+                "conflicts with postgresqlEnabled=true: use one metadata database, not both",
+            )
+        )
+    if s.pgbouncer_enabled and not s.postgresql_enabled:
+        problems.append(
+            Problem(
+                project_key("pgbouncerEnabled"),
+                True,
+                "only supported with the bundled PostgreSQL (postgresqlEnabled=true); set it to false for an "
+                "external database",
+            )
+        )
+    return problems
+
+
+def _check_executor(s: Settings) -> list[Problem]:
+    profile = PROFILES[s.airflow_chart_version]
+    if s.executor in profile.executors:
+        return []
+    hint = (
+        "; Airflow 3 dropped CeleryKubernetesExecutor: use CeleryExecutor,KubernetesExecutor"
+        if s.executor == "CeleryKubernetesExecutor"
+        else "; running executors side by side needs Airflow 2.10+ (airflowChartVersion 1.19.0)"
+        if "," in s.executor
+        else ""
+    )
+    return [
+        Problem(
+            project_key("executor"),
+            s.executor,
+            f"is not supported by chart {profile.chart_version} (Airflow {profile.airflow_version}): "
+            f"use one of {', '.join(profile.executors)}{hint}",
+        )
+    ]
+
+
+def _check_image_tag(s: Settings) -> list[Problem]:
+    """The chart's values are rendered for the profile's Airflow version (`airflowVersion`):
+    its commands, config and components follow that line (Airflow 3: an API server and a
+    DAG processor; Airflow 2: a webserver). An image of another major version cannot run
+    them, nor one older than the minor version they are rendered for."""
+    if not s.airflow_image_tag:
+        return []
+    profile = PROFILES[s.airflow_chart_version]
+    major, minor = profile.airflow_major, profile.airflow_minor
+    line = f"chart {profile.chart_version} runs Airflow {major} ({profile.airflow_version})"
+    other = next((p.chart_version for p in PROFILES.values() if p.airflow_major != major), None)
+    match = _TAG_VERSION.match(s.airflow_image_tag)
+    if not match:
+        message = (
+            f"must start with the Airflow version the image contains, as upstream tags do ({profile.airflow_version}, "
+            f"{profile.airflow_version}-python3.12, slim-{profile.airflow_version}; a custom build as "
+            f"{profile.airflow_version}-corp1), so its Airflow line can be checked: {line}"
+        )
+    elif int(match["major"]) != major:
+        switch = f", or airflowChartVersion {other}" if other else ""
+        message = (
+            f"is an Airflow {int(match['major'])} image, but {line}: use a {major}.x tag{switch}"
+            if int(match["major"]) in (2, 3)
+            else f"starts with version {int(match['major'])}.{int(match['minor'])}, which is no Airflow {major} "
+            f"release: {line}"
+        )
+    elif int(match["minor"]) < minor:
+        message = (
+            f"is Airflow {major}.{int(match['minor'])}, older than the {profile.airflow_version} the chart values are "
+            f"rendered for ({line}): use {major}.{minor} or newer"
+        )
+    else:
+        return []
+    return [Problem(project_key("airflowImageTag"), s.airflow_image_tag, message)]
+
+
+def _check_high_availability(s: Settings) -> list[Problem]:
+    # nodeCount sizes a created cluster only: an existing cluster's nodes are its own.
+    if s.cluster_mode == "create" and s.high_availability and s.node_count < 2:
+        return [
+            Problem(
+                project_key("highAvailability"),
+                True,
+                f"needs at least 2 nodes to spread two replicas over (nodeCount is {s.node_count})",
+            )
+        ]
+    return []
+
+
+def _check_zones(s: Settings) -> list[Problem]:
+    zones = len(s.availability_zones)
+    if s.cluster_mode == "create" and s.node_count < zones:
+        return [
+            Problem(
+                project_key("availabilityZones"),
+                s.availability_zones,
+                f"spreads the node pool over {zones} zones, but nodeCount is {s.node_count}: at least one zone "
+                f"would have no node; list at most {s.node_count} zone{'s' * (s.node_count != 1)} or raise nodeCount",
+            )
+        ]
+    return []
+
+
+def _check_git_sync(s: Settings) -> list[Problem]:
+    if s.dags_git_repo:
+        return []
+    # Without git-sync these keys do nothing: a value other than the default is a mistake.
+    defaults: tuple[tuple[str, str, tuple[object, ...]], ...] = (
+        ("dagsGitSubPath", "dags_git_sub_path", ("", "dags")),
+        ("dagsGitBranch", "dags_git_branch", ("main",)),
+        ("dagsGitRev", "dags_git_rev", ("HEAD",)),
+        ("dagsGitDepth", "dags_git_depth", (1,)),
+    )
+    return [
+        Problem(
+            project_key(key),
+            getattr(s, attr),
+            "has no effect without dagsGitRepo; set dagsGitRepo or leave the default",
+        )
+        for key, attr, allowed in defaults
+        if getattr(s, attr) not in allowed
+    ]
+
+
+def _check_upgrade_channel(s: Settings) -> list[Problem]:
+    """A channel that upgrades the cluster by itself and a pinned patch fight: after AKS
+    moves the cluster to a newer patch, the next `pulumi up` would try to take it back."""
+    match = KUBERNETES_VERSION.fullmatch(s.kubernetes_version)
+    if s.auto_upgrade_channel in ("patch", "stable", "rapid") and match and match[2]:
+        return [
+            Problem(
+                project_key("kubernetesVersion"),
+                s.kubernetes_version,
+                f"pins a patch release, but autoUpgradeChannel={s.auto_upgrade_channel} upgrades the cluster "
+                f"itself: the next pulumi up after an automatic upgrade would try to downgrade it; give "
+                f"1.MINOR (1.{match[1]}), or set autoUpgradeChannel to none or node-image to pin the patch",
+            )
+        ]
+    return []
+
+
+def _check_operator_namespace(s: Settings) -> list[Problem]:
+    """External Secrets Operator runs in `<namespace>-eso`, a namespace of its own."""
+    if not s.install_secrets_operator:
+        return []
+    derived = s.operator_namespace
+    if len(derived) > DNS_LABEL_MAX or SYSTEM_NAMESPACE.fullmatch(derived):
+        why = (
+            f"{len(derived)} characters, more than {DNS_LABEL_MAX}"
+            if len(derived) > DNS_LABEL_MAX
+            else "a kube-* name, which Kubernetes reserves for its own namespaces"
+        )
+        return [
+            Problem(
+                project_key("namespace"),
+                s.namespace,
+                f"with installSecretsOperator the operator runs in <namespace>-eso = {derived!r}, which is {why}: "
+                f"use a namespace of at most {DNS_LABEL_MAX - len('-eso')} characters, not 'kube'",
+            )
+        ]
+    return []
+
+
+_CLUSTER_FIELDS = frozenset(
+    {"stack", "name_prefix", "resource_group_name", "cluster_mode", "cluster_name", "cluster_resource_group"}
+)
+_CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]], ...] = (
+    (_CLUSTER_FIELDS, _check_existing_cluster),
+    (_CLUSTER_FIELDS, _check_created_cluster),
+    (_CLUSTER_FIELDS | {"location"}, _check_stack_names),
+    (frozenset({"postgresql_enabled", "pgbouncer_enabled", "external_database_secret_name"}), _check_database),
+    (
+        frozenset({"dags_git_repo", "dags_git_sub_path", "dags_git_branch", "dags_git_rev", "dags_git_depth"}),
+        _check_git_sync,
+    ),
+    (frozenset({"airflow_chart_version", "executor"}), _check_executor),
+    (frozenset({"airflow_chart_version", "airflow_image_tag"}), _check_image_tag),
+    (frozenset({"high_availability", "node_count", "cluster_mode"}), _check_high_availability),
+    (frozenset({"availability_zones", "node_count", "cluster_mode"}), _check_zones),
+    (frozenset({"cluster_admin_group_object_id", "cluster_auth", "cluster_mode"}), _check_cluster_admins),
+    (frozenset({"kubernetes_version", "auto_upgrade_channel"}), _check_upgrade_channel),
+    (frozenset({"namespace", "install_secrets_operator"}), _check_operator_namespace),
+    (frozenset({"grant_acr_pull", "cluster_mode"}), _check_acr_pull),
+)
+
+
+def cross_checks(s: Settings, valid: frozenset[str] | None = None) -> list[Problem]:
+    """Conflicting options; given `valid` field names, only the checks that read nothing else."""
+    problems: list[Problem] = []
+    for needs, check in _CROSS_CHECKS:
+        if valid is None or needs <= valid:
+            problems.extend(check(s))
+    return problems
+
+
+# ------------------------------------------------------------------- advisories
+_PRODUCTION_STACK = re.compile(r"(?i)(^|[-_.])prod(uction)?([-_.]|$)")
+
+
+def advisories(s: Settings) -> list[str]:
+    """Valid but risky choices, for a warning (load_settings logs them; nothing is refused)."""
+    notes: list[str] = []
+    if s.high_availability and s.postgresql_enabled:
+        notes.append(
+            "highAvailability runs two of each Airflow component, but the bundled PostgreSQL (postgresqlEnabled) "
+            "stays one pod on one zonal disk: losing its node or zone still stops Airflow; for production use an "
+            "external database (postgresqlEnabled=false, externalDatabaseSecretName)"
+        )
+    if not s.key_vault_purge_protection and _PRODUCTION_STACK.search(s.stack):
+        notes.append(
+            f"keyVaultPurgeProtection is false on stack {s.stack!r}: anyone who can delete the vault can also purge "
+            "its secrets (the Fernet key among them) at once; turn it on for production (it cannot be turned off)"
+        )
+    return notes

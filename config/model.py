@@ -1,0 +1,299 @@
+"""The settings of one stack: a frozen pydantic model whose field aliases are the config keys.
+
+Each field carries its validator (:mod:`config.validators`); the names the stack derives
+from the fields (resource group, cluster, identity, namespaces, registry) are properties
+here, where their lengths are checked (:mod:`config.checks`), and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
+
+# Qualified: several validators are named after the field they check (timezone, namespace, ...).
+from config import validators as v
+from config.limits import (
+    AKS_NAME_MAX,
+    DNS_LABEL_MAX,
+    DNS_SUBDOMAIN_MAX,
+    EMAIL_MAX,
+    GIT_REF_MAX,
+    GIT_URL_MAX,
+    IMAGE_TAG_MAX,
+    KUBERNETES_VERSION_MAX,
+    LOCATION_MAX,
+    QUANTITY_MAX,
+    RESOURCE_GROUP_MAX,
+    STACK_MAX,
+    SUB_PATH_MAX,
+    TIMEZONE_MAX,
+    VM_SIZE_MAX,
+)
+
+PROJECT = "airflow-aks"
+PROVIDER_LOCATION_KEY = "azure-native:location"
+# The pseudo-key problems with the stack name are reported under (it is no config key).
+STACK_KEY = "stack"
+
+
+def project_key(name: str) -> str:
+    """A key of this project's config namespace as the engine spells it: `airflow-aks:<name>`."""
+    return f"{PROJECT}:{name}"
+
+
+ClusterMode = Literal["create", "existing"]
+ClusterAuth = Literal["local", "entra"]
+ClusterTier = Literal["Free", "Standard", "Premium"]
+AutoUpgradeChannel = Literal["none", "patch", "stable", "rapid", "node-image"]
+NodeOsUpgradeChannel = Literal["None", "Unmanaged", "NodeImage", "SecurityPatch"]
+KeyVaultAuthorization = Literal["rbac", "accessPolicy"]
+SecretsOperatorChartVersion = Literal["2.9.0"]
+Executor = Literal[
+    "LocalExecutor",
+    "CeleryExecutor",
+    "KubernetesExecutor",
+    "CeleryKubernetesExecutor",
+    "CeleryExecutor,KubernetesExecutor",
+]
+
+Boolean = Annotated[bool, BeforeValidator(v.never_raises(v.boolean))]
+_DNS_LABEL_RULE = "a DNS-1123 label: lowercase letters, digits and '-', 1-63 chars, alphanumeric at both ends"
+_SUBDOMAIN_RULE = (
+    "a DNS-1123 subdomain: up to 253 lowercase letters, digits, '-' and '.', "
+    "each dot-separated part alphanumeric at both ends"
+)
+ResourceGroupOrEmpty = Annotated[
+    str,
+    v.pattern(
+        RESOURCE_GROUP_MAX, v.RESOURCE_GROUP, f"an Azure resource group name: {v.RESOURCE_GROUP_RULE}", empty=True
+    ),
+]
+GitRef = Annotated[
+    str,
+    v.pattern(
+        GIT_REF_MAX,
+        v.GIT_REF,
+        "a git branch, tag or commit: letters, digits, '_', '.', '-', '/' "
+        "(no spaces, no '..' or '//', no part starting with '.' or ending in '.lock')",
+    ),
+]
+ContainerResources = Annotated[v.Resources, PlainValidator(v.never_raises(v.resources))]
+
+
+class Settings(BaseModel):
+    """Everything a stack can set. Field aliases are the config keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    stack: Annotated[
+        str,
+        v.pattern(
+            STACK_MAX,
+            v.STACK_NAME,
+            "letters, digits and '-' only: the stack name is part of Azure names, and the managed identity "
+            "<namePrefix>-<stack>-identity and the AKS DNS prefix <namePrefix>-<stack>-aks allow no other characters",
+        ),
+    ]
+    location: Annotated[str, v.pattern(LOCATION_MAX, r"[a-z0-9]+", "an Azure region name such as eastus")]
+    name_prefix: Annotated[
+        str,
+        v.pattern(
+            10,
+            r"[a-z][a-z0-9]{1,9}",
+            "2-10 lowercase letters and digits, starting with a letter "
+            "(it is part of globally unique vault and storage names)",
+        ),
+    ] = Field(alias="namePrefix")
+    resource_group_name: ResourceGroupOrEmpty = Field(alias="resourceGroupName")
+
+    cluster_mode: Annotated[ClusterMode, v.choice(ClusterMode)] = Field(alias="clusterMode")
+    cluster_name: Annotated[
+        str,
+        v.pattern(
+            AKS_NAME_MAX,
+            r"[A-Za-z0-9][A-Za-z0-9_-]{0,61}[A-Za-z0-9]",
+            "an AKS cluster name: 2-63 letters, digits, '-', '_', alphanumeric at both ends",
+            empty=True,
+        ),
+    ] = Field(alias="clusterName")
+    cluster_resource_group: ResourceGroupOrEmpty = Field(alias="clusterResourceGroup")
+    kubernetes_version: Annotated[
+        str,
+        v.text(
+            KUBERNETES_VERSION_MAX,
+            "a Kubernetes version 1.28 to 1.37, as 1.MINOR or 1.MINOR.PATCH",
+            v.kubernetes_version,
+        ),
+    ] = Field(alias="kubernetesVersion")
+    cluster_auth: Annotated[ClusterAuth, v.choice(ClusterAuth)] = Field(alias="clusterAuth")
+    cluster_admin_group_object_id: Annotated[str, v.text(36, "an Entra object id (a GUID)", v.guid, empty=True)] = (
+        Field(alias="clusterAdminGroupObjectId")
+    )
+    cluster_tier: Annotated[ClusterTier, v.choice(ClusterTier)] = Field(alias="clusterTier")
+    # Constrained-vCPU sizes have a '-': Standard_E8-4ds_v5.
+    node_vm_size: Annotated[
+        str,
+        v.pattern(VM_SIZE_MAX, r"Standard_[A-Za-z0-9][A-Za-z0-9_-]*", "an Azure VM size such as Standard_DS4_v2"),
+    ] = Field(alias="nodeVmSize")
+    node_count: Annotated[int, v.between(1, 100)] = Field(alias="nodeCount")
+    availability_zones: Annotated[
+        list[str], BeforeValidator(v.string_list('["1", "2", "3"]')), AfterValidator(v.zones)
+    ] = Field(alias="availabilityZones")
+    auto_upgrade_channel: Annotated[AutoUpgradeChannel, v.choice(AutoUpgradeChannel)] = Field(
+        alias="autoUpgradeChannel"
+    )
+    node_os_upgrade_channel: Annotated[NodeOsUpgradeChannel, v.choice(NodeOsUpgradeChannel)] = Field(
+        alias="nodeOsUpgradeChannel"
+    )
+
+    acr_name: Annotated[
+        str, v.pattern(50, r"[A-Za-z0-9]{5,50}", "an Azure Container Registry name: 5-50 letters and digits")
+    ] = Field(alias="acrName")
+    acr_resource_group: Annotated[
+        str,
+        v.pattern(
+            RESOURCE_GROUP_MAX, v.RESOURCE_GROUP, f"the resource group of the registry ({v.RESOURCE_GROUP_RULE})"
+        ),
+    ] = Field(alias="acrResourceGroup")
+
+    namespace: Annotated[
+        str, v.text(DNS_LABEL_MAX, _DNS_LABEL_RULE, v.then(v.check(v.DNS_LABEL, _DNS_LABEL_RULE), v.namespace))
+    ] = Field(alias="namespace")
+    service_account_name: Annotated[
+        str,
+        v.text(
+            DNS_SUBDOMAIN_MAX, _SUBDOMAIN_RULE, v.then(v.check(v.DNS_SUBDOMAIN, _SUBDOMAIN_RULE), v.service_account)
+        ),
+    ] = Field(alias="serviceAccountName")
+
+    key_vault_authorization: Annotated[KeyVaultAuthorization, v.choice(KeyVaultAuthorization)] = Field(
+        alias="keyVaultAuthorization"
+    )
+    key_vault_purge_protection: Boolean = Field(alias="keyVaultPurgeProtection")
+    key_vault_soft_delete_retention_days: Annotated[int, v.between(7, 90)] = Field(
+        alias="keyVaultSoftDeleteRetentionDays"
+    )
+
+    install_secrets_operator: Boolean = Field(alias="installSecretsOperator")
+    grant_acr_pull: Boolean = Field(alias="grantAcrPull")
+    protect_stateful_resources: Boolean = Field(alias="protectStatefulResources")
+    secrets_operator_chart_version: Annotated[SecretsOperatorChartVersion, v.choice(SecretsOperatorChartVersion)] = (
+        Field(alias="secretsOperatorChartVersion")
+    )
+
+    logs_volume_size: Annotated[
+        str, v.text(QUANTITY_MAX, "a positive Kubernetes quantity such as 5Gi, 512Mi or 1Ti", v.logs_volume_size)
+    ] = Field(alias="logsVolumeSize")
+    logs_container_name: Annotated[
+        str,
+        v.pattern(
+            63,
+            r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]",
+            "a blob container name: 3-63 lowercase letters, digits and single '-'",
+        ),
+    ] = Field(alias="logsContainerName")
+    logs_retention_days: Annotated[int, v.between(1, 3650)] = Field(alias="logsRetentionDays")
+
+    airflow_chart_version: Annotated[str, v.text(32, "a chart version with a values profile", v.chart_version)] = Field(
+        alias="airflowChartVersion"
+    )
+    executor: Annotated[Executor, v.choice(Executor)] = Field(alias="executor")
+    airflow_image_tag: Annotated[
+        str, v.text(IMAGE_TAG_MAX, "a container image tag (letters, digits, '_', '.', '-')", v.image_tag, empty=True)
+    ] = Field(alias="airflowImageTag")
+    airflow_env: Annotated[list[str], BeforeValidator(v.string_list('["NAME=value"]')), AfterValidator(v.env)] = Field(
+        alias="airflowEnv"
+    )
+    timezone: Annotated[str, v.text(TIMEZONE_MAX, "an IANA time zone such as UTC or America/New_York", v.timezone)] = (
+        Field(alias="timezone")
+    )
+    dags_git_repo: Annotated[str, v.text(GIT_URL_MAX, v.GIT_URL_RULE, v.git_url, empty=True)] = Field(
+        alias="dagsGitRepo"
+    )
+    dags_git_branch: GitRef = Field(alias="dagsGitBranch")
+    dags_git_rev: GitRef = Field(alias="dagsGitRev")
+    dags_git_sub_path: Annotated[
+        str, v.pattern(SUB_PATH_MAX, v.SUB_PATH, "a relative path inside the repository, without '..'", empty=True)
+    ] = Field(alias="dagsGitSubPath")
+    dags_git_depth: Annotated[int, v.between(0, 10000)] = Field(alias="dagsGitDepth")
+    postgresql_enabled: Boolean = Field(alias="postgresqlEnabled")
+    pgbouncer_enabled: Boolean = Field(alias="pgbouncerEnabled")
+    external_database_secret_name: Annotated[
+        str,
+        v.pattern(DNS_SUBDOMAIN_MAX, v.DNS_SUBDOMAIN, f"a Kubernetes Secret name, {_SUBDOMAIN_RULE}", empty=True),
+    ] = Field(alias="externalDatabaseSecretName")
+    high_availability: Boolean = Field(alias="highAvailability")
+    admin_username: Annotated[
+        str,
+        v.pattern(64, r"[A-Za-z][A-Za-z0-9_.-]{2,63}", "3-64 letters, digits, '_', '.', '-', starting with a letter"),
+    ] = Field(alias="adminUsername")
+    # Restricted to characters that are inert in a shell: the chart's create-user job
+    # passes it to `bash -c` unquoted.
+    admin_email: Annotated[
+        str, v.text(EMAIL_MAX, "an e-mail address (letters, digits and . _ % + - before the @)", v.email)
+    ] = Field(alias="adminEmail")
+
+    # Requests and limits per container, `cpu=..,memory=..,cpuLimit=..,memoryLimit=..`.
+    scheduler_resources: ContainerResources = Field(alias="schedulerResources")
+    webserver_resources: ContainerResources = Field(alias="webserverResources")
+    triggerer_resources: ContainerResources = Field(alias="triggererResources")
+    dag_processor_resources: ContainerResources = Field(alias="dagProcessorResources")
+    worker_resources: ContainerResources = Field(alias="workerResources")
+    git_sync_resources: ContainerResources = Field(alias="gitSyncResources")
+    migrate_database_job_resources: ContainerResources = Field(alias="migrateDatabaseJobResources")
+    create_user_job_resources: ContainerResources = Field(alias="createUserJobResources")
+    pgbouncer_resources: ContainerResources = Field(alias="pgbouncerResources")
+    pgbouncer_exporter_resources: ContainerResources = Field(alias="pgbouncerExporterResources")
+    statsd_resources: ContainerResources = Field(alias="statsdResources")
+    redis_resources: ContainerResources = Field(alias="redisResources")
+    postgresql_resources: ContainerResources = Field(alias="postgresqlResources")
+    secrets_operator_resources: ContainerResources = Field(alias="secretsOperatorResources")
+
+    # ------------------------------------------------------------ derived values
+    @property
+    def effective_resource_group(self) -> str:
+        return self.resource_group_name or f"{self.name_prefix}-{self.stack}-rg"
+
+    @property
+    def effective_cluster_name(self) -> str:
+        return self.cluster_name or f"{self.name_prefix}-{self.stack}-aks"
+
+    @property
+    def effective_cluster_resource_group(self) -> str:
+        return self.cluster_resource_group or self.effective_resource_group
+
+    @property
+    def identity_name(self) -> str:
+        """The workload identity's managed identity (what __main__ passes to Identity)."""
+        return f"{self.name_prefix}-{self.stack}-identity"
+
+    @property
+    def node_resource_group(self) -> str:
+        """The group AKS creates for a created cluster's nodes (its default name)."""
+        return f"MC_{self.effective_resource_group}_{self.effective_cluster_name}_{self.location}"
+
+    @property
+    def operator_namespace(self) -> str:
+        """Where External Secrets Operator runs: a namespace of its own next to the stack's
+        (its length and name are checked with the settings, config.checks)."""
+        return f"{self.namespace}-eso"
+
+    @property
+    def registry_server(self) -> str:
+        """The ACR login server every image is pulled from."""
+        return f"{self.acr_name.lower()}.azurecr.io"
+
+    @property
+    def env_vars(self) -> dict[str, str]:
+        return dict(item.split("=", 1) for item in self.airflow_env)
+
+
+# The config keys (without namespace) a stack may set, in declaration order.
+CONFIG_KEYS: tuple[str, ...] = tuple(
+    f.alias for name, f in Settings.model_fields.items() if f.alias and name not in {"stack", "location"}
+)
+# The keys whose engine value is JSON text of an array.
+ARRAY_KEYS = frozenset({"availabilityZones", "airflowEnv"})
+# Config key (or `stack`, `location`) -> field name.
+FIELD_BY_KEY: dict[str, str] = {f.alias or name: name for name, f in Settings.model_fields.items()}

@@ -1,0 +1,551 @@
+"""The per-value validators: each takes any value (a string from the engine, or whatever a
+typed caller passes) and returns it, or raises a ValueError that says what is allowed.
+
+Every string has a length cap (:mod:`config.limits`) checked before any pattern runs, every
+number a range, and no value may carry control characters. Nothing here knows of other
+fields: conflicts between values are :mod:`config.checks`' business.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, get_args
+
+from pydantic import BeforeValidator, PlainValidator
+
+from config.limits import (
+    ARRAY_JSON_MAX,
+    CONTROL,
+    CONTROL_RULE,
+    CPU_MAX_MILLICORES,
+    EMAIL_LOCAL_MAX,
+    ENV_TOTAL_MAX,
+    LOGS_VOLUME_MAX_BYTES,
+    MEMORY_MAX_BYTES,
+    QUANTITY_MAX,
+    RESOURCES_MAX,
+)
+from config.report import clip, has_url_credentials, json_text
+from profiles import PROFILES
+
+
+def _kind(value: Any) -> str:
+    """What a non-string value is, in config words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "bytes"
+    if isinstance(value, list | tuple | set | frozenset):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def _no_control(value: str) -> None:
+    match = CONTROL.search(value)
+    if match:
+        char = match.group()
+        what = "an unpaired surrogate" if "\ud800" <= char <= "\udfff" else "the control character"
+        raise ValueError(f"contains {what} U+{ord(char):04X} at position {match.start()}: {CONTROL_RULE}")
+
+
+def never_raises(validate: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Defence in depth: a validator reports a bad value as a ValueError (a Problem),
+    whatever the value makes the checking code raise (pydantic lets a TypeError through)."""
+
+    @functools.wraps(validate)
+    def safe(value: Any) -> Any:
+        try:
+            return validate(value)
+        except ValueError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure on a hostile value is a bad value
+            raise ValueError(f"could not be checked ({type(exc).__name__}): not a valid value here") from None
+
+    return safe
+
+
+def text(
+    max_len: int, allowed: str, check: Callable[[str], str] | None = None, *, empty: bool = False
+) -> PlainValidator:
+    """A string field: a str (nothing else), no control characters, at most `max_len`
+    characters (checked before any pattern runs), then `check`. `empty`: "" is accepted."""
+
+    def validate(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string, not {_kind(value)}: {allowed}")
+        _no_control(value)
+        if len(value) > max_len:
+            raise ValueError(f"is {len(value)} characters long, more than {max_len}: must be {allowed}")
+        if empty and value == "":
+            return value
+        return check(value) if check else value
+
+    return PlainValidator(never_raises(validate))
+
+
+def choice(literal: Any) -> BeforeValidator:
+    """One of a Literal's strings, with the options as the message (never the value)."""
+    options: tuple[str, ...] = get_args(literal)
+    quoted = [f"'{o}'" for o in options]
+    allowed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+    def validate(value: Any) -> str:
+        if not isinstance(value, str) or value not in options:
+            raise ValueError(f"must be {allowed}")
+        return value
+
+    return BeforeValidator(never_raises(validate))
+
+
+# ------------------------------------------------------------------------- patterns
+# Every pattern is applied with fullmatch: `$` alone would let a trailing newline through.
+# Lengths are checked before patterns run (no pattern ever sees a 100k-character value).
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
+_QUANTITY = re.compile(r"(?P<num>[0-9]+(\.[0-9]+)?)(?P<unit>Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?")
+_QUANTITY_UNITS: dict[str | None, int] = {
+    None: 1,
+    **{u: 2 ** (10 * (i + 1)) for i, u in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
+    **{u: 10 ** (3 * (i + 1)) for i, u in enumerate(("k", "M", "G", "T", "P", "E"))},
+}
+_IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# git check-ref-format, narrowed to the characters git-sync users need.
+GIT_REF = re.compile(r"(?!.*\.\.)(?!.*//)(?!.*/\.)(?!.*\.lock(/|$))[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}(?<![./])")
+_HOST = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*"
+_HTTPS_GIT_URL = re.compile(rf"https://{_HOST}(:[0-9]{{1,5}})?/(?!(.*/)?\.\.?(/|$))[A-Za-z0-9_.~-][A-Za-z0-9_.~/-]*")
+SUB_PATH = re.compile(r"(?!/)(?!(.*/)?\.\.(/|$))[A-Za-z0-9_./-]+")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_NIL_GUID = "00000000-0000-0000-0000-000000000000"
+KUBERNETES_VERSION = re.compile(r"1\.([0-9]{1,2})(\.[0-9]{1,3})?")
+_TIMEZONE = re.compile(r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*")
+# Namespaces every cluster already has (the stack creates its namespace) and the reserved prefix.
+SYSTEM_NAMESPACE = re.compile(r"default|kube-.*")
+RESOURCE_GROUP_RULE = "1-90 letters, digits, '-', '_', '.', '(', ')', not ending in '.'"
+# What a stack name may contain: it is part of the managed identity's name (Microsoft:
+# "only alphanumeric characters and the hyphen are supported") and of the created
+# cluster's DNS prefix (letters, digits, '-'). Pulumi also allows '_' and '.'.
+STACK_NAME = re.compile(r"[A-Za-z0-9-]+")
+
+
+def check(regex: re.Pattern[str], allowed: str) -> Callable[[str], str]:
+    def validate(value: str) -> str:
+        if not regex.fullmatch(value):
+            raise ValueError(f"must be {allowed}")
+        return value
+
+    return validate
+
+
+def then(*checks: Callable[[str], str]) -> Callable[[str], str]:
+    def validate(value: str) -> str:
+        for check in checks:
+            value = check(value)
+        return value
+
+    return validate
+
+
+def _whole_number(lo: int, hi: int) -> Callable[[Any], int]:
+    """Integers as the engine passes them (decimal text); booleans and '3.0' are not integers."""
+
+    def validate(value: Any) -> int:
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and _INTEGER.fullmatch(value):
+            number = int(value)
+        if number is None or not lo <= number <= hi:
+            raise ValueError(f"must be a whole number from {lo} to {hi}")
+        return number
+
+    return never_raises(validate)
+
+
+def boolean(value: Any) -> bool:
+    """Booleans as Pulumi's Config.get_bool reads them: not 'yes', '1' or 'off'."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in ("true", "True"):
+        return True
+    if isinstance(value, str) and value in ("false", "False"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def string_list(example: str) -> Callable[[Any], list[str]]:
+    def validate(value: Any) -> list[str]:
+        if isinstance(value, str) and len(value) > ARRAY_JSON_MAX:
+            raise ValueError(f"is {len(value)} characters of JSON, more than {ARRAY_JSON_MAX}: must be a JSON array")
+        if not isinstance(value, list):
+            raise ValueError(f"must be a JSON array of strings, such as {example}")
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise ValueError(f"item {index} ({clip(json_text(item))}) must be a string, as in {example}")
+            try:
+                _no_control(item)
+            except ValueError as err:
+                raise ValueError(f"item {index}: {err}") from None
+        return value
+
+    return never_raises(validate)
+
+
+def _quantity_bytes(value: str) -> float | None:
+    match = _QUANTITY.fullmatch(value)
+    return float(match["num"]) * _QUANTITY_UNITS[match["unit"]] if match else None
+
+
+def logs_volume_size(value: str) -> str:
+    size = _quantity_bytes(value)
+    if size is None or size <= 0:
+        raise ValueError("must be a positive Kubernetes quantity such as 5Gi, 512Mi or 1Ti")
+    if size > LOGS_VOLUME_MAX_BYTES:
+        raise ValueError("must be at most 5Pi (an Azure storage account holds at most 5 PiB)")
+    return value
+
+
+def timezone(value: str) -> str:
+    allowed = "an IANA time zone such as UTC or America/New_York"
+    if not _TIMEZONE.fullmatch(value):
+        raise ValueError(f"must be {allowed}")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError, UnicodeError):
+        # not found, not a TZif file, a name the file system refuses (ENAMETOOLONG, ...)
+        raise ValueError(f"must be {allowed}") from None
+    return value
+
+
+def kubernetes_version(value: str) -> str:
+    match = KUBERNETES_VERSION.fullmatch(value)
+    if not match or not 28 <= int(match[1]) <= 37:
+        raise ValueError("must be a Kubernetes version 1.28 to 1.37, as 1.MINOR or 1.MINOR.PATCH")
+    return value
+
+
+def guid(value: str) -> str:
+    if not _GUID.fullmatch(value):
+        raise ValueError("must be an Entra object id (a GUID such as 5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4f)")
+    if value == _NIL_GUID:
+        raise ValueError("is the nil GUID, which is no object: give the object id of an Entra group")
+    return value
+
+
+# Kubernetes quantities for container requests and limits. CPU: whole millicores (250m) or
+# cores with at most three decimals (0.5, 2). Memory: a number WITH a unit (a bare number
+# is bytes, and `m` would be thousandths of a byte: both are typos for Mi).
+_CPU = re.compile(r"(?P<milli>[0-9]+)m|(?P<cores>[0-9]+(\.[0-9]{1,3})?)")
+_MEMORY = re.compile(r"(?P<num>[0-9]+(\.[0-9]+)?)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)")
+_MEMORY_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_CPU_RULE = "a CPU quantity: millicores such as 250m, or cores such as 0.5 or 2"
+_MEMORY_RULE = "a memory quantity: a number with a unit Ki, Mi, Gi, Ti, k, M, G or T, such as 512Mi"
+RESOURCE_FIELDS = {"cpu": "cpu", "memory": "memory", "cpuLimit": "cpu_limit", "memoryLimit": "memory_limit"}
+RESOURCES_EXAMPLE = "cpu=250m,memory=512Mi,cpuLimit=1,memoryLimit=1Gi"
+_MAX_ISSUES = 6  # issues of one value named in its message
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Requests and limits of one container, as Kubernetes quantities (kept as written)."""
+
+    cpu: str
+    memory: str
+    cpu_limit: str
+    memory_limit: str
+
+    def __str__(self) -> str:
+        """The config encoding: cpu=...,memory=...,cpuLimit=...,memoryLimit=..."""
+        return ",".join(f"{key}={getattr(self, attr)}" for key, attr in RESOURCE_FIELDS.items())
+
+    def kubernetes(self) -> dict[str, dict[str, str]]:
+        """A container's `resources` block."""
+        return {
+            "requests": {"cpu": self.cpu, "memory": self.memory},
+            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
+        }
+
+
+def cpu_millicores(value: str) -> int | None:
+    match = _CPU.fullmatch(value) if len(value) <= QUANTITY_MAX else None
+    if not match:
+        return None
+    if match["milli"] is not None:
+        return int(match["milli"])
+    return round(float(match["cores"]) * 1000)
+
+
+def memory_bytes(value: str) -> float | None:
+    match = _MEMORY.fullmatch(value) if len(value) <= QUANTITY_MAX else None
+    return float(match["num"]) * _MEMORY_UNITS[match["unit"]] if match else None
+
+
+def _resource_pairs(value: Any, issues: list[str]) -> list[tuple[str, Any]]:
+    pairs: list[tuple[str, Any]] = []
+    if isinstance(value, Mapping):  # typed values (tests, tools); YAML numbers are quantities too
+        pairs = [
+            (str(k), str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v) for k, v in value.items()
+        ]
+    elif isinstance(value, str):
+        _no_control(value)
+        if len(value) > RESOURCES_MAX:
+            raise ValueError(f"is {len(value)} characters long, more than {RESOURCES_MAX}: must be {RESOURCES_EXAMPLE}")
+        for part in (p.strip() for p in value.split(",")):
+            key, sep, item = part.partition("=")
+            if sep:
+                pairs.append((key.strip(), item.strip()))
+            elif part:
+                issues.append(f"entry {clip(part)!r} is not field=quantity")
+    else:
+        issues.append(f"got {_kind(value)}")
+    return pairs
+
+
+def resources(value: Any) -> Resources:
+    """`cpu=250m,memory=512Mi,cpuLimit=1,memoryLimit=1Gi` (or a mapping with those keys):
+    every field required, each a valid quantity within what a node can have, each limit at
+    least its request. Every problem of the value is reported in one message."""
+    if isinstance(value, Resources):
+        return value
+    issues: list[str] = []
+    pairs = _resource_pairs(value, issues)
+    found: dict[str, str] = {}
+    for key, item in pairs:
+        if key not in RESOURCE_FIELDS:
+            issues.append(f"unknown field {clip(key, 30)!r}")
+        elif key in found:
+            issues.append(f"{key} is set twice")
+        elif not isinstance(item, str) or not item:
+            issues.append(f"{key} is {'empty' if item in ('', None) else 'not a quantity'}")
+        elif len(item) > QUANTITY_MAX or CONTROL.search(item):
+            issues.append(f"{key} is not {_CPU_RULE if key.startswith('cpu') else _MEMORY_RULE}")
+        else:
+            found[key] = item
+    missing = [key for key in RESOURCE_FIELDS if key not in found and all(k != key for k, _ in pairs)]
+    if missing:
+        issues.append(f"missing {', '.join(missing)}")
+    cpu = {k: cpu_millicores(v) for k, v in found.items() if k in ("cpu", "cpuLimit")}
+    memory = {k: memory_bytes(v) for k, v in found.items() if k in ("memory", "memoryLimit")}
+    for key, number in (*cpu.items(), *memory.items()):
+        if number is None:
+            issues.append(f"{key} {found[key]!r} is not {_CPU_RULE if key.startswith('cpu') else _MEMORY_RULE}")
+        elif number <= 0:
+            issues.append(f"{key} {found[key]!r} must be more than zero")
+        elif key.startswith("cpu") and number > CPU_MAX_MILLICORES:
+            issues.append(f"{key} {found[key]!r} is more than 1024 cores (no Azure VM has that many)")
+        elif key.startswith("memory") and number > MEMORY_MAX_BYTES:
+            issues.append(f"{key} {found[key]!r} is more than 32Ti (no Azure VM has that much)")
+    for request, limit, numbers in (("cpu", "cpuLimit", cpu), ("memory", "memoryLimit", memory)):
+        low, high = numbers.get(request), numbers.get(limit)
+        if low and high and high < low:
+            issues.append(
+                f"{limit} {found[limit]} is below {request} {found[request]} (a limit must be at least its request)"
+            )
+    if issues:
+        more = f"; and {len(issues) - _MAX_ISSUES} more" if len(issues) > _MAX_ISSUES else ""
+        raise ValueError(
+            f"must be cpu=<request>,memory=<request>,cpuLimit=<limit>,memoryLimit=<limit>, such as "
+            f"{RESOURCES_EXAMPLE}: {'; '.join(issues[:_MAX_ISSUES])}{more}"
+        )
+    return Resources(**{attr: found[key] for key, attr in RESOURCE_FIELDS.items()})
+
+
+def image_tag(value: str) -> str:
+    if value == "latest":
+        raise ValueError("must be a pinned tag, not 'latest'")
+    return check(_IMAGE_TAG, "a container image tag (letters, digits, '_', '.', '-')")(value)
+
+
+# ------------------------------------------------------------------ airflowEnv
+# Environment variables the stack sets itself (through the chart or its values), with why a
+# stack may not set them: a duplicate name in a container's env is ambiguous (the chart
+# lists the user's entries before its own in most containers and after them in the
+# KubernetesExecutor pod template, so the last one wins in some pods and not in others),
+# and where the stack's value is a secret, the override would be a plain-text one.
+_KEY_VAULT = "the stack generates it into Key Vault and ESO mounts it"
+_METADATA_DB = "the metadata database connection comes from Key Vault (or externalDatabaseSecretName)"
+_BROKER = "the Celery broker and result backend use a password the stack generates into Key Vault"
+_K8S_EXECUTOR = "the stack's RBAC, identity and pod template are scoped to its namespace and registry"
+OWNED_ENV: dict[str, str] = {
+    "AIRFLOW__CORE__EXECUTOR": "the executor key sets it",
+    "AIRFLOW__CORE__DEFAULT_TIMEZONE": "the timezone key sets it",
+    "AIRFLOW__CORE__FERNET_KEY": _KEY_VAULT,
+    "AIRFLOW__CORE__SQL_ALCHEMY_CONN": _METADATA_DB,
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _METADATA_DB,
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": _METADATA_DB,
+    "KEDA_DB_CONN": _METADATA_DB,
+    "AIRFLOW__CELERY__BROKER_URL": _BROKER,
+    "AIRFLOW__CELERY__RESULT_BACKEND": _BROKER,
+    "AIRFLOW__CELERY__CELERY_RESULT_BACKEND": _BROKER,
+    "AIRFLOW__WEBSERVER__SECRET_KEY": _KEY_VAULT,
+    "AIRFLOW__API__SECRET_KEY": _KEY_VAULT,
+    "AIRFLOW__API_AUTH__JWT_SECRET": _KEY_VAULT,
+    "AIRFLOW_ADMIN_PASSWORD": "the create-user job reads the generated admin password from Key Vault",
+    "AIRFLOW__CORE__AUTH_MANAGER": "the admin user is created with the FAB auth manager's `airflow users create`",
+    "AIRFLOW_HOME": "the chart mounts airflow.cfg, the DAGs and the Blob log volume under it",
+    "AIRFLOW__CORE__DAGS_FOLDER": "git-sync's checkout decides it (dagsGitRepo, dagsGitSubPath)",
+    "AIRFLOW__LOGGING__BASE_LOG_FOLDER": "task logs must land on the Blob-backed log volume the stack mounts",
+    **{
+        f"AIRFLOW__{section}__{key}": _K8S_EXECUTOR
+        for section in ("KUBERNETES", "KUBERNETES_EXECUTOR")
+        for key in (
+            "NAMESPACE",
+            "MULTI_NAMESPACE_MODE",
+            "POD_TEMPLATE_FILE",
+            "WORKER_CONTAINER_REPOSITORY",
+            "WORKER_CONTAINER_TAG",
+        )
+    },
+}
+_CONNECTION_PREFIX = "AIRFLOW_CONN_"
+_RUN_OR_FETCH_SUFFIXES = ("_CMD", "_SECRET")
+
+
+def _env_name_refusal(name: str) -> str | None:
+    """Why a stack may not set this variable, or None."""
+    upper = name.upper()
+    if upper in OWNED_ENV:
+        return f"is set by the stack itself: {OWNED_ENV[upper]}"
+    if upper.startswith(_CONNECTION_PREFIX):
+        return (
+            "is an Airflow connection, and connections carry credentials: keep them in Key Vault "
+            "and read them through a secrets backend, not in plain-text config"
+        )
+    if upper.endswith(_RUN_OR_FETCH_SUFFIXES):
+        return (
+            "ends in _CMD or _SECRET: Airflow runs AIRFLOW__<SECTION>__<KEY>_CMD as a shell command and "
+            "fetches ..._SECRET from the secrets backend, and honours both only for its sensitive settings "
+            "(connections and keys), which this stack sets itself; any other *_SECRET is a secret in plain text"
+        )
+    return None
+
+
+def env(value: list[str]) -> list[str]:
+    total = sum(len(item) for item in value)
+    if total > ENV_TOTAL_MAX:
+        raise ValueError(
+            f"entries add up to {total} characters, more than {ENV_TOTAL_MAX}: the list is copied into every "
+            "Airflow container of the Helm release, which Kubernetes stores in one Secret of at most 1 MiB"
+        )
+    names: set[str] = set()
+    issues: list[str] = []
+    for item in value:
+        name, sep, content = item.partition("=")
+        refusal = _env_name_refusal(name) if sep else None
+        if not sep or not _ENV_NAME.fullmatch(name):
+            issues.append(f"entry {clip(item)!r} must look like NAME=value with NAME a valid variable name")
+        elif name in names:
+            issues.append(f"variable {name} is set twice")
+        elif refusal:
+            issues.append(f"variable {name} {refusal}")
+        elif has_url_credentials(content):
+            issues.append(
+                f"variable {name} holds a URL with credentials in it (user:password@ or token@): airflowEnv is "
+                "plain text in the stack file, the Helm release and every pod spec; keep credentials in Key Vault"
+            )
+        names.add(name)
+    if issues:
+        more = f"; and {len(issues) - _MAX_ISSUES} more" if len(issues) > _MAX_ISSUES else ""
+        raise ValueError("; ".join(issues[:_MAX_ISSUES]) + more)
+    return value
+
+
+def zones(value: list[str]) -> list[str]:
+    if not value or any(z not in {"1", "2", "3"} for z in value) or len(set(value)) != len(value):
+        raise ValueError('must be a non-empty list of distinct zones from "1", "2", "3"')
+    return value
+
+
+def chart_version(value: str) -> str:
+    if value not in PROFILES:  # a chart line is supported when it has a profile
+        supported = ", ".join(PROFILES)
+        raise ValueError(f"has no values profile; supported chart versions: {supported}")
+    return value
+
+
+def namespace(value: str) -> str:
+    if SYSTEM_NAMESPACE.fullmatch(value):
+        raise ValueError("must be a namespace of its own (the stack creates it): not 'default' or 'kube-*'")
+    return value
+
+
+# The Airflow release's name (the plan reads it from here) and
+# the ServiceAccounts its charts create, `<release>-<suffix>`: the apache-airflow chart's
+# (1.15 and 1.19, _helpers.yaml `*.serviceAccountName`) and the bundled PostgreSQL's.
+AIRFLOW_RELEASE = "airflow"
+CHART_SERVICE_ACCOUNT_SUFFIXES = (
+    "api-server",
+    "cleanup",
+    "create-user-job",
+    "dag-processor",
+    "database-cleanup",
+    "flower",
+    "migrate-database-job",
+    "pgbouncer",
+    "postgresql",
+    "redis",
+    "scheduler",
+    "statsd",
+    "triggerer",
+    "webserver",
+    "worker",
+)
+CHART_SERVICE_ACCOUNTS = frozenset(f"{AIRFLOW_RELEASE}-{suffix}" for suffix in CHART_SERVICE_ACCOUNT_SUFFIXES)
+
+
+def service_account(value: str) -> str:
+    if value == "default":
+        raise ValueError(
+            "must not be the namespace's 'default' ServiceAccount: every pod that names no account runs as it, "
+            "so the Key Vault identity federated to it would reach every such pod (task pods included)"
+        )
+    if value in CHART_SERVICE_ACCOUNTS:
+        raise ValueError(
+            "is a ServiceAccount the Airflow chart creates for its own pods: the Key Vault identity would reach "
+            "those pods (and the stack and the chart would both own it); pick a name of its own, such as airflow"
+        )
+    return value
+
+
+GIT_URL_RULE = "an https git URL such as https://github.com/org/repo.git (or empty to turn git-sync off)"
+
+
+def git_url(value: str) -> str:
+    if value.startswith("https://") and has_url_credentials(value):
+        raise ValueError(
+            "must not carry credentials (user:token@): the URL is plain text in the stack file and the Helm "
+            "release; give a public https URL"
+        )
+    return check(_HTTPS_GIT_URL, GIT_URL_RULE)(value)
+
+
+_EMAIL = re.compile(r"(?P<local>[A-Za-z0-9._%+-]+)@(?P<domain>[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})")
+
+
+def email(value: str) -> str:
+    match = _EMAIL.fullmatch(value)
+    if not match:
+        raise ValueError("must be an e-mail address (letters, digits and . _ % + - before the @)")
+    if len(match["local"]) > EMAIL_LOCAL_MAX or any(len(label) > 63 for label in match["domain"].split(".")):
+        raise ValueError("must be an e-mail address: at most 64 characters before the @ and 63 per domain label")
+    return value
+
+
+def between(lo: int, hi: int) -> BeforeValidator:
+    return BeforeValidator(_whole_number(lo, hi))
+
+
+def pattern(max_len: int, regex: str | re.Pattern[str], allowed: str, *, empty: bool = False) -> PlainValidator:
+    return text(max_len, allowed, check(re.compile(regex), allowed), empty=empty)

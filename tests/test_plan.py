@@ -1,0 +1,106 @@
+"""The stack plan: pure, and the one source of every shared name the stack registers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config import parse_settings
+from plan import LOGS_SECRET, StackPlan, build_plan
+from synth.project import load_stack_config, stacks
+from synth.runner import RunResult, run_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+ESO_API = "kubernetes:external-secrets.io/v1"
+
+
+def _stack(stack: str) -> tuple[StackPlan, RunResult]:
+    config = load_stack_config(stack)
+    return build_plan(parse_settings(stack, config.values)), run_stack(config)
+
+
+def _names(result: RunResult, typ: str) -> set[str]:
+    return {r.inputs["metadata"]["name"] for r in result.by_type(typ)}
+
+
+def test_the_plan_imports_no_pulumi_and_no_component() -> None:
+    code = (
+        "import sys, plan\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'pulumi', 'pulumi_azure_native', 'pulumi_kubernetes', 'pulumi_random', 'components'})\n"
+        "print(heavy)"
+    )
+    out = subprocess.run(  # noqa: S603 - this interpreter, our own code
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("stack", stacks())
+def test_every_shared_name_the_stack_registers_is_the_plans(stack: str) -> None:
+    plan, result = _stack(stack)
+    assert _names(result, "kubernetes:core/v1:Namespace") == {plan.namespace, plan.operator_namespace}
+    assert _names(result, "kubernetes:core/v1:ServiceAccount") == {plan.service_account}
+    uami = result.one("azure-native:managedidentity:UserAssignedIdentity")
+    assert uami.inputs["resourceName"] == plan.identity_name
+    fics = result.by_type("azure-native:managedidentity:FederatedIdentityCredential")
+    assert {f.inputs["federatedIdentityCredentialResourceName"]: f.inputs["subject"] for f in fics} == dict(
+        plan.federated_subjects
+    )
+    pv, pvc = result.one("kubernetes:core/v1:PersistentVolume"), result.one("kubernetes:core/v1:PersistentVolumeClaim")
+    assert pv.inputs["metadata"]["name"] == plan.logs_volume
+    assert pvc.inputs["metadata"]["name"] == plan.logs_claim
+    assert pvc.inputs["spec"]["volumeName"] == plan.logs_volume
+    assert pv.inputs["spec"]["storageClassName"] == pvc.inputs["spec"]["storageClassName"] == plan.storage_class
+    assert pv.inputs["spec"]["csi"]["nodeStageSecretRef"]["name"] == LOGS_SECRET
+    # every Secret ESO assembles, from exactly the Key Vault secrets the plan names
+    external = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in result.by_type(f"{ESO_API}:ExternalSecret")}
+    assert set(external) == set(plan.secrets)
+    for target, source in plan.secrets.items():
+        refs = {d["secretKey"]: d["remoteRef"]["key"] for d in external[target]["data"]}
+        assert refs == dict(source.data), target
+    vault_secrets = {r.inputs["secretName"] for r in result.by_type("azure-native:keyvault:Secret")}
+    assert vault_secrets == {kv for source in plan.secrets.values() for kv in source.data.values()}
+    releases = {r.inputs["chart"]: r.inputs for r in result.by_type("kubernetes:helm.sh/v3:Release")}
+    assert releases["airflow"]["name"] == plan.airflow_release
+    assert releases["airflow"]["namespace"] == plan.namespace
+    assert releases["airflow"]["version"] == plan.profile.chart_version
+    assert releases["external-secrets"]["name"] == plan.operator_release
+    assert releases["external-secrets"]["namespace"] == plan.operator_namespace
+    logs = releases["airflow"]["values"]["logs"]["persistence"]
+    assert (logs["existingClaim"], logs["storageClassName"]) == (plan.logs_claim, plan.storage_class)
+    assert result.outputs["airflowUiPortForward"][0] == plan.ui_port_forward
+
+
+def test_one_namespace_setting_moves_every_name_that_carries_it() -> None:
+    config = load_stack_config("dev")
+    base = build_plan(parse_settings("dev", config.values))
+    moved = build_plan(parse_settings("dev", {**config.values, "airflow-aks:namespace": "data"}))
+    assert (base.namespace, moved.namespace) == ("airflow", "data")
+    assert moved.operator_namespace == "data-eso"
+    assert (moved.logs_claim, moved.logs_volume) == ("pvc-data-logs", "pv-data-logs")
+    assert moved.federated_subjects == {"external-secrets-operator": "system:serviceaccount:data:airflow"}
+    assert "airflow-pgbouncer.data" in moved.secrets["airflow-metadata-connection"].template["connection"]  # type: ignore[index]
+    assert moved.ui_port_forward.endswith("--namespace data")
+
+
+def test_the_namespace_keeps_its_former_urn_as_an_alias() -> None:
+    """The Namespace moved out of Identity: without the alias `pulumi up` would delete the
+    namespace, and everything in it, and create it again. The former URN is what the state
+    of a stack deployed before the move holds (synth dev, commit e4d6824)."""
+    result = run_stack(load_stack_config("dev"))
+    namespace = next(r for r in result.by_type("kubernetes:core/v1:Namespace") if r.name == "namespace-ns")
+    former = (
+        "urn:pulumi:dev::airflow-aks::airflow-aks:identity:Identity$kubernetes:core/v1:Namespace::identity-namespace"
+    )
+    assert namespace.aliases == [former]
+
+
+def test_the_plan_is_deterministic() -> None:
+    config = load_stack_config("prod")
+    first: Any = build_plan(parse_settings("prod", config.values))
+    assert first == build_plan(parse_settings("prod", config.values))

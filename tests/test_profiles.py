@@ -1,0 +1,98 @@
+"""Chart profiles own every difference between chart lines: a new line is a new profile."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import profiles
+from components.airflow_values import airflow_values
+from config import parse_settings
+from plan import build_plan
+from synth import helm
+from synth.project import load_stack_config
+
+ROOT = Path(__file__).resolve().parent.parent
+# The stacks whose settings the fake lines reuse: dev runs chart 1.15.0, prod 1.19.0.
+STACK_OF = {"1.15.0": "dev", "1.19.0": "prod"}
+
+
+def _fake_line(base: profiles.ChartProfile) -> profiles.ChartProfile:
+    """A chart line nobody has written code for: the base line's chart, a newer Airflow patch."""
+    major, minor, patch = (int(p) for p in base.airflow_version.split("."))
+    airflow = f"{major}.{minor}.{patch + 1}"
+    images = {
+        key: dataclasses.replace(image, tag=airflow) if key in base.airflow_image_keys else image
+        for key, image in base.images.items()
+    }
+    # a version no code could have been written for (a branch on "1.19." would not match it)
+    chart = f"99.{base.chart_version.split('.')[1]}.0"
+    return dataclasses.replace(base, chart_version=chart, airflow_version=airflow, images=images)
+
+
+def _images(objects: list[dict[str, Any]]) -> set[str]:
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("image"), str):
+                found.add(node["image"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(objects)
+    return found
+
+
+@pytest.mark.parametrize("base_version", sorted(STACK_OF))
+def test_a_third_chart_line_is_a_new_profile_and_nothing_else(
+    base_version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = profiles.PROFILES[base_version]
+    fake = _fake_line(base)
+    monkeypatch.setitem(profiles.PROFILES, fake.chart_version, fake)
+    stack = STACK_OF[base_version]
+    values = dict(load_stack_config(stack).values)
+    settings = parse_settings(stack, {**values, "airflow-aks:airflowChartVersion": fake.chart_version})
+    plan = build_plan(settings)
+    assert plan.profile is fake
+    built = airflow_values(settings, plan)
+    before = airflow_values(parse_settings(stack, values), build_plan(parse_settings(stack, values)))
+    # the new line differs from its base in exactly what its profile says
+    assert built["airflowVersion"] == fake.airflow_version != before["airflowVersion"]
+    assert built["defaultAirflowTag"] == fake.airflow_version
+    changed = {key for key in before if before[key] != built[key]}
+    assert changed == {"airflowVersion", "defaultAirflowTag", "images"}
+    assert any(ref.endswith(f":{fake.airflow_version}") for ref in plan.images)
+
+    # ... and the real chart (the base line's archive, as the new line would ship it) renders it
+    try:
+        objects = helm.render_objects(
+            "airflow", base_version, built, release=plan.airflow_release, namespace=plan.namespace
+        )
+    except helm.NotRendered as err:  # pragma: no cover - the dev requirements install the engine
+        pytest.skip(str(err))
+    airflow_images = {i for i in _images(objects) if re.search(r"/airflow:[0-9]", i)}
+    assert airflow_images == {f"{settings.registry_server}/airflow:{fake.airflow_version}"}
+    ui = f"{plan.airflow_release}-{fake.ui_service}"
+    assert any(o["kind"] == "Deployment" and o["metadata"]["name"] == ui for o in objects)
+
+
+def test_no_version_string_is_branched_on_outside_the_profiles() -> None:
+    """`startswith("1.15.")` and the like belong to profiles.py alone (the policy pack, which
+    cannot import the project, reads the Airflow version from the values it checks)."""
+    branch = re.compile(r"""(startswith|==|!=)\s*\(?\s*f?["'](v?[0-9]+\.[0-9]+)""")
+    offenders = []
+    product = [ROOT / "__main__.py", ROOT / "plan.py", *(ROOT / "components").glob("*.py")]
+    for path in [*product, *(ROOT / "config").glob("*.py")]:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if branch.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []
