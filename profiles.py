@@ -125,6 +125,8 @@ SUPPORTED_CHART_VERSIONS: tuple[str, ...] = tuple(PROFILES)
 
 
 # External Secrets Operator (its chart version is a setting; one image for every controller).
+ESO_CHART_REPO = "https://charts.external-secrets.io"
+ESO_CHART_NAME = "external-secrets"
 ESO_IMAGE_SOURCE = "ghcr.io/external-secrets/external-secrets"
 ESO_IMAGES = {
     # chart values path -> repository path inside the configured registry

@@ -20,6 +20,7 @@ from profiles import AIRFLOW_GID, AIRFLOW_UID, ChartProfile
 if TYPE_CHECKING:
     from config import Settings
 
+
 def airflow_values(settings: Settings, plan: StackPlan) -> dict[str, Any]:
     """The chart values for one stack: deterministic, JSON-serialisable, secret-free. Every
     name (Secrets, claim, storage class) comes from the plan."""
@@ -304,9 +305,7 @@ def _version_specific(profile: ChartProfile, settings: Settings, names: SecretNa
         # the chart's pod log reader role for it: only where it is used
         "allowPodLogReading": reads_pod_logs,
     }
-    out: dict[str, Any] = {
-        values_key: names.static_keys[key] for key, values_key in profile.static_keys.items()
-    }
+    out: dict[str, Any] = {values_key: names.static_keys[key] for key, values_key in profile.static_keys.items()}
     out[profile.ui_service_key] = ui
     if profile.standalone_dag_processor:
         # Airflow 3 runs the DAG processor on its own; its logs go to Blob too.

@@ -9,10 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from profiles import ESO_IMAGES
+from profiles import ESO_CHART_NAME, ESO_CHART_REPO, ESO_IMAGES
 
-ESO_CHART_REPO = "https://charts.external-secrets.io"
-ESO_CHART_NAME = "external-secrets"
 # The API version the pinned operator serves (2.x serves v1 only; the article's v1beta1 is gone).
 ESO_API_VERSION = "external-secrets.io/v1"
 SECRET_STORE_NAME = "azure-store"

@@ -63,7 +63,7 @@ PROTECTION_SCHEMA = PolicyConfigSchema(
         "protectedStacks": {
             "type": "array",
             "items": {"type": "string"},
-            "description": "stack names whose stateful resources must be protected; default [\"prod\"]",
+            "description": 'stack names whose stateful resources must be protected; default ["prod"]',
         }
     }
 )

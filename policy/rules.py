@@ -137,8 +137,19 @@ def _squash(name: str) -> str:
 # references (webserverSecretKeySecretName, secretKeyRef, adminPasswordKey, existingSecret)
 # stay allowed.
 _CREDENTIAL_KEY_SUFFIXES = (
-    "password", "passwd", "secretkey", "fernetkey", "apikey", "accountkey", "storagekey",
-    "privatekey", "clientsecret", "jwtsecret", "token", "connectionstring", "kubeconfig",
+    "password",
+    "passwd",
+    "secretkey",
+    "fernetkey",
+    "apikey",
+    "accountkey",
+    "storagekey",
+    "privatekey",
+    "clientsecret",
+    "jwtsecret",
+    "token",
+    "connectionstring",
+    "kubeconfig",
 )
 _CREDENTIAL_KEYS = frozenset({"pass", "pwd"})
 
@@ -233,12 +244,15 @@ def check_key_vault_access(r: PolicyResource, _config: PolicyConfig) -> list[str
                 secrets = {str(plain(p)).lower() for p in (plain(perms.get("secrets")) or [])}
                 if not secrets <= _READ_ONLY_SECRET_PERMISSIONS:
                     extra = ", ".join(sorted(secrets - _READ_ONLY_SECRET_PERMISSIONS))
-                    out.append(f"Key Vault {r.name}: accessPolicies[{i}] grants secret permissions {extra} "
-                               "(only get/list allowed)")
+                    out.append(
+                        f"Key Vault {r.name}: accessPolicies[{i}] grants secret permissions {extra} "
+                        "(only get/list allowed)"
+                    )
                 for kind in ("keys", "certificates", "storage"):
                     if plain(perms.get(kind)):
-                        out.append(f"Key Vault {r.name}: accessPolicies[{i}] grants {kind} permissions "
-                                   "(secrets get/list only)")
+                        out.append(
+                            f"Key Vault {r.name}: accessPolicies[{i}] grants {kind} permissions (secrets get/list only)"
+                        )
     elif r.type == ROLE_ASSIGNMENT:
         scope = plain(r.props.get("scope"))
         if isinstance(scope, str):
@@ -350,8 +364,13 @@ def check_federated_subjects(resources: Sequence[PolicyResource], _config: Polic
             continue
         if subject not in accounts:
             known = ", ".join(sorted(accounts)) or "none"
-            out.append((r.urn, f"federated credential {r.name}: subject {subject!r} is no ServiceAccount "
-                               f"of this stack (ServiceAccounts: {known})"))
+            out.append(
+                (
+                    r.urn,
+                    f"federated credential {r.name}: subject {subject!r} is no ServiceAccount "
+                    f"of this stack (ServiceAccounts: {known})",
+                )
+            )
     return out
 
 
@@ -378,28 +397,40 @@ def check_airflow(r: PolicyResource, _config: PolicyConfig) -> list[str]:
     if plain(user.get("enabled")) is not False:  # the chart default is enabled
         args = lookup(values, "createUserJob", "args")
         if not is_list(args) or not args:
-            out.append(f"Airflow release {r.name}: the default user is enabled but createUserJob.args is unset, "
-                       "so the chart's job sets the password from values (default 'admin')")
+            out.append(
+                f"Airflow release {r.name}: the default user is enabled but createUserJob.args is unset, "
+                "so the chart's job sets the password from values (default 'admin')"
+            )
         elif any(isinstance(a := plain(arg), str) and _DEFAULT_PASSWORD_TEMPLATE.search(a) for arg in args):
-            out.append(f"Airflow release {r.name}: createUserJob.args read the default user's password from values; "
-                       "read the password from a Secret instead")
+            out.append(
+                f"Airflow release {r.name}: createUserJob.args read the default user's password from values; "
+                "read the password from a Secret instead"
+            )
 
     version = plain(values.get("airflowVersion"))
     airflow3 = isinstance(version, str) and version.startswith("3.")
     if airflow3:
         executor = plain(values.get("executor"))
         if isinstance(executor, str) and any(e in executor for e in _AIRFLOW2_ONLY_EXECUTORS):
-            out.append(f"Airflow release {r.name}: executor {executor} does not run on Airflow 3 (the scheduler "
-                       "refuses to start); use e.g. CeleryExecutor,KubernetesExecutor")
+            out.append(
+                f"Airflow release {r.name}: executor {executor} does not run on Airflow 3 (the scheduler "
+                "refuses to start); use e.g. CeleryExecutor,KubernetesExecutor"
+            )
         if not _nonempty_str(plain(values.get("apiSecretKeySecretName"))):
             out.append(f"Airflow release {r.name}: no static API secret key (set apiSecretKeySecretName)")
         if not _nonempty_str(plain(values.get("jwtSecretName"))):
-            out.append(f"Airflow release {r.name}: no static JWT secret (set jwtSecretName; the chart would make a "
-                       "new one on every upgrade, invalidating every token)")
-    elif not (_nonempty_str(plain(values.get("webserverSecretKeySecretName")))
-              or _nonempty_str(plain(values.get("apiSecretKeySecretName")))):
-        out.append(f"Airflow release {r.name}: no static webserver secret key (set webserverSecretKeySecretName, "
-                   "or apiSecretKeySecretName for Airflow 3)")
+            out.append(
+                f"Airflow release {r.name}: no static JWT secret (set jwtSecretName; the chart would make a "
+                "new one on every upgrade, invalidating every token)"
+            )
+    elif not (
+        _nonempty_str(plain(values.get("webserverSecretKeySecretName")))
+        or _nonempty_str(plain(values.get("apiSecretKeySecretName")))
+    ):
+        out.append(
+            f"Airflow release {r.name}: no static webserver secret key (set webserverSecretKeySecretName, "
+            "or apiSecretKeySecretName for Airflow 3)"
+        )
 
     for job in ("migrateDatabaseJob", "createUserJob"):
         if lookup(values, job, "useHelmHooks") is not False:
@@ -428,23 +459,29 @@ def _default_credentials(values: Mapping[str, Any]) -> list[str]:
     """Database and broker credentials the chart would take from its defaults or make up itself."""
     out: list[str] = []
     if not _set(values, "data", "metadataSecretName"):
-        out.append("data.metadataSecretName is unset, so the metadata connection (user and password) comes "
-                   "from values, postgres/postgres by default")
+        out.append(
+            "data.metadataSecretName is unset, so the metadata connection (user and password) comes "
+            "from values, postgres/postgres by default"
+        )
     if airflow_bundles_postgresql(values) and not _set(values, "postgresql", "auth", "existingSecret"):
-        out.append("the bundled PostgreSQL has no postgresql.auth.existingSecret, so it keeps the chart's "
-                   "postgres/postgres")
+        out.append(
+            "the bundled PostgreSQL has no postgresql.auth.existingSecret, so it keeps the chart's postgres/postgres"
+        )
     if lookup(values, "pgbouncer", "enabled") is True:
         if not _set(values, "pgbouncer", "configSecretName"):
             out.append("pgbouncer.configSecretName is unset, so PgBouncer's users.txt is built from values")
         if not _set(values, "pgbouncer", "metricsExporterSidecar", "statsSecretName"):
-            out.append("pgbouncer.metricsExporterSidecar.statsSecretName is unset, so the stats connection is "
-                       "built from values")
+            out.append(
+                "pgbouncer.metricsExporterSidecar.statsSecretName is unset, so the stats connection is "
+                "built from values"
+            )
     if airflow_uses_celery(values):
         if not _set(values, "data", "brokerUrlSecretName"):
             out.append("data.brokerUrlSecretName is unset, so the broker URL comes from a Helm hook")
         if lookup(values, "redis", "enabled") is not False and not _set(values, "redis", "passwordSecretName"):
-            out.append("redis.passwordSecretName is unset, so Redis gets a password made up in a Helm hook, "
-                       "outside Key Vault")
+            out.append(
+                "redis.passwordSecretName is unset, so Redis gets a password made up in a Helm hook, outside Key Vault"
+            )
     return out
 
 
@@ -478,8 +515,10 @@ def check_secrets_operator(r: PolicyResource, _config: PolicyConfig) -> list[str
     if not _nonempty_str(served):
         out.append(f"External Secrets release {r.name}: scopedNamespace is unset (the namespace it serves)")
     elif plain(r.props.get("namespace")) == plain(served):
-        out.append(f"External Secrets release {r.name}: runs in {served!r}, the namespace it serves, where workloads "
-                   "that may create pods could exec into it; install it in a namespace of its own")
+        out.append(
+            f"External Secrets release {r.name}: runs in {served!r}, the namespace it serves, where workloads "
+            "that may create pods could exec into it; install it in a namespace of its own"
+        )
     return out
 
 

@@ -43,6 +43,7 @@ from typing import Any
 
 import yaml
 
+from profiles import AIRFLOW_CHART_NAME, AIRFLOW_CHART_REPO, ESO_CHART_NAME, ESO_CHART_REPO
 from synth.reference import ESO_CRD_FILES, YAML_LOADER, cache_dir
 
 MAX_INDEX_BYTES = 64 * 1024 * 1024
@@ -82,14 +83,14 @@ class ChartSource:
 SOURCES: dict[str, ChartSource] = {
     "airflow-chart": ChartSource(
         folder="airflow-chart",
-        repo="https://airflow.apache.org",
-        chart="airflow",
+        repo=AIRFLOW_CHART_REPO,
+        chart=AIRFLOW_CHART_NAME,
         chart_dir="",
     ),
     "external-secrets": ChartSource(
         folder="external-secrets",
-        repo="https://charts.external-secrets.io",
-        chart="external-secrets",
+        repo=ESO_CHART_REPO,
+        chart=ESO_CHART_NAME,
         chart_dir="chart",
         crds=CrdSource(
             url=(

@@ -68,14 +68,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.order: list[str] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call] # pulumi's mocks are untyped
         urn = response.urn
         if request.type != "pulumi:pulumi:Stack":
             self._record(urn, request, read=False)
         return response
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802
-        response = super().ReadResource(request)
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
         self._record(response.urn, request, read=True)
         return response
 

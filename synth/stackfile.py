@@ -191,19 +191,20 @@ class _Loader(yaml.SafeLoader):
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode:
             return _PLAIN if implicit[0] else _STR
-        return super().resolve(kind, value, implicit)
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call] # PyYAML is untyped
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             raise _RefusalError(
-                self.peek_event().start_mark,
+                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
                 "uses a YAML alias (*name): stack and project files may not use aliases; write the value out",
             )
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
                 raise _RefusalError(
-                    self.peek_event().start_mark, f"nests lists or mappings more than {MAX_DEPTH} levels deep"
+                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                    f"nests lists or mappings more than {MAX_DEPTH} levels deep",
                 )
             return super().compose_node(parent, index)
         finally:

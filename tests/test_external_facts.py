@@ -9,13 +9,13 @@ import re
 from collections.abc import Mapping
 
 import pytest
-from helpers import dev_values
 
 from components import azure_roles, cluster, identity, log_storage
 from synth.mocks import unwrap
 from synth.project import load_stack_config
 from synth.reference import find, load_json
 from synth.runner import RunResult, run_stack
+from tests.helpers import dev_values
 
 REFERENCE_ROLES: dict[str, str] = load_json("azure/built-in-roles.json")["roles"]
 ROLE_ID = re.compile(

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from config import parse_settings
 from plan import LOGS_SECRET, StackPlan, build_plan
-from synth.project import load_stack_config, stacks
+from synth.project import PROJECT_DIR, load_stack_config, stacks
 from synth.runner import RunResult, run_stack
 
-ROOT = Path(__file__).resolve().parent.parent
 ESO_API = "kubernetes:external-secrets.io/v1"
 
 
@@ -27,15 +25,18 @@ def _names(result: RunResult, typ: str) -> set[str]:
     return {r.inputs["metadata"]["name"] for r in result.by_type(typ)}
 
 
-def test_the_plan_imports_no_pulumi_and_no_component() -> None:
+@pytest.mark.parametrize("module", ["plan", "config", "profiles"])
+def test_the_pure_layers_import_no_pulumi_and_no_component(module: str) -> None:
+    """plan, config and profiles: plain data over plain data (ARCHITECTURE: config imports no
+    component; the plan imports config only), checked in a fresh interpreter."""
     code = (
-        "import sys, plan\n"
+        f"import sys, {module}\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "{'pulumi', 'pulumi_azure_native', 'pulumi_kubernetes', 'pulumi_random', 'components'})\n"
+        "{'pulumi', 'pulumi_azure_native', 'pulumi_kubernetes', 'pulumi_random', 'components', 'synth'})\n"
         "print(heavy)"
     )
     out = subprocess.run(  # noqa: S603 - this interpreter, our own code
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
 

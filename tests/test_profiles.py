@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +13,8 @@ from components.airflow_values import airflow_values
 from config import parse_settings
 from plan import build_plan
 from synth import helm
-from synth.project import load_stack_config
+from synth.project import PROJECT_DIR, load_stack_config
 
-ROOT = Path(__file__).resolve().parent.parent
 # The stacks whose settings the fake lines reuse: dev runs chart 1.15.0, prod 1.19.0.
 STACK_OF = {"1.15.0": "dev", "1.19.0": "prod"}
 
@@ -90,9 +88,9 @@ def test_no_version_string_is_branched_on_outside_the_profiles() -> None:
     cannot import the project, reads the Airflow version from the values it checks)."""
     branch = re.compile(r"""(startswith|==|!=)\s*\(?\s*f?["'](v?[0-9]+\.[0-9]+)""")
     offenders = []
-    product = [ROOT / "__main__.py", ROOT / "plan.py", *(ROOT / "components").glob("*.py")]
-    for path in [*product, *(ROOT / "config").glob("*.py")]:
+    product = [PROJECT_DIR / "__main__.py", PROJECT_DIR / "plan.py", *(PROJECT_DIR / "components").glob("*.py")]
+    for path in [*product, *(PROJECT_DIR / "config").glob("*.py")]:
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if branch.search(line):
-                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+                offenders.append(f"{path.relative_to(PROJECT_DIR)}:{number}: {line.strip()}")
     assert offenders == []

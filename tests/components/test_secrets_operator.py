@@ -2,7 +2,6 @@
 
 import jsonschema
 import pulumi_random as random
-from helpers import deps_of, plan_for, provider, run_component
 
 from components.secrets_operator import (
     ESO_API_VERSION,
@@ -14,6 +13,7 @@ from components.secrets_operator import (
 )
 from plan import OPERATOR_RELEASE
 from synth import reference
+from tests.helpers import deps_of, plan_for, provider, run_component
 
 VAULT_URI = "https://airflow-kv-abc123.vault.azure.net/"
 _RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}

@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import mutate_airflow_values
 
 from synth import helm, reference
 from synth import validate as checks
 from synth.__main__ import main
 from synth.project import load_stack_config
+from tests.helpers import mutate_airflow_values
 
 DEV_CHART = "1.15.0"
 LOGS_PATH = "/opt/airflow/logs"  # Airflow's default $AIRFLOW_HOME/logs, which the chart mounts

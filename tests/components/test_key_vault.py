@@ -4,12 +4,12 @@ import re
 from collections.abc import Mapping
 
 import pytest
-from helpers import deps_of, plan_for, run_component
 
 from components.key_vault import KeyVault, KeyVaultArgs
 from plan import LOGS_SECRET
 from synth.mocks import SUBSCRIPTION_ID, TENANT_ID, Secret
 from synth.reference import load_json
+from tests.helpers import deps_of, plan_for, run_component
 
 PRINCIPAL = "f3fb9e49-4ea6-539b-adf6-adfa14b20d92"
 ADMIN_PASSWORD_SECRET = "airflow-admin-password"

@@ -1,11 +1,10 @@
 """Identity component: UAMI, annotated ServiceAccount, federated credentials."""
 
-from helpers import deps_of, plan_for, provider, resolve, run_component
-
 from components.identity import TOKEN_AUDIENCE, Identity, IdentityArgs
 from components.namespace import Namespace, NamespaceArgs
 from policy.kube import service_account_subject
 from synth.mocks import TENANT_ID
+from tests.helpers import deps_of, plan_for, provider, resolve, run_component
 
 ISSUER = "https://eastus.oic.prod-aks.azure.com/tenant/cluster/"
 

@@ -4,13 +4,13 @@ import re
 
 import pulumi_random as random
 import pytest
-from helpers import deps_of, plan_for, provider, resolve, run_component, settings_for
 
 from components.airflow import Airflow, AirflowArgs
 from components.airflow_values import airflow_values
 from plan import build_plan
 from profiles import SUPPORTED_CHART_VERSIONS
 from synth import helm, reference
+from tests.helpers import deps_of, plan_for, provider, resolve, run_component, settings_for
 
 
 def _airflow(**overrides: str):

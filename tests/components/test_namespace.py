@@ -3,10 +3,10 @@ across its move out of the Identity component by an alias to its former URN."""
 
 import pulumi
 import pulumi_kubernetes as k8s
-from helpers import plan_for, provider, resolve, run_component
 
 from components.namespace import Namespace, NamespaceArgs
 from synth.render import render
+from tests.helpers import plan_for, provider, resolve, run_component
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 # Where stacks deployed before the move hold it: a child of the Identity component

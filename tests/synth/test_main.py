@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import mutate_airflow_values
 
 import plan as plan_module
 from components import secrets_operator
 from synth import reference
 from synth.__main__ import main
 from synth.project import PROJECT_DIR
+from tests.helpers import mutate_airflow_values
 
 
 def test_dev_synth_writes_everything_and_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,13 +5,13 @@ import urllib.parse
 
 import jsonschema
 import pytest
-from helpers import plan_for, settings_for
 
 from components.airflow_values import airflow_values
 from config import Settings
 from plan import AIRFLOW_RELEASE, LOGS_SECRET, build_plan, credential_templates
 from profiles import PROFILES, SUPPORTED_CHART_VERSIONS
 from synth import reference
+from tests.helpers import plan_for, settings_for
 
 # The Secrets and claim every stack names the same (the chart line's static keys aside)
 NAMES = plan_for().names
@@ -215,7 +215,7 @@ def test_every_credential_secret_the_values_name_is_produced(overrides: dict[str
     v = airflow_values(settings, plan)
     assert list(jsonschema.Draft7Validator(reference.airflow_chart_schema("1.15.0")).iter_errors(v)) == []
     # Named for every executor, so the chart renders no hook Secret of its own; only the
-    # Celery executors read it (tests/test_airflow_render.py: no pod references it otherwise).
+    # Celery executors read it (tests/components/test_airflow_values_render.py: no pod references it otherwise).
     assert v["data"]["brokerUrlSecretName"] == NAMES.broker_url
     named = {
         v.get("postgresql", {}).get("auth", {}).get("existingSecret"),

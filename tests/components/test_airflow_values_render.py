@@ -27,7 +27,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-from helpers import dev_values
 
 from components.airflow_values import airflow_values
 from config import Resources, Settings, parse_settings
@@ -35,6 +34,7 @@ from plan import AIRFLOW_RELEASE, StackPlan, build_plan
 from profiles import PROFILES
 from synth import helm, reference
 from synth.project import load_stack_config
+from tests.helpers import dev_values
 
 GIT_REPO = "https://github.com/donhighmsft/airflowexamples.git"
 Objects = list[dict[str, Any]]

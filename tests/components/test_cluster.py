@@ -4,7 +4,6 @@ import base64
 
 import pytest
 import yaml
-from helpers import deps_of, is_secret_output, resolve, run_component, settings_for
 
 from components.cluster import (
     AKS_AAD_SERVER_ID,
@@ -16,6 +15,7 @@ from components.cluster import (
 from synth.mocks import DEPLOYER_OBJECT_ID, SUBSCRIPTION_ID, TENANT_ID, AzureMocks, Secret, exec_kubeconfig_for
 from synth.reference import load_json
 from synth.runner import run
+from tests.helpers import deps_of, is_secret_output, resolve, run_component, settings_for
 
 # Role ids from Microsoft's table (the reference), by name: never the code's own constants.
 _ROLES = load_json("azure/built-in-roles.json")["roles"]

@@ -26,7 +26,7 @@ from config import (
 )
 from config.checks import _longest_stack
 from config.loader import _secret_config_keys
-from synth.project import load_project, load_stack_config, project_defaults
+from synth.project import PROJECT_DIR, load_project, load_stack_config, project_defaults
 
 # Keys without a default in Pulumi.yaml: every stack file must set them.
 REQUIRED = {f"{PROJECT}:acrName", f"{PROJECT}:acrResourceGroup", PROVIDER_LOCATION_KEY}
@@ -625,15 +625,13 @@ def test_the_program_builds_exactly_the_names_settings_checks() -> None:
 
 # -------------------------------------------------- issue 9: wrong even when well-formed
 def test_chart_service_accounts_match_the_release_and_the_rendered_charts() -> None:
-    from pathlib import Path
-
     from plan import AIRFLOW_RELEASE as RELEASE_NAME
 
     assert AIRFLOW_RELEASE == RELEASE_NAME
     assert parse_settings("dev", dev(namespace="data")).operator_namespace == "data-eso"
     rendered = {
         p.name.removeprefix("ServiceAccount.").removesuffix(".yaml")
-        for p in Path(__file__).resolve().parent.parent.glob("build/*/manifests/helm/airflow/ServiceAccount.*.yaml")
+        for p in PROJECT_DIR.glob("build/*/manifests/helm/airflow/ServiceAccount.*.yaml")
     }
     assert rendered <= CHART_SERVICE_ACCOUNTS, rendered - CHART_SERVICE_ACCOUNTS
 

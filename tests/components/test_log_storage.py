@@ -1,10 +1,9 @@
 """Log storage component: hardened account, container, KV secrets, Blob CSI PV and claim."""
 
-from helpers import deps_of, plan_for, provider, resolve, run_component
-
 from components.log_storage import LogStorage, LogStorageArgs
 from plan import LOGS_SECRET
 from synth.mocks import Secret, unwrap
+from tests.helpers import deps_of, plan_for, provider, resolve, run_component
 
 # The article's Key Vault secret names for the logs storage account
 ACCOUNT_NAME_SECRET = "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME"

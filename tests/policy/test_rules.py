@@ -35,8 +35,9 @@ from policy.rules import (
     stack_urn,
 )
 from synth.mocks import Secret
+from synth.project import PROJECT_DIR
 
-POLICY_DIR = Path(__file__).resolve().parent.parent / "policy"
+POLICY_DIR = PROJECT_DIR / "policy"
 REGISTRY = "airflowdevacr.azurecr.io"
 CONFIG = PolicyConfig(registry=REGISTRY)
 SUB = "/subscriptions/00000000-0000-0000-0000-00000000c0de"
@@ -75,8 +76,12 @@ def _airflow_values() -> dict[str, Any]:
         "createUserJob": {
             "useHelmHooks": False,
             "args": ["bash", "-c", 'exec airflow users create -u admin -p "${AIRFLOW_ADMIN_PASSWORD}"'],
-            "env": [{"name": "AIRFLOW_ADMIN_PASSWORD",
-                     "valueFrom": {"secretKeyRef": {"name": "airflow-admin", "key": "password"}}}],
+            "env": [
+                {
+                    "name": "AIRFLOW_ADMIN_PASSWORD",
+                    "valueFrom": {"secretKeyRef": {"name": "airflow-admin", "key": "password"}},
+                }
+            ],
         },
         "data": {"metadataSecretName": "airflow-db", "brokerUrlSecretName": "airflow-broker-url"},
     }
@@ -89,29 +94,55 @@ def _stack() -> list[PolicyResource]:
         _res(KEY_VAULT, "vault", {"properties": {"enableRbacAuthorization": True, "enableSoftDelete": True}}),
         _res(KEY_VAULT_SECRET, "kv-secret", {"secretName": "s", "properties": {"value": Secret("generated")}}),
         _res(ROLE_ASSIGNMENT, "grant", {"scope": vault_id, "principalId": "p"}),
-        _res(STORAGE_ACCOUNT, "account", {"enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2",
-                                          "allowBlobPublicAccess": False}),
+        _res(
+            STORAGE_ACCOUNT,
+            "account",
+            {"enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False},
+        ),
         _res(BLOB_CONTAINER, "container", {"publicAccess": "None"}),
-        _res(MANAGED_CLUSTER, "aks", {"oidcIssuerProfile": {"enabled": True}, "enableRBAC": True,
-                                      "securityProfile": {"workloadIdentity": {"enabled": True}}}),
+        _res(
+            MANAGED_CLUSTER,
+            "aks",
+            {
+                "oidcIssuerProfile": {"enabled": True},
+                "enableRBAC": True,
+                "securityProfile": {"workloadIdentity": {"enabled": True}},
+            },
+        ),
         _res(KUBERNETES_PROVIDER, "k8s", {"kubeconfig": Secret("apiVersion: v1\nkind: Config\n")}),
         _res(SERVICE_ACCOUNT, "sa", {"metadata": {"name": "airflow", "namespace": "airflow"}}),
         _res(FEDERATED_CREDENTIAL, "fic", {"subject": "system:serviceaccount:airflow:airflow"}),
-        _res(HELM_RELEASE, "eso", {
-            "chart": "external-secrets", "version": "2.9.0",
-            "repositoryOpts": {"repo": "https://charts.external-secrets.io"},
-            "namespace": "airflow-eso",
-            "values": {"installCRDs": True, "scopedRBAC": True, "scopedNamespace": "airflow",
-                       "processClusterStore": False, "processClusterExternalSecret": False,
-                       "processPushSecret": False, "rbac": {"serviceAccountTokenCreate": False},
-                       "certController": {"create": False},
-                       "image": {"repository": f"{REGISTRY}/external-secrets/external-secrets", "tag": "v2.9.0"}},
-        }),
-        _res(HELM_RELEASE, "airflow", {
-            "chart": "airflow", "version": "1.15.0",
-            "repositoryOpts": {"repo": "https://airflow.apache.org"},
-            "values": _airflow_values(),
-        }),
+        _res(
+            HELM_RELEASE,
+            "eso",
+            {
+                "chart": "external-secrets",
+                "version": "2.9.0",
+                "repositoryOpts": {"repo": "https://charts.external-secrets.io"},
+                "namespace": "airflow-eso",
+                "values": {
+                    "installCRDs": True,
+                    "scopedRBAC": True,
+                    "scopedNamespace": "airflow",
+                    "processClusterStore": False,
+                    "processClusterExternalSecret": False,
+                    "processPushSecret": False,
+                    "rbac": {"serviceAccountTokenCreate": False},
+                    "certController": {"create": False},
+                    "image": {"repository": f"{REGISTRY}/external-secrets/external-secrets", "tag": "v2.9.0"},
+                },
+            },
+        ),
+        _res(
+            HELM_RELEASE,
+            "airflow",
+            {
+                "chart": "airflow",
+                "version": "1.15.0",
+                "repositoryOpts": {"repo": "https://airflow.apache.org"},
+                "values": _airflow_values(),
+            },
+        ),
     ]
 
 
@@ -231,8 +262,11 @@ def test_is_secret_recognises_wrapped_values_only() -> None:
 
 
 def test_compliant_stack_has_no_violation() -> None:
-    outputs = {"kubeconfig": ("apiVersion: v1", True), "keyVaultName": ("kv", False),
-               "adminCredentialsSecret": ({"name": "airflow-admin", "passwordKey": "password"}, False)}
+    outputs = {
+        "kubeconfig": ("apiVersion: v1", True),
+        "keyVaultName": ("kv", False),
+        "adminCredentialsSecret": ({"name": "airflow-admin", "passwordKey": "password"}, False),
+    }
     assert evaluate(_stack(), CONFIG, outputs) == []
 
 
@@ -249,41 +283,86 @@ VIOLATIONS: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
     ("no-unmarked-credentials", "kv secret value unmarked", _set("kv-secret", "properties", "value", value="plain")),
     ("no-unmarked-credentials", "kubeconfig unmarked", _set("k8s", "kubeconfig", value="apiVersion: v1")),
     ("no-unmarked-credentials", "kubernetes Secret data unmarked", _add(_OTHER_SECRET)),
-    ("no-unmarked-credentials", "postgres password in values",
-     _set("airflow", "values", "postgresql", "auth", "postgresPassword", value="postgres")),
-    ("no-unmarked-credentials", "fernet key in values even marked secret",
-     _set("airflow", "values", "fernetKey", value=Secret("a2V5"))),
-    ("no-unmarked-credentials", "webserver secret key in values",
-     _set("airflow", "values", "webserverSecretKey", value="abc")),
-    ("no-unmarked-credentials", "api secret key in list item",
-     _set("eso", "values", "extra", value=[{"apiSecretKey": "abc"}])),
+    (
+        "no-unmarked-credentials",
+        "postgres password in values",
+        _set("airflow", "values", "postgresql", "auth", "postgresPassword", value="postgres"),
+    ),
+    (
+        "no-unmarked-credentials",
+        "fernet key in values even marked secret",
+        _set("airflow", "values", "fernetKey", value=Secret("a2V5")),
+    ),
+    (
+        "no-unmarked-credentials",
+        "webserver secret key in values",
+        _set("airflow", "values", "webserverSecretKey", value="abc"),
+    ),
+    (
+        "no-unmarked-credentials",
+        "api secret key in list item",
+        _set("eso", "values", "extra", value=[{"apiSecretKey": "abc"}]),
+    ),
     # 2. Key Vault
     ("key-vault-least-privilege", "soft delete off", _set("vault", "properties", "enableSoftDelete", value=False)),
-    ("key-vault-least-privilege", "access policy writes secrets", _set(
-        "vault", "properties", value={"enableRbacAuthorization": False,
-                                      "accessPolicies": [{"permissions": {"secrets": ["get", "set"]}}]})),
-    ("key-vault-least-privilege", "access policy grants keys", _set(
-        "vault", "properties", value={"accessPolicies": [{"permissions": {"secrets": ["get"], "keys": ["get"]}}]})),
+    (
+        "key-vault-least-privilege",
+        "access policy writes secrets",
+        _set(
+            "vault",
+            "properties",
+            value={"enableRbacAuthorization": False, "accessPolicies": [{"permissions": {"secrets": ["get", "set"]}}]},
+        ),
+    ),
+    (
+        "key-vault-least-privilege",
+        "access policy grants keys",
+        _set("vault", "properties", value={"accessPolicies": [{"permissions": {"secrets": ["get"], "keys": ["get"]}}]}),
+    ),
     ("key-vault-least-privilege", "role at resource group", _set("grant", "scope", value=f"{SUB}/resourceGroups/rg")),
     ("key-vault-least-privilege", "role at subscription", _set("grant", "scope", value=SUB)),
-    ("key-vault-least-privilege", "role at management group",
-     _set("grant", "scope", value="/providers/Microsoft.Management/managementGroups/root")),
+    (
+        "key-vault-least-privilege",
+        "role at management group",
+        _set("grant", "scope", value="/providers/Microsoft.Management/managementGroups/root"),
+    ),
     # 4b. AKS: Kubernetes RBAC (the cases for OIDC and workload identity are below)
     ("aks-workload-identity", "kubernetes RBAC off", _set("aks", "enableRBAC", value=False)),
     ("aks-workload-identity", "kubernetes RBAC unset", _drop("aks", "enableRBAC")),
     # 9. protected state: a prod stack's stateful resource without `protect`
-    ("stateful-resources-protected", "prod vault unprotected",
-     _add(PolicyResource(f"urn:pulumi:prod::airflow-aks::{KEY_VAULT}::vault", KEY_VAULT, "vault",
-                         {"properties": {"enableRbacAuthorization": True}}))),
-    ("stateful-resources-protected", "prod claim unprotected",
-     _add(PolicyResource("urn:pulumi:prod::airflow-aks::kubernetes:core/v1:PersistentVolumeClaim::logs-pvc",
-                         "kubernetes:core/v1:PersistentVolumeClaim", "logs-pvc", {}))),
+    (
+        "stateful-resources-protected",
+        "prod vault unprotected",
+        _add(
+            PolicyResource(
+                f"urn:pulumi:prod::airflow-aks::{KEY_VAULT}::vault",
+                KEY_VAULT,
+                "vault",
+                {"properties": {"enableRbacAuthorization": True}},
+            )
+        ),
+    ),
+    (
+        "stateful-resources-protected",
+        "prod claim unprotected",
+        _add(
+            PolicyResource(
+                "urn:pulumi:prod::airflow-aks::kubernetes:core/v1:PersistentVolumeClaim::logs-pvc",
+                "kubernetes:core/v1:PersistentVolumeClaim",
+                "logs-pvc",
+                {},
+            )
+        ),
+    ),
     # 8. secrets operator
     ("secrets-operator-scoped", "cluster-wide RBAC (chart default)", _drop("eso", "values", "scopedRBAC")),
     ("secrets-operator-scoped", "scoped RBAC off", _set("eso", "values", "scopedRBAC", value=False)),
     ("secrets-operator-scoped", "cluster stores processed", _set("eso", "values", "processClusterStore", value=True)),
-    ("secrets-operator-scoped", "cluster external secrets processed",
-     _drop("eso", "values", "processClusterExternalSecret")),
+    (
+        "secrets-operator-scoped",
+        "cluster external secrets processed",
+        _drop("eso", "values", "processClusterExternalSecret"),
+    ),
     ("secrets-operator-scoped", "cert controller installed", _drop("eso", "values", "certController")),
     ("secrets-operator-scoped", "no namespace", _drop("eso", "values", "scopedNamespace")),
     ("secrets-operator-scoped", "push secrets processed", _drop("eso", "values", "processPushSecret")),
@@ -307,67 +386,156 @@ VIOLATIONS: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
     ("helm-pinned-sources", "other exact version", _set("airflow", "version", value="1.16.0")),
     ("helm-pinned-sources", "other repository", _set("eso", "repositoryOpts", "repo", value="https://evil.example")),
     ("helm-pinned-sources", "unapproved chart", _set("eso", "chart", value="ingress-nginx")),
-    ("helm-pinned-sources", "image from docker hub",
-     _set("airflow", "values", "images", "statsd", value={"repository": "quay.io/prometheus/statsd", "tag": "v1"})),
-    ("helm-pinned-sources", "image registry key elsewhere",
-     _set("airflow", "values", "postgresql", "image", "registry", value="docker.io")),
-    ("helm-pinned-sources", "registry prefix lookalike",
-     _set("eso", "values", "image", "repository", value=f"{REGISTRY}.evil.io/eso")),
+    (
+        "helm-pinned-sources",
+        "image from docker hub",
+        _set("airflow", "values", "images", "statsd", value={"repository": "quay.io/prometheus/statsd", "tag": "v1"}),
+    ),
+    (
+        "helm-pinned-sources",
+        "image registry key elsewhere",
+        _set("airflow", "values", "postgresql", "image", "registry", value="docker.io"),
+    ),
+    (
+        "helm-pinned-sources",
+        "registry prefix lookalike",
+        _set("eso", "values", "image", "repository", value=f"{REGISTRY}.evil.io/eso"),
+    ),
     ("helm-pinned-sources", "latest tag", _set("eso", "values", "image", "tag", value="latest")),
     ("helm-pinned-sources", "missing tag", _drop("airflow", "values", "images", "gitSync", "tag")),
-    ("helm-pinned-sources", "default repository elsewhere",
-     _set("airflow", "values", "defaultAirflowRepository", value="apache/airflow")),
+    (
+        "helm-pinned-sources",
+        "default repository elsewhere",
+        _set("airflow", "values", "defaultAirflowRepository", value="apache/airflow"),
+    ),
     # 6. federated credential
-    ("federated-subject-matches-service-account", "other account",
-     _set("fic", "subject", value="system:serviceaccount:airflow:other")),
-    ("federated-subject-matches-service-account", "other namespace",
-     _set("sa", "metadata", "namespace", value="default")),
+    (
+        "federated-subject-matches-service-account",
+        "other account",
+        _set("fic", "subject", value="system:serviceaccount:airflow:other"),
+    ),
+    (
+        "federated-subject-matches-service-account",
+        "other namespace",
+        _set("sa", "metadata", "namespace", value="default"),
+    ),
     # 7. Airflow
-    ("airflow-hardened-release", "admin password",
-     _set("airflow", "values", "webserver", "defaultUser", "password", value="admin")),
+    (
+        "airflow-hardened-release",
+        "admin password",
+        _set("airflow", "values", "webserver", "defaultUser", "password", value="admin"),
+    ),
     ("airflow-hardened-release", "chart's create-user args", _drop("airflow", "values", "createUserJob", "args")),
-    ("airflow-hardened-release", "args template the password", _set(
-        "airflow", "values", "createUserJob", "args",
-        value=["bash", "-c", "airflow users create -p {{ .Values.webserver.defaultUser.password }}"])),
+    (
+        "airflow-hardened-release",
+        "args template the password",
+        _set(
+            "airflow",
+            "values",
+            "createUserJob",
+            "args",
+            value=["bash", "-c", "airflow users create -p {{ .Values.webserver.defaultUser.password }}"],
+        ),
+    ),
     ("airflow-hardened-release", "no static secret key", _drop("airflow", "values", "webserverSecretKeySecretName")),
-    ("airflow-hardened-release", "empty static secret key",
-     _set("airflow", "values", "webserverSecretKeySecretName", value="")),
+    (
+        "airflow-hardened-release",
+        "empty static secret key",
+        _set("airflow", "values", "webserverSecretKeySecretName", value=""),
+    ),
     ("airflow-hardened-release", "migration hook on", _set("airflow", "values", "migrateDatabaseJob", value={})),
-    ("airflow-hardened-release", "create-user hook on",
-     _set("airflow", "values", "createUserJob", "useHelmHooks", value=True)),
-    ("airflow-hardened-release", "metadata connection from values",
-     _drop("airflow", "values", "data", "metadataSecretName")),
-    ("airflow-hardened-release", "Celery by chart default, broker from a hook", lambda rs: (
-        _drop("airflow", "values", "executor")(rs),
-        _drop("airflow", "values", "data", "brokerUrlSecretName")(rs))),
-    ("airflow-hardened-release", "bundled PostgreSQL keeps postgres/postgres",
-     _drop("airflow", "values", "postgresql", "auth")),
-    ("airflow-hardened-release", "bundled PostgreSQL by chart default",
-     _set("airflow", "values", "postgresql", value={"image": {"registry": REGISTRY}})),
-    ("airflow-hardened-release", "pgbouncer users from values",
-     _drop("airflow", "values", "pgbouncer", "configSecretName")),
-    ("airflow-hardened-release", "pgbouncer stats from values",
-     _set("airflow", "values", "pgbouncer", "metricsExporterSidecar", value={})),
-    ("airflow-hardened-release", "broker URL from a hook",
-     _set("airflow", "values", "data", value={"metadataSecretName": "airflow-db"})),
-    ("airflow-hardened-release", "redis password from a hook",
-     _drop("airflow", "values", "redis", "passwordSecretName")),
-    ("airflow-hardened-release", "Airflow 3 without a JWT secret", lambda rs: (
-        _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
-        _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs))),
-    ("airflow-hardened-release", "Airflow 3 with only the webserver key", lambda rs: (
-        _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
-        _set("airflow", "values", "jwtSecretName", value="airflow-jwt-secret")(rs))),
-    ("airflow-hardened-release", "CeleryKubernetesExecutor on Airflow 3", lambda rs: (
-        _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
-        _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs),
-        _set("airflow", "values", "jwtSecretName", value="airflow-jwt-secret")(rs))),
-    ("airflow-hardened-release", "createUserJob.defaultUser password admin",
-     _set("airflow", "values", "createUserJob", "defaultUser", value={"password": "admin"})),
-    ("airflow-hardened-release", "args template createUserJob.defaultUser.password", lambda rs: (
-        _drop("airflow", "values", "webserver")(rs),
-        _set("airflow", "values", "createUserJob", "args",
-             value=["bash", "-c", "airflow users create -p {{ .Values.createUserJob.defaultUser.password }}"])(rs))),
+    (
+        "airflow-hardened-release",
+        "create-user hook on",
+        _set("airflow", "values", "createUserJob", "useHelmHooks", value=True),
+    ),
+    (
+        "airflow-hardened-release",
+        "metadata connection from values",
+        _drop("airflow", "values", "data", "metadataSecretName"),
+    ),
+    (
+        "airflow-hardened-release",
+        "Celery by chart default, broker from a hook",
+        lambda rs: (
+            _drop("airflow", "values", "executor")(rs),
+            _drop("airflow", "values", "data", "brokerUrlSecretName")(rs),
+        ),
+    ),
+    (
+        "airflow-hardened-release",
+        "bundled PostgreSQL keeps postgres/postgres",
+        _drop("airflow", "values", "postgresql", "auth"),
+    ),
+    (
+        "airflow-hardened-release",
+        "bundled PostgreSQL by chart default",
+        _set("airflow", "values", "postgresql", value={"image": {"registry": REGISTRY}}),
+    ),
+    (
+        "airflow-hardened-release",
+        "pgbouncer users from values",
+        _drop("airflow", "values", "pgbouncer", "configSecretName"),
+    ),
+    (
+        "airflow-hardened-release",
+        "pgbouncer stats from values",
+        _set("airflow", "values", "pgbouncer", "metricsExporterSidecar", value={}),
+    ),
+    (
+        "airflow-hardened-release",
+        "broker URL from a hook",
+        _set("airflow", "values", "data", value={"metadataSecretName": "airflow-db"}),
+    ),
+    (
+        "airflow-hardened-release",
+        "redis password from a hook",
+        _drop("airflow", "values", "redis", "passwordSecretName"),
+    ),
+    (
+        "airflow-hardened-release",
+        "Airflow 3 without a JWT secret",
+        lambda rs: (
+            _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
+            _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs),
+        ),
+    ),
+    (
+        "airflow-hardened-release",
+        "Airflow 3 with only the webserver key",
+        lambda rs: (
+            _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
+            _set("airflow", "values", "jwtSecretName", value="airflow-jwt-secret")(rs),
+        ),
+    ),
+    (
+        "airflow-hardened-release",
+        "CeleryKubernetesExecutor on Airflow 3",
+        lambda rs: (
+            _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
+            _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs),
+            _set("airflow", "values", "jwtSecretName", value="airflow-jwt-secret")(rs),
+        ),
+    ),
+    (
+        "airflow-hardened-release",
+        "createUserJob.defaultUser password admin",
+        _set("airflow", "values", "createUserJob", "defaultUser", value={"password": "admin"}),
+    ),
+    (
+        "airflow-hardened-release",
+        "args template createUserJob.defaultUser.password",
+        lambda rs: (
+            _drop("airflow", "values", "webserver")(rs),
+            _set(
+                "airflow",
+                "values",
+                "createUserJob",
+                "args",
+                value=["bash", "-c", "airflow users create -p {{ .Values.createUserJob.defaultUser.password }}"],
+            )(rs),
+        ),
+    ),
 ]
 
 
@@ -388,66 +556,161 @@ def test_violation_is_reported_by_its_policy(
 ) -> None:
     violations = _violations(mutate)
     assert _policies(violations) == {policy, *ALSO_REPORTED.get(case, ())}, [v.message for v in violations]
-    assert all(v.mandatory and v.urn.startswith(("urn:pulumi:dev::airflow-aks::", "urn:pulumi:prod::airflow-aks::"))
-               for v in violations)
+    assert all(
+        v.mandatory and v.urn.startswith(("urn:pulumi:dev::airflow-aks::", "urn:pulumi:prod::airflow-aks::"))
+        for v in violations
+    )
 
 
 # ------------------------------------------------------------------------------ compliant variants
 COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
-    ("no-unmarked-credentials", "whole properties marked",
-     _set("kv-secret", "properties", value=Secret({"value": "generated"}))),
-    ("no-unmarked-credentials", "names and references of secrets", _set("airflow", "values", "extra", value={
-        "adminPasswordKey": "postgres-password", "existingSecret": "db", "secretKeyRef": {"name": "x", "key": "y"},
-        "passwordSecretName": "pw", "token": "", "automountServiceAccountToken": True})),
+    (
+        "no-unmarked-credentials",
+        "whole properties marked",
+        _set("kv-secret", "properties", value=Secret({"value": "generated"})),
+    ),
+    (
+        "no-unmarked-credentials",
+        "names and references of secrets",
+        _set(
+            "airflow",
+            "values",
+            "extra",
+            value={
+                "adminPasswordKey": "postgres-password",
+                "existingSecret": "db",
+                "secretKeyRef": {"name": "x", "key": "y"},
+                "passwordSecretName": "pw",
+                "token": "",
+                "automountServiceAccountToken": True,
+            },
+        ),
+    ),
     ("no-unmarked-credentials", "ambient kubeconfig", _set("k8s", "kubeconfig", value="")),
-    ("key-vault-least-privilege", "access policy get/list secrets", _set(
-        "vault", "properties", value={"enableRbacAuthorization": False, "enableSoftDelete": True,
-                                      "accessPolicies": [{"permissions": {"secrets": ["Get", "list"]}}]})),
-    ("key-vault-least-privilege", "role on a registry",
-     _set("grant", "scope", value=f"{SUB}/resourceGroups/shared/providers/Microsoft.ContainerRegistry/registries/acr")),
-    ("storage-private-and-tls", "TLS 1.3 and no container access setting",
-     lambda rs: (_set("account", "minimumTlsVersion", value="TLS1_3")(rs), _drop("container", "publicAccess")(rs))),
-    ("aks-workload-identity", "Entra ID without local accounts",
-     lambda rs: (_set("aks", "aadProfile", value={"managed": True})(rs),
-                 _set("aks", "disableLocalAccounts", value=True)(rs))),
-    ("helm-pinned-sources", "image pinned by digest, repo URL with slash", lambda rs: (
-        _set("eso", "values", "image", value={"repository": f"{REGISTRY}/eso@sha256:{'0' * 64}"})(rs),
-        _set("eso", "repositoryOpts", "repo", value="https://charts.external-secrets.io/")(rs))),
+    (
+        "key-vault-least-privilege",
+        "access policy get/list secrets",
+        _set(
+            "vault",
+            "properties",
+            value={
+                "enableRbacAuthorization": False,
+                "enableSoftDelete": True,
+                "accessPolicies": [{"permissions": {"secrets": ["Get", "list"]}}],
+            },
+        ),
+    ),
+    (
+        "key-vault-least-privilege",
+        "role on a registry",
+        _set(
+            "grant", "scope", value=f"{SUB}/resourceGroups/shared/providers/Microsoft.ContainerRegistry/registries/acr"
+        ),
+    ),
+    (
+        "storage-private-and-tls",
+        "TLS 1.3 and no container access setting",
+        lambda rs: (_set("account", "minimumTlsVersion", value="TLS1_3")(rs), _drop("container", "publicAccess")(rs)),
+    ),
+    (
+        "aks-workload-identity",
+        "Entra ID without local accounts",
+        lambda rs: (
+            _set("aks", "aadProfile", value={"managed": True})(rs),
+            _set("aks", "disableLocalAccounts", value=True)(rs),
+        ),
+    ),
+    (
+        "helm-pinned-sources",
+        "image pinned by digest, repo URL with slash",
+        lambda rs: (
+            _set("eso", "values", "image", value={"repository": f"{REGISTRY}/eso@sha256:{'0' * 64}"})(rs),
+            _set("eso", "repositoryOpts", "repo", value="https://charts.external-secrets.io/")(rs),
+        ),
+    ),
     ("helm-pinned-sources", "chart pins from config", _set("eso", "version", value="2.10.0")),
-    ("federated-subject-matches-service-account", "second identity for a second account", lambda rs: (
-        _add(_res(SERVICE_ACCOUNT, "sa2", {"metadata": {"name": "worker"}}))(rs),
-        _add(_res(FEDERATED_CREDENTIAL, "fic2", {"subject": "system:serviceaccount:default:worker"}))(rs))),
-    ("airflow-hardened-release", "Airflow 3 API secret key, no default user", lambda rs: (
-        _drop("airflow", "values", "webserverSecretKeySecretName")(rs),
-        _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs),
-        _set("airflow", "values", "webserver", "defaultUser", value={"enabled": False})(rs),
-        _drop("airflow", "values", "createUserJob", "args")(rs))),
-    ("airflow-hardened-release", "external database, no PgBouncer, KubernetesExecutor", lambda rs: (
-        _set("airflow", "values", "postgresql", value={"enabled": False})(rs),
-        _set("airflow", "values", "pgbouncer", value={"enabled": False})(rs),
-        _set("airflow", "values", "executor", value="KubernetesExecutor")(rs),
-        _set("airflow", "values", "data", value={"metadataSecretName": "my-external-db"})(rs))),
-    ("airflow-hardened-release", "Airflow 3 as chart 1.19 gets it", lambda rs: (
-        _drop("airflow", "values", "webserverSecretKeySecretName")(rs),
-        _drop("airflow", "values", "webserver")(rs),
-        _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
-        _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs),
-        _set("airflow", "values", "jwtSecretName", value="airflow-jwt-secret")(rs),
-        _set("airflow", "values", "createUserJob", "defaultUser", value={"enabled": True, "password": ""})(rs),
-        _set("airflow", "values", "executor", value="CeleryExecutor,KubernetesExecutor")(rs))),
-    ("airflow-hardened-release", "external broker, no bundled Redis",
-     _set("airflow", "values", "redis", value={"enabled": False})),
-    ("stateful-resources-protected", "prod vault protected, prod secret (not stateful) unprotected", lambda rs: (
-        _add(PolicyResource(f"urn:pulumi:prod::airflow-aks::{KEY_VAULT}::vault", KEY_VAULT, "vault",
-                            {"properties": {"enableRbacAuthorization": True}}, protect=True))(rs),
-        _add(PolicyResource(f"urn:pulumi:prod::airflow-aks::{KEY_VAULT_SECRET}::s", KEY_VAULT_SECRET, "s",
-                            {"secretName": "s", "properties": {"value": Secret("x")}}))(rs))),
-    ("secrets-operator-scoped", "webhook off as well, another namespace",
-     lambda rs: (_set("eso", "values", "webhook", value={"create": False})(rs),
-                 _set("eso", "values", "scopedNamespace", value="data")(rs))),
+    (
+        "federated-subject-matches-service-account",
+        "second identity for a second account",
+        lambda rs: (
+            _add(_res(SERVICE_ACCOUNT, "sa2", {"metadata": {"name": "worker"}}))(rs),
+            _add(_res(FEDERATED_CREDENTIAL, "fic2", {"subject": "system:serviceaccount:default:worker"}))(rs),
+        ),
+    ),
+    (
+        "airflow-hardened-release",
+        "Airflow 3 API secret key, no default user",
+        lambda rs: (
+            _drop("airflow", "values", "webserverSecretKeySecretName")(rs),
+            _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs),
+            _set("airflow", "values", "webserver", "defaultUser", value={"enabled": False})(rs),
+            _drop("airflow", "values", "createUserJob", "args")(rs),
+        ),
+    ),
+    (
+        "airflow-hardened-release",
+        "external database, no PgBouncer, KubernetesExecutor",
+        lambda rs: (
+            _set("airflow", "values", "postgresql", value={"enabled": False})(rs),
+            _set("airflow", "values", "pgbouncer", value={"enabled": False})(rs),
+            _set("airflow", "values", "executor", value="KubernetesExecutor")(rs),
+            _set("airflow", "values", "data", value={"metadataSecretName": "my-external-db"})(rs),
+        ),
+    ),
+    (
+        "airflow-hardened-release",
+        "Airflow 3 as chart 1.19 gets it",
+        lambda rs: (
+            _drop("airflow", "values", "webserverSecretKeySecretName")(rs),
+            _drop("airflow", "values", "webserver")(rs),
+            _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
+            _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs),
+            _set("airflow", "values", "jwtSecretName", value="airflow-jwt-secret")(rs),
+            _set("airflow", "values", "createUserJob", "defaultUser", value={"enabled": True, "password": ""})(rs),
+            _set("airflow", "values", "executor", value="CeleryExecutor,KubernetesExecutor")(rs),
+        ),
+    ),
+    (
+        "airflow-hardened-release",
+        "external broker, no bundled Redis",
+        _set("airflow", "values", "redis", value={"enabled": False}),
+    ),
+    (
+        "stateful-resources-protected",
+        "prod vault protected, prod secret (not stateful) unprotected",
+        lambda rs: (
+            _add(
+                PolicyResource(
+                    f"urn:pulumi:prod::airflow-aks::{KEY_VAULT}::vault",
+                    KEY_VAULT,
+                    "vault",
+                    {"properties": {"enableRbacAuthorization": True}},
+                    protect=True,
+                )
+            )(rs),
+            _add(
+                PolicyResource(
+                    f"urn:pulumi:prod::airflow-aks::{KEY_VAULT_SECRET}::s",
+                    KEY_VAULT_SECRET,
+                    "s",
+                    {"secretName": "s", "properties": {"value": Secret("x")}},
+                )
+            )(rs),
+        ),
+    ),
+    (
+        "secrets-operator-scoped",
+        "webhook off as well, another namespace",
+        lambda rs: (
+            _set("eso", "values", "webhook", value={"create": False})(rs),
+            _set("eso", "values", "scopedNamespace", value="data")(rs),
+        ),
+    ),
 ]
-_CHARTS = {"airflow": ("https://airflow.apache.org", "1.15.0"),
-           "external-secrets": ("https://charts.external-secrets.io", "2.10.0")}
+_CHARTS = {
+    "airflow": ("https://airflow.apache.org", "1.15.0"),
+    "external-secrets": ("https://charts.external-secrets.io", "2.10.0"),
+}
 
 
 def test_every_policy_has_compliant_cases() -> None:
@@ -531,8 +794,18 @@ def test_dev_stack_satisfies_every_policy(dev_stack: Any) -> None:
     resources, outputs = dev_stack
     types = {r.type for r in resources}
     # Not vacuous: every resource type a policy checks is in the stack.
-    assert {KEY_VAULT, KEY_VAULT_SECRET, ROLE_ASSIGNMENT, STORAGE_ACCOUNT, BLOB_CONTAINER, MANAGED_CLUSTER,
-            KUBERNETES_PROVIDER, SERVICE_ACCOUNT, FEDERATED_CREDENTIAL, HELM_RELEASE} <= types
+    assert {
+        KEY_VAULT,
+        KEY_VAULT_SECRET,
+        ROLE_ASSIGNMENT,
+        STORAGE_ACCOUNT,
+        BLOB_CONTAINER,
+        MANAGED_CLUSTER,
+        KUBERNETES_PROVIDER,
+        SERVICE_ACCOUNT,
+        FEDERATED_CREDENTIAL,
+        HELM_RELEASE,
+    } <= types
     assert "kubeconfig" in outputs
     violations = evaluate(resources, PolicyConfig(registry=REGISTRY), outputs)
     assert violations == [], "\n".join(f"{v.policy}: {v.message}" for v in violations)
