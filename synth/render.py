@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from policy.rules import HELM_RELEASE
 from synth.mocks import redact
 from synth.runner import ResourceRecord, RunResult
 
 if TYPE_CHECKING:
     from synth.helm import ReleaseRender
 
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def short_urn(urn: str) -> str:

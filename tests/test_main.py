@@ -36,9 +36,9 @@ OUTPUT_CONTRACT = {
 }
 
 
-@pytest.fixture(scope="module")
-def dev() -> RunResult:
-    return run_stack(load_stack_config("dev"))
+@pytest.fixture
+def dev(dev_run: RunResult) -> RunResult:
+    return dev_run
 
 
 def test_graph_has_every_resource_of_the_article(dev: RunResult) -> None:
@@ -259,10 +259,10 @@ def test_stack_has_no_violation_and_no_leak(stack: str) -> None:
     assert release.inputs["values"]["executor"] == settings.executor
 
 
-def test_prod_protects_everything_that_holds_data() -> None:
+def test_prod_protects_everything_that_holds_data(prod_run: RunResult) -> None:
     from policy.rules import STATEFUL_TYPES
 
-    result = run_stack(load_stack_config("prod"))
+    result = prod_run
     stateful = [r for r in result.records if r.type in STATEFUL_TYPES]
     assert {r.type for r in stateful} == {
         "azure-native:resources:ResourceGroup",
@@ -294,10 +294,10 @@ def test_prod_without_protection_fails_the_policy(tmp_path: Path, capsys: pytest
     assert "Vault keyvault-vault holds data in stack 'prod' but is not protected" in out
 
 
-def test_prod_celery_credentials_come_from_key_vault_through_eso() -> None:
+def test_prod_celery_credentials_come_from_key_vault_through_eso(prod_run: RunResult) -> None:
     """prod runs Airflow 3 with Celery and Kubernetes executors side by side: the API secret key and
     JWT secret replace the webserver key, and the Redis password and broker URL join the database's."""
-    result = run_stack(load_stack_config("prod"))
+    result = prod_run
     targets = {
         es.inputs["spec"]["target"]["name"] for es in result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
     }

@@ -89,12 +89,11 @@ def test_one_namespace_setting_moves_every_name_that_carries_it() -> None:
     assert moved.ui_port_forward.endswith("--namespace data")
 
 
-def test_the_namespace_keeps_its_former_urn_as_an_alias() -> None:
+def test_the_namespace_keeps_its_former_urn_as_an_alias(dev_run: RunResult) -> None:
     """The Namespace moved out of Identity: without the alias `pulumi up` would delete the
     namespace, and everything in it, and create it again. The former URN is what the state
     of a stack deployed before the move holds (synth dev, commit e4d6824)."""
-    result = run_stack(load_stack_config("dev"))
-    namespace = next(r for r in result.by_type("kubernetes:core/v1:Namespace") if r.name == "namespace-ns")
+    namespace = next(r for r in dev_run.by_type("kubernetes:core/v1:Namespace") if r.name == "namespace-ns")
     former = (
         "urn:pulumi:dev::airflow-aks::airflow-aks:identity:Identity$kubernetes:core/v1:Namespace::identity-namespace"
     )

@@ -781,13 +781,9 @@ def test_stack_outputs_with_credentials_must_be_secret(outputs: dict[str, tuple[
 
 # ------------------------------------------------------------------------------ the real dev stack
 @pytest.fixture(scope="module")
-def dev_stack() -> Any:
-    from synth.project import load_stack_config
-    from synth.runner import run_stack
-
-    result = run_stack(load_stack_config("dev"))
-    resources = [PolicyResource(r.urn, r.type, r.name, r.inputs) for r in result.records if r.custom]
-    return resources, result.outputs
+def dev_stack(dev_run: Any) -> Any:
+    resources = [PolicyResource(r.urn, r.type, r.name, r.inputs) for r in dev_run.records if r.custom]
+    return resources, dev_run.outputs
 
 
 def test_dev_stack_satisfies_every_policy(dev_stack: Any) -> None:
