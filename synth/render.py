@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from synth.helm import ReleaseRender
 
 
-
 def short_urn(urn: str) -> str:
     """type::name of a URN (providers and components included)."""
     if not urn:
