@@ -21,19 +21,26 @@ AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 AZURE_CLI_APP_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 
 
-def deployer_principal_type(client_id: str) -> str:
+def deployer_principal_type(client_id: str) -> authorization.PrincipalType:
     """Who runs `pulumi up`: a person through the Azure CLI, or else a service principal or
     managed identity (CI). A role assignment must say which (the SDK would claim 'User', and
     ARM rejects a service principal assigned as a user)."""
-    return "User" if client_id.lower() == AZURE_CLI_APP_ID else "ServicePrincipal"
+    return (
+        authorization.PrincipalType.USER
+        if client_id.lower() == AZURE_CLI_APP_ID
+        else authorization.PrincipalType.SERVICE_PRINCIPAL
+    )
 
 
 # How long a new Azure RBAC grant on the cluster takes to reach its API server: Microsoft
 # documents "up to five minutes" for Azure RBAC for Kubernetes authorization; the wait runs
 # once, when the grant is created (or replaced), never on later updates.
 ENTRA_RBAC_PROPAGATION = "300s"
-# Auto-upgrade channels that move the cluster to a new minor version by themselves.
-MINOR_UPGRADE_CHANNELS = frozenset({"stable", "rapid"})
+# Auto-upgrade channels that move the cluster to a new minor version by themselves (their
+# values: the settings hold plain strings).
+MINOR_UPGRADE_CHANNELS = frozenset(
+    {containerservice.UpgradeChannel.STABLE.value, containerservice.UpgradeChannel.RAPID.value}
+)
 
 
 def _decode_kubeconfig(creds: Any) -> str:
@@ -161,7 +168,7 @@ class Cluster(pulumi.ComponentResource):
                     scope=registry.id,
                     role_definition_id=role_definition_id(args.subscription_id, ACR_PULL),
                     principal_id=kubelet_object_id,
-                    principal_type="ServicePrincipal",
+                    principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
                     opts=child,
                 )
             )
@@ -202,7 +209,7 @@ class Cluster(pulumi.ComponentResource):
             scope=aks.id,
             role_definition_id=role_definition_id(args.subscription_id, AKS_RBAC_CLUSTER_ADMIN),
             principal_id=admins or args.deployer_object_id,
-            principal_type="Group"
+            principal_type=authorization.PrincipalType.GROUP
             if admins
             else pulumi.Output.from_input(args.deployer_client_id).apply(deployer_principal_type),
             opts=pulumi.ResourceOptions(parent=self),
@@ -226,26 +233,31 @@ class Cluster(pulumi.ComponentResource):
             location=s.location,
             dns_prefix=s.effective_cluster_name,
             kubernetes_version=s.kubernetes_version,
-            sku=containerservice.ManagedClusterSKUArgs(name="Base", tier=s.cluster_tier),
+            sku=containerservice.ManagedClusterSKUArgs(
+                name=containerservice.ManagedClusterSKUName.BASE,
+                tier=containerservice.ManagedClusterSKUTier(s.cluster_tier),
+            ),
             identity=containerservice.ManagedClusterIdentityArgs(
                 type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
             ),
             agent_pool_profiles=[
                 containerservice.ManagedClusterAgentPoolProfileArgs(
                     name="system",
-                    mode="System",
+                    mode=containerservice.AgentPoolMode.SYSTEM,
                     count=s.node_count,
                     vm_size=s.node_vm_size,
                     availability_zones=list(s.availability_zones),
-                    os_type="Linux",
-                    type="VirtualMachineScaleSets",
+                    os_type=containerservice.OSType.LINUX,
+                    type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
                 )
             ],
             network_profile=containerservice.ContainerServiceNetworkProfileArgs(
-                network_plugin="azure", load_balancer_sku="standard"
+                network_plugin=containerservice.NetworkPlugin.AZURE,
+                load_balancer_sku=containerservice.LoadBalancerSku.STANDARD,
             ),
             auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
-                upgrade_channel=s.auto_upgrade_channel, node_os_upgrade_channel=s.node_os_upgrade_channel
+                upgrade_channel=containerservice.UpgradeChannel(s.auto_upgrade_channel),
+                node_os_upgrade_channel=containerservice.NodeOSUpgradeChannel(s.node_os_upgrade_channel),
             ),
             oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             security_profile=containerservice.ManagedClusterSecurityProfileArgs(

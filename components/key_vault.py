@@ -68,7 +68,7 @@ class KeyVault(pulumi.ComponentResource):
                 keyvault.AccessPolicyEntryArgs(
                     tenant_id=args.tenant_id,
                     object_id=args.reader_principal_id,
-                    permissions=keyvault.PermissionsArgs(secrets=["get"]),
+                    permissions=keyvault.PermissionsArgs(secrets=[keyvault.SecretPermissions.GET]),
                 )
             ]
         )
@@ -101,7 +101,7 @@ class KeyVault(pulumi.ComponentResource):
                 principal_id=args.reader_principal_id,
                 # A just-created identity may not have replicated yet: without the type,
                 # ARM looks it up and fails with PrincipalNotFound.
-                principal_type="ServicePrincipal",
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
                 opts=child,
             )
         else:

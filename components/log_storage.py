@@ -105,10 +105,10 @@ class LogStorage(pulumi.ComponentResource):
             account_name=suffix.result.apply(lambda sfx: storage_account_name(args.name_prefix, sfx)),
             resource_group_name=args.resource_group_name,
             location=args.location,
-            kind="StorageV2",
-            sku=storage.SkuArgs(name="Standard_ZRS"),
+            kind=storage.Kind.STORAGE_V2,
+            sku=storage.SkuArgs(name=storage.SkuName.STANDARD_ZRS),
             enable_https_traffic_only=True,
-            minimum_tls_version="TLS1_2",
+            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
             allow_blob_public_access=False,
             opts=stateful,
         )

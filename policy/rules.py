@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 if __package__:  # imported as policy.rules (synth, tests)
-    from policy.kube import DEFAULT_NAMESPACE, images, is_list, is_secret, lookup, plain, registry_path, walk
+    from policy.kube import DEFAULT_NAMESPACE, images, is_list, is_secret, lookup, plain, registry_path
     from policy.kube import service_account_subject as subject_of
 else:  # the Pulumi CLI runs policy/ as a script directory: its modules are top-level there
-    from kube import DEFAULT_NAMESPACE, images, is_list, is_secret, lookup, plain, registry_path, walk  # type: ignore[no-redef]
+    from kube import DEFAULT_NAMESPACE, images, is_list, is_secret, lookup, plain, registry_path  # type: ignore[no-redef]
     from kube import service_account_subject as subject_of  # type: ignore[no-redef]
 
 # Resource type tokens the policies look at.
@@ -113,7 +113,7 @@ class Policy:
 
 
 # ---------------------------------------------------------------------------- value helpers
-# is_secret, plain (secrets unwrapped), lookup (a nested value), is_list and walk: see kube.py.
+# is_secret, plain (secrets unwrapped), lookup (a nested value) and is_list: see kube.py.
 def is_unknown(value: Any) -> bool:
     """True for a value not known yet (synth.mocks.Unknown)."""
     return type(value).__name__ == "Unknown"
@@ -134,29 +134,54 @@ def _squash(name: str) -> str:
 
 
 # Keys whose string value IS a credential. Matched on the key's end, so that names and
-# references (webserverSecretKeySecretName, secretKeyRef, adminPasswordKey, existingSecret)
-# stay allowed.
+# references (webserverSecretKeySecretName, secretKeyRef, adminPasswordKey, existingSecret,
+# sshKeySecret, keytabPath) stay allowed. Checked against outside lists, never against a copy
+# of this one: every values key of the pinned Airflow charts whose schema describes a
+# credential, and Airflow's own sensitive-name keywords (tests/policy/test_rules.py).
 _CREDENTIAL_KEY_SUFFIXES = (
     "password",
     "passwd",
+    "passphrase",
     "secretkey",
     "fernetkey",
     "apikey",
     "accountkey",
     "storagekey",
     "privatekey",
+    "sshkey",
+    "keytab",
+    "keytabbase64content",
+    "keyfiledict",
     "clientsecret",
     "jwtsecret",
     "token",
+    "authorization",
     "connectionstring",
     "kubeconfig",
 )
-_CREDENTIAL_KEYS = frozenset({"pass", "pwd"})
+_CREDENTIAL_KEYS = frozenset({"pass", "pwd", "secret"})
+# A key named just `key` holds a private key under these parents (e.g. the Airflow chart's
+# pgbouncer.ssl.key); elsewhere it names a key of a Secret or ConfigMap (secretKeyRef.key).
+_PRIVATE_KEY_PARENTS = frozenset({"ssl", "tls"})
+# The content of a Secret the chart renders from values (the Airflow chart's
+# extraSecrets.<name>.data / .stringData): under a key ending in `secrets`, one entry down.
+_SECRET_CONTENT_KEYS = frozenset({"data", "stringdata"})
 
 
 def is_credential_key(key: str) -> bool:
     squashed = _squash(key)
     return squashed in _CREDENTIAL_KEYS or squashed.endswith(_CREDENTIAL_KEY_SUFFIXES)
+
+
+def is_credential_key_at(key: str, parents: Sequence[str] = ()) -> bool:
+    """`is_credential_key`, plus the keys that hold a credential only where they are: `parents`
+    are the mapping keys above `key`, outermost first (list indexes left out)."""
+    if is_credential_key(key):
+        return True
+    squashed = _squash(key)
+    if squashed == "key" and parents and _squash(parents[-1]) in _PRIVATE_KEY_PARENTS:
+        return True
+    return squashed in _SECRET_CONTENT_KEYS and len(parents) >= 2 and _squash(parents[-2]).endswith("secrets")
 
 
 def is_sensitive_output_name(name: str) -> bool:
@@ -171,13 +196,23 @@ def credential_material(value: Any, path: str = "") -> list[str]:
     Secret-marked or not: a credential in Helm values ends up in the release's Secret and in
     every `helm get values`. The empty string (the charts' "unset") is allowed.
     """
-    found = []
-    for where, node in walk(value, path):
-        if not isinstance(node, Mapping):
-            continue
-        for key in node:
-            if is_credential_key(str(key)) and _nonempty_str(plain(node[key])):
-                found.append(f"{where}.{key}" if where else str(key))
+    found: list[str] = []
+
+    def visit(node: Any, where: str, parents: tuple[str, ...]) -> None:
+        node = plain(node)
+        if isinstance(node, Mapping):
+            found.extend(
+                f"{where}.{key}" if where else str(key)
+                for key in node
+                if is_credential_key_at(str(key), parents) and _nonempty_str(plain(node[key]))
+            )
+            for key, child in node.items():
+                visit(child, f"{where}.{key}" if where else str(key), (*parents, str(key)))
+        elif is_list(node):
+            for i, child in enumerate(node):
+                visit(child, f"{where}[{i}]", parents)
+
+    visit(value, path, ())
     return found
 
 

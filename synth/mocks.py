@@ -1,20 +1,45 @@
 """Mocks that answer like Azure and Kubernetes do; shared by `python -m synth` and the tests.
 
 Every resource type and invoke the program uses has an answer here; an unknown invoke is
-an error (a mock that silently returns {} would hide a missing answer).
+an error (a mock that silently returns {} would hide a missing answer). The mocks are as
+strict as the providers, and every rule is read from the installed SDKs, not retyped:
+
+* pulumi_random: RandomString/RandomPassword honour every input the SDK's Args class has
+  (names and documented defaults from its source), generate from the provider's character
+  sets, and reject what the provider rejects; RandomBytes honours `length`.
+* invokes: each function the program calls is checked against the SDK function's own
+  source (the `__args__` wire names, required = not `Optional[Optional[...]]` in the
+  `*_output` signature); a missing required or an unknown argument fails the invoke the way
+  the provider does (a check failure naming the function and the argument).
+* answers: each invoke's answer is checked against the SDK's `@pulumi.output_type` result
+  class: no field the class does not have (a renamed field is caught), every required one.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
+import collections.abc
+import functools
 import hashlib
+import inspect
 import json
+import re
+import sys
+import textwrap
+import types
+import typing
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_random
 from google.protobuf import json_format
+from pulumi import _types as pulumi_types
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi_azure_native import authorization, containerregistry, containerservice, storage
 
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-00000000c0de"
 TENANT_ID = "11111111-2222-3333-4444-555555555555"
@@ -26,18 +51,425 @@ RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 
+CREATED_AT = "2026-01-01T00:00:00Z"
+CURRENT_KUBERNETES_VERSION = "1.33.2"  # what an existing cluster reports (no program reads it)
+
 
 def _uuid(*parts: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)))
 
 
 def _token(*parts: str, length: int = 24, alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789") -> str:
-    digest = hashlib.sha256("/".join(parts).encode()).digest()
-    return "".join(alphabet[b % len(alphabet)] for b in (digest * 4)[:length])
+    """`length` characters of `alphabet`, seeded by `parts`: a SHA-256 stream (the first block
+    is the digest of the parts, block i that of the parts and i), so no stretch repeats."""
+    seed = "/".join(parts)
+    stream = hashlib.sha256(seed.encode()).digest()
+    while len(stream) < length:
+        stream += hashlib.sha256(f"{seed}/{len(stream) // 32}".encode()).digest()
+    return "".join(alphabet[b % len(alphabet)] for b in stream[:length])
 
 
 def _arm_id(rg: str, provider: str, name: str) -> str:
     return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/{provider}/{name}"
+
+
+def _system_data() -> dict[str, Any]:
+    return {
+        "createdAt": CREATED_AT,
+        "createdBy": "deployer@example.com",
+        "createdByType": "User",
+        "lastModifiedAt": CREATED_AT,
+        "lastModifiedBy": "deployer@example.com",
+        "lastModifiedByType": "User",
+    }
+
+
+class ProviderError(ValueError):
+    """An input the real provider would reject (the run fails, as `pulumi up` would)."""
+
+
+# ------------------------------------------------------------------ pulumi_random
+# The pool's classes in the provider's order (terraform-provider-random internal/random/
+# string.go, CreateString: upper, lower, numeric, special).
+CHAR_CLASSES = ("upper", "lower", "numeric", "special")
+CLASS_CHARS = {"upper": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "lower": "abcdefghijklmnopqrstuvwxyz", "numeric": "0123456789"}
+MIN_INPUTS = {"upper": "minUpper", "lower": "minLower", "numeric": "minNumeric", "special": "minSpecial"}
+
+_DOC_DEFAULT = re.compile(r":param [^:\n]+? (\w+): [^\n]*?Default value is `([^`]+)`")
+_DOC_SPECIALS = re.compile(r"Include special characters in the result\. These are `([^`]+)`")
+
+
+@dataclass(frozen=True)
+class RandomInputs:
+    """What the installed pulumi_random SDK says about one resource's inputs."""
+
+    type: str  # the resource token
+    names: Mapping[str, str]  # SDK parameter -> wire name
+    required: frozenset[str]  # wire names without a default in the Args class
+    defaults: Mapping[str, bool | int]  # wire name -> the documented default
+    default_specials: str  # the documented special characters ("" for RandomBytes)
+
+
+def random_inputs(resource: type[pulumi.CustomResource], args: type) -> RandomInputs:
+    """The input names, required inputs and documented defaults of a pulumi_random resource,
+    read from the SDK: the Args class (`@pulumi.input_type`: names; `__init__`: which have no
+    default) and its docstring ("Default value is `true`", "These are `!@#...`")."""
+    token = _resource_token(resource)
+    names = pulumi_types.input_type_py_to_pulumi_names(args)
+    init = vars(args)["__init__"]
+    params = inspect.signature(init).parameters
+    required = frozenset(
+        names[p.name] for p in params.values() if p.name in names and p.default is inspect.Parameter.empty
+    )
+    doc = init.__doc__ or ""
+    defaults: dict[str, bool | int] = {}
+    for param, text in _DOC_DEFAULT.findall(doc):
+        defaults[names[param]] = text == "true" if text in ("true", "false") else int(text)
+    specials = _DOC_SPECIALS.search(doc)
+    return RandomInputs(token, names, required, defaults, specials.group(1) if specials else "")
+
+
+def _resource_token(resource: type[pulumi.CustomResource]) -> str:
+    """The type token a resource class registers (the literal its `_internal_init` passes)."""
+    found = re.findall(r"'(random:index/\w+:\w+)'", inspect.getsource(resource._internal_init))  # type: ignore[attr-defined]
+    if len(found) != 1:
+        raise RuntimeError(f"mocks: cannot read {resource.__name__}'s type token from the SDK")
+    return str(found[0])
+
+
+@functools.cache
+def random_specs() -> dict[str, RandomInputs]:
+    """The pulumi_random resources the mocks answer, by type token."""
+    specs = [
+        random_inputs(pulumi_random.RandomString, pulumi_random.RandomStringArgs),
+        random_inputs(pulumi_random.RandomPassword, pulumi_random.RandomPasswordArgs),
+        random_inputs(pulumi_random.RandomBytes, pulumi_random.RandomBytesArgs),
+    ]
+    return {spec.type: spec for spec in specs}
+
+
+def _check_random_inputs(spec: RandomInputs, name: str, inputs: Mapping[str, Any]) -> None:
+    where = f"{spec.type} {name}"
+    unknown = sorted(set(inputs) - set(spec.names.values()))
+    if unknown:
+        raise ProviderError(
+            f"{where}: unknown input(s) {', '.join(unknown)} (the SDK has {sorted(spec.names.values())})"
+        )
+    missing = sorted(spec.required - set(inputs))
+    if missing:
+        raise ProviderError(f"{where}: missing required input(s) {', '.join(missing)}")
+
+
+def _integer(where: str, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise ProviderError(f"{where}: {key} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def _flag(where: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ProviderError(f"{where}: {key} must be true or false, got {value!r}")
+    return value
+
+
+def random_chars(spec: RandomInputs, name: str, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The result of a RandomString/RandomPassword (deterministic per resource name) and the
+    computed inputs the provider stores with it.
+
+    As the provider (terraform-provider-random: length validators, the number/numeric plan
+    modifier, CreateString): length >= 1 and >= the sum of the minimums; number and numeric
+    may not disagree; a pool with no class is refused; `overrideSpecial` (when not empty)
+    replaces the special set; each minimum is drawn from its class's set even if that class
+    is off. Beyond the provider's guarantee, and deliberately: every class that is ON appears
+    at least once when the length leaves room (the provider may, at random, produce one, so a
+    test can see what a real result could hold).
+    """
+    where = f"{spec.type} {name}"
+    _check_random_inputs(spec, name, inputs)
+
+    def given(key: str) -> Any:
+        value = inputs.get(key)
+        return spec.defaults[key] if value is None else value
+
+    length = _integer(where, "length", inputs["length"])
+    if length < 1:
+        raise ProviderError(f"{where}: length must be at least 1, got {length}")
+    number, numeric = inputs.get("number"), inputs.get("numeric")
+    if number is not None and numeric is not None and number != numeric:
+        raise ProviderError(f"{where}: number and numeric are both configured with different values")
+    on = {c: _flag(where, c, given(c)) for c in ("upper", "lower", "special")}
+    on["numeric"] = _flag(where, "numeric", numeric if numeric is not None else given("number"))
+    mins = {c: _integer(where, MIN_INPUTS[c], given(MIN_INPUTS[c])) for c in CHAR_CLASSES}
+    for c, count in mins.items():
+        if count < 0:
+            raise ProviderError(f"{where}: {MIN_INPUTS[c]} must not be negative, got {count}")
+    if sum(mins.values()) > length:
+        summed = " + ".join(MIN_INPUTS[c] for c in CHAR_CLASSES)
+        raise ProviderError(f"{where}: length ({length}) cannot be less than {summed} ({sum(mins.values())})")
+    if not any(on.values()):
+        raise ProviderError(f"{where}: upper, lower, numeric and special are all false: at least one must be true")
+
+    sets = {**CLASS_CHARS, "special": str(inputs.get("overrideSpecial") or spec.default_specials)}
+    kind = "password" if spec.type.endswith(":RandomPassword") else "string"
+    result = _chars((kind, name), length, sets, on, mins)
+    computed = {**on, "number": on["numeric"], **{MIN_INPUTS[c]: mins[c] for c in CHAR_CLASSES}}
+    return result, computed
+
+
+def _chars(
+    seed: tuple[str, ...], length: int, sets: Mapping[str, str], on: Mapping[str, bool], mins: Mapping[str, int]
+) -> str:
+    """`length` characters from the pool of the classes that are on (the provider's order),
+    then, where a class is short of what it needs, characters swapped in at seeded positions
+    taken from classes with some to spare."""
+    pool = "".join(sets[c] for c in CHAR_CLASSES if on[c])
+    out = list(_token(*seed, length=length, alphabet=pool))
+    need = dict(mins)
+    room = length - sum(need.values())
+    for c in CHAR_CLASSES:
+        if on[c] and need[c] == 0 and room > 0:
+            need[c], room = 1, room - 1
+    kinds = [next(c for c in CHAR_CLASSES if on[c] and ch in sets[c]) for ch in out]
+    counts = {c: kinds.count(c) for c in CHAR_CLASSES}
+    order = sorted(range(length), key=lambda i: hashlib.sha256("/".join((*seed, "slot", str(i))).encode()).digest())
+    for c in CHAR_CLASSES:
+        for k in range(need[c] - counts[c]):
+            pos = next(i for i in order if counts[kinds[i]] > need[kinds[i]])
+            counts[kinds[pos]] -= 1
+            pick = hashlib.sha256("/".join((*seed, c, str(k))).encode()).digest()[0]
+            out[pos], kinds[pos] = sets[c][pick % len(sets[c])], c
+            counts[c] += 1
+    return "".join(out)
+
+
+def random_bytes(spec: RandomInputs, name: str, inputs: Mapping[str, Any]) -> bytes:
+    """`length` bytes (deterministic per resource name); the provider's minimum is 1."""
+    where = f"{spec.type} {name}"
+    _check_random_inputs(spec, name, inputs)
+    length = _integer(where, "length", inputs["length"])
+    if length < 1:
+        raise ProviderError(f"{where}: length must be at least 1, got {length}")
+    raw = b""
+    while len(raw) < length:
+        block = f"/{len(raw) // 32}" if raw else ""
+        raw += hashlib.sha256(f"bytes/{name}{block}".encode()).digest()
+    return raw[:length]
+
+
+# ------------------------------------------------------------------ invokes
+# The functions the program calls. Their tokens, wire arguments and result types are read
+# from these SDK functions' source (invoke_signature), never retyped here.
+INVOKE_FUNCTIONS: tuple[Callable[..., Any], ...] = (
+    authorization.get_client_config_output,
+    containerregistry.get_registry_output,
+    containerservice.get_managed_cluster_output,
+    containerservice.list_managed_cluster_admin_credentials_output,
+    containerservice.list_managed_cluster_user_credentials_output,
+    storage.list_storage_account_keys_output,
+)
+
+
+@dataclass(frozen=True)
+class InvokeSignature:
+    """One SDK function as the provider sees it."""
+
+    token: str
+    function: str  # module.function of the SDK
+    arguments: Mapping[str, str]  # wire name -> the SDK function's parameter
+    required: frozenset[str]  # wire names the provider requires
+    scalar_types: Mapping[str, type]  # wire name -> str/bool/int/float, where the SDK says so
+    result: type  # the SDK's @pulumi.output_type result class
+    api_version: str  # "Uses Azure REST API version ..." of the function's docstring
+
+
+_SCALARS: dict[str, type] = {
+    "_builtins.str": str,
+    "_builtins.bool": bool,
+    "_builtins.int": int,
+    "_builtins.float": float,
+}
+
+
+def _subscript(node: ast.expr, name: str) -> ast.expr | None:
+    """X of `name[X]` (name as written: 'Optional' or 'pulumi.Input'), else None."""
+    if isinstance(node, ast.Subscript) and ast.unparse(node.value) == name:
+        return node.slice
+    return None
+
+
+def invoke_signature(function: Callable[..., Any]) -> InvokeSignature:
+    """Read an SDK `*_output` function's source: the token and result class it invokes
+    with, the `__args__['wireName'] = param` lines (every argument the provider accepts),
+    and which are required. The generator writes a required argument `pulumi.Input[Optional[T]]`
+    (None only so Python accepts the keyword) and an optional one `pulumi.Input[Optional[Optional[T]]]`;
+    any other form is an error here, so a changed generator cannot make the mocks lax."""
+    where = f"{function.__module__}.{function.__name__}"
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    fn = tree.body[0]
+    if not isinstance(fn, ast.FunctionDef):
+        raise RuntimeError(f"mocks: {where} is not a function")
+    annotations = {a.arg: a.annotation for a in fn.args.args + fn.args.kwonlyargs if a.annotation}
+    arguments: dict[str, str] = {}
+    token, result_name = "", ""
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if (
+                isinstance(target, ast.Subscript)
+                and ast.unparse(target.value) == "__args__"
+                and isinstance(target.slice, ast.Constant)
+                and isinstance(node.value, ast.Name)
+            ):
+                arguments[str(target.slice.value)] = node.value.id
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "pulumi.runtime.invoke_output":
+            first = node.args[0]
+            token = str(first.value) if isinstance(first, ast.Constant) else ""
+            result_name = next((ast.unparse(k.value) for k in node.keywords if k.arg == "typ"), "")
+    if not token or not result_name:
+        raise RuntimeError(f"mocks: {where} does not call pulumi.runtime.invoke_output(token, ..., typ=...)")
+    required: set[str] = set()
+    scalars: dict[str, type] = {}
+    for wire, param in arguments.items():
+        outer = _subscript(annotations[param], "pulumi.Input") if param in annotations else None
+        inner = _subscript(outer, "Optional") if outer is not None else None
+        if inner is None:
+            raise RuntimeError(f"mocks: {where}({param}=...): expected pulumi.Input[Optional[...]] in the SDK")
+        optional_type = _subscript(inner, "Optional")
+        if optional_type is None:
+            required.add(wire)
+        scalar = _SCALARS.get(ast.unparse(optional_type if optional_type is not None else inner))
+        if scalar is not None:
+            scalars[wire] = scalar
+    version = re.search(r"Uses Azure REST API version (\S+?)\.\s", function.__doc__ or "")
+    return InvokeSignature(
+        token=token,
+        function=where,
+        arguments=arguments,
+        required=frozenset(required),
+        scalar_types=scalars,
+        result=getattr(sys.modules[function.__module__], result_name),
+        api_version=version.group(1) if version else "",
+    )
+
+
+@functools.cache
+def invoke_signatures() -> dict[str, InvokeSignature]:
+    """The invokes the mocks answer, by token."""
+    return {sig.token: sig for sig in map(invoke_signature, INVOKE_FUNCTIONS)}
+
+
+def invoke_failures(sig: InvokeSignature, args: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(argument, reason) for each argument the provider would refuse: a required one
+    missing, one the function does not have, a scalar of the wrong type."""
+    call = f"{sig.function}({{}}=...)"
+    failures = [
+        (wire, f"missing required argument {wire!r} of {sig.token} ({call.format(sig.arguments[wire])})")
+        for wire in sorted(sig.required - set(args))
+    ]
+    failures += [
+        (wire, f"unknown argument {wire!r} of {sig.token} (it takes: {', '.join(sorted(sig.arguments)) or 'none'})")
+        for wire in sorted(set(args) - set(sig.arguments))
+    ]
+    for wire, value in sorted(args.items()):
+        expected = sig.scalar_types.get(wire)
+        if expected is not None and value is not None and not _is_kind(value, expected):
+            failures.append((wire, f"argument {wire!r} of {sig.token} must be {expected.__name__}, got {value!r}"))
+    return failures
+
+
+def _is_kind(value: Any, expected: type) -> bool:
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected in (int, float):
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and (expected is float or value == int(value))
+        )
+    return isinstance(value, expected)
+
+
+@dataclass(frozen=True)
+class OutputProperty:
+    python_name: str
+    hint: Any  # the getter's resolved return type
+    required: bool  # the type does not admit None
+
+
+@functools.cache
+def output_properties(cls: type) -> dict[str, OutputProperty]:
+    """Wire name -> property of an SDK `@pulumi.output_type` class, read from its getters."""
+    if not pulumi_types.is_output_type(cls):
+        raise TypeError(f"{cls.__name__} is not a pulumi output type")
+    globalns: dict[str, Any] = {}
+    for base in reversed(cls.__mro__):
+        module = sys.modules.get(base.__module__)
+        if module is not None:
+            globalns.update(vars(module))
+    props: dict[str, OutputProperty] = {}
+    for base in reversed(cls.__mro__):
+        for python_name, value in vars(base).items():
+            wire = getattr(getattr(value, "fget", None), "_pulumi_name", None)
+            if isinstance(value, property) and isinstance(wire, str):
+                hint = typing.get_type_hints(value.fget, globalns=globalns)["return"]
+                props[wire] = OutputProperty(python_name, hint, not _admits_none(hint))
+    return props
+
+
+def _admits_none(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
+
+
+def shape_problems(cls: type, value: Any, path: str = "", required_depth: int = 1) -> list[str]:
+    """What is wrong with `value` (a wire dict) as the SDK output type `cls`: a field the type
+    does not have (a renamed or misspelt one) at any depth, a value of the wrong kind, and a
+    required property missing (down to `required_depth` levels; Azure leaves read-only nested
+    properties out when they are empty, so by default only the result's own are required)."""
+    here = path or cls.__name__
+    if not isinstance(value, dict):
+        return [f"{here}: expected an object ({cls.__name__}), got {type(value).__name__}"]
+    props = output_properties(cls)
+    problems = [f"{here}.{k}: {cls.__name__} has no such property" for k in sorted(set(value) - set(props))]
+    if required_depth > 0:
+        problems += [
+            f"{here}.{k}: required by {cls.__name__}, missing"
+            for k, prop in sorted(props.items())
+            if prop.required and k not in value
+        ]
+    for key, item in sorted(value.items()):
+        if key in props:
+            problems += _value_problems(props[key].hint, item, f"{here}.{key}", required_depth - 1)
+    return problems
+
+
+def _value_problems(hint: Any, value: Any, path: str, required_depth: int) -> list[str]:
+    if value is None:
+        return []
+    if _admits_none(hint):
+        members = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(members) != 1:
+            return []
+        hint = members[0]
+    origin = typing.get_origin(hint)
+    if origin in (list, collections.abc.Sequence):
+        if not isinstance(value, list):
+            return [f"{path}: expected a list, got {type(value).__name__}"]
+        (item,) = typing.get_args(hint)
+        return [p for i, v in enumerate(value) for p in _value_problems(item, v, f"{path}[{i}]", required_depth)]
+    if origin in (dict, collections.abc.Mapping):
+        if not isinstance(value, dict):
+            return [f"{path}: expected an object, got {type(value).__name__}"]
+        _, item = typing.get_args(hint)
+        return [p for k, v in value.items() for p in _value_problems(item, v, f"{path}[{k!r}]", required_depth)]
+    if isinstance(hint, type) and pulumi_types.is_output_type(hint):
+        return shape_problems(hint, value, path, required_depth)
+    if hint in (str, bool, int, float) and not _is_kind(value, hint):
+        return [f"{path}: expected {hint.__name__}, got {value!r}"]
+    return []
+
+
+class MockAnswerError(AssertionError):
+    """An answer of the mocks that the SDK's result type would not read as Azure's."""
 
 
 class Secret:
@@ -105,20 +537,23 @@ def redact(value: Any) -> Any:
     return value
 
 
-def _kubeconfig(cluster: str, location: str, user: str) -> str:
+def _kubeconfig(cluster: str, location: str, user: str, user_name: str = "clusterUser") -> str:
     server = f"https://{cluster}-{_token(cluster, length=8)}.hcp.{location}.azmk8s.io:443"
     return (
         "apiVersion: v1\nkind: Config\n"
         f"clusters:\n- cluster:\n    certificate-authority-data: {base64.b64encode(b'mock-ca').decode()}\n"
         f"    server: {server}\n  name: {cluster}\n"
-        f"contexts:\n- context:\n    cluster: {cluster}\n    user: clusterUser_{cluster}\n  name: {cluster}\n"
+        f"contexts:\n- context:\n    cluster: {cluster}\n    user: {user_name}_{cluster}\n  name: {cluster}\n"
         f"current-context: {cluster}\n"
-        f"users:\n- name: clusterUser_{cluster}\n  user:\n{user}"
+        f"users:\n- name: {user_name}_{cluster}\n  user:\n{user}"
     )
 
 
-def kubeconfig_for(cluster: str, location: str) -> str:
-    """A local-accounts cluster's user kubeconfig: a bearer token (a credential)."""
+def kubeconfig_for(cluster: str, location: str, admin: bool = False) -> str:
+    """A local-accounts cluster's user (or admin) kubeconfig: a bearer token (a credential)."""
+    if admin:
+        token = _token("kubeconfig-admin-token", cluster, length=64)
+        return _kubeconfig(cluster, location, f"    token: {token}\n", user_name="clusterAdmin")
     return _kubeconfig(cluster, location, f"    token: {_token('kubeconfig-token', cluster, length=64)}\n")
 
 
@@ -149,6 +584,10 @@ class AzureMocks(pulumi.runtime.Mocks):
         # inputs or outputs unmarked.
         self.sensitive_values: set[str] = set()
         self.invokes: list[tuple[str, dict[str, Any]]] = []
+        # Read the SDKs now, on the thread that builds the mocks: the monitor answers on
+        # worker threads, and CPython 3.11's ast module is not safe to use from two at once.
+        invoke_signatures()
+        random_specs()
 
     def _sensitive(self, value: str) -> str:
         self.sensitive_values.add(value)
@@ -217,22 +656,18 @@ class AzureMocks(pulumi.runtime.Mocks):
             return _arm_id(
                 rg, "Microsoft.Storage/storageAccounts", f"{acct}/blobServices/default/containers/{cname}"
             ), state
-        if typ == "random:index/randomString:RandomString":
-            state["result"] = _token("string", name, length=int(inputs.get("length", 8)))
-            return f"{name}-id", state
-        if typ == "random:index/randomPassword:RandomPassword":
-            result = self._sensitive(
-                _token(
-                    "password",
-                    name,
-                    length=int(inputs.get("length", 16)),
-                    alphabet="ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789",
+        spec = random_specs().get(typ)
+        if spec is not None and typ.endswith((":RandomString", ":RandomPassword")):
+            result, computed = random_chars(spec, name, inputs)
+            state.update(computed, result=result)
+            if typ.endswith(":RandomPassword"):
+                state.update(
+                    result=self._sensitive(result),
+                    bcryptHash=self._sensitive("$2a$10$" + _token("bcrypt", name, length=53)),
                 )
-            )
-            state.update(result=result, bcryptHash=self._sensitive("$2a$10$" + _token("bcrypt", name, length=53)))
             return f"{name}-id", state
-        if typ == "random:index/randomBytes:RandomBytes":
-            raw = hashlib.sha256(("bytes/" + name).encode()).digest()[: int(inputs.get("length", 32))]
+        if spec is not None and typ.endswith(":RandomBytes"):
+            raw = random_bytes(spec, name, inputs)
             b64 = base64.b64encode(raw).decode()
             state.update(base64=self._sensitive(b64), hex=self._sensitive(raw.hex()))
             self._sensitive(b64.replace("+", "-").replace("/", "_"))
@@ -272,11 +707,25 @@ class AzureMocks(pulumi.runtime.Mocks):
 
     # ------------------------------------------------------------------ invokes
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return self._answer(args), []
-
-    def _answer(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:
+        """Answer an invoke the way the provider would: refuse bad arguments (check failures,
+        which the runtime raises as `invoke of <token> failed: <reason> (<argument>)`), else
+        answer with what the SDK's result type reads."""
         token, inputs = args.token, dict(args.args)
         self.invokes.append((token, inputs))
+        sig = invoke_signatures().get(token)
+        if sig is None:
+            raise NotImplementedError(f"mocks: no answer for invoke {token}")
+        failures = invoke_failures(sig, inputs)
+        if failures:
+            return {}, failures
+        answer = self._answer(sig, inputs)
+        problems = shape_problems(sig.result, answer)
+        if problems:
+            raise MockAnswerError(f"mocks: the answer to {token} does not fit {sig.function}'s result: {problems}")
+        return answer, []
+
+    def _answer(self, sig: InvokeSignature, inputs: dict[str, Any]) -> dict[str, Any]:
+        token = sig.token
         if token == "azure-native:authorization:getClientConfig":
             return {
                 "clientId": _uuid("deployer-client"),
@@ -287,34 +736,47 @@ class AzureMocks(pulumi.runtime.Mocks):
         if token == "azure-native:containerregistry:getRegistry":
             name = inputs["registryName"]
             return {
+                "azureApiVersion": sig.api_version,
                 "id": _arm_id(inputs["resourceGroupName"], "Microsoft.ContainerRegistry/registries", name),
                 "name": name,
                 "location": self.location,
                 "loginServer": f"{name.lower()}.azurecr.io",
-                "sku": {"name": "Standard"},
+                "sku": {"name": "Standard", "tier": "Standard"},
                 "type": "Microsoft.ContainerRegistry/registries",
+                "creationDate": CREATED_AT,
+                "dataEndpointHostNames": [],
+                "privateEndpointConnections": [],
+                "provisioningState": "Succeeded",
+                "status": {"displayStatus": "Succeeded", "message": "", "timestamp": CREATED_AT},
+                "systemData": _system_data(),
             }
-        if token == "azure-native:containerservice:listManagedClusterUserCredentials":
+        if token in (
+            "azure-native:containerservice:listManagedClusterUserCredentials",
+            "azure-native:containerservice:listManagedClusterAdminCredentials",
+        ):
             cluster = inputs["resourceName"]
-            if inputs.get("format") == "exec":  # Entra ID: kubelogin, no credential inside
+            admin = token.endswith("AdminCredentials")
+            if not admin and inputs.get("format") == "exec":  # Entra ID: kubelogin, no credential inside
                 text = exec_kubeconfig_for(cluster, self.location)
             else:
-                text = self._sensitive(kubeconfig_for(cluster, self.location))
+                text = self._sensitive(kubeconfig_for(cluster, self.location, admin=admin))
                 self._sensitive(base64.b64encode(text.encode()).decode())
-            return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(text.encode()).decode()}]}
+            user = "clusterAdmin" if admin else "clusterUser"
+            return {"kubeconfigs": [{"name": user, "value": base64.b64encode(text.encode()).decode()}]}
         if token == "azure-native:containerservice:getManagedCluster":
             name, rg = inputs["resourceName"], inputs["resourceGroupName"]
             state = self.cluster_state(name, rg, self.location)
+            state["azureApiVersion"] = sig.api_version
             state.update(self.existing_cluster)
             return state
         if token == "azure-native:storage:listStorageAccountKeys":
             acct = inputs["accountName"]
-            key = self._sensitive(base64.b64encode(hashlib.sha512(("key1/" + acct).encode()).digest()).decode())
-            return {
-                "keys": [
-                    {"keyName": "key1", "value": key, "permissions": "FULL", "creationTime": "2026-01-01T00:00:00Z"}
-                ]
-            }
+            keys = []
+            for key_name in ("key1", "key2"):
+                digest = hashlib.sha512(f"{key_name}/{acct}".encode()).digest()
+                value = self._sensitive(base64.b64encode(digest).decode())
+                keys.append({"keyName": key_name, "value": value, "permissions": "FULL", "creationTime": CREATED_AT})
+            return {"keys": keys}
         raise NotImplementedError(f"mocks: no answer for invoke {token}")
 
     # ------------------------------------------------------------------ helpers
@@ -328,6 +790,15 @@ class AzureMocks(pulumi.runtime.Mocks):
             "location": location,
             "fqdn": f"{name}-{_token(name, length=8)}.hcp.{location}.azmk8s.io",
             "provisioningState": "Succeeded",
+            "type": "Microsoft.ContainerService/ManagedClusters",
+            "azurePortalFQDN": f"{name}-{_token(name, length=8)}.portal.hcp.{location}.azmk8s.io",
+            "privateFQDN": None,  # a public API server: Azure leaves it empty
+            "currentKubernetesVersion": CURRENT_KUBERNETES_VERSION,
+            "maxAgentPools": 100,
+            "powerState": {"code": "Running"},
+            "eTag": _uuid("etag", rg, name),
+            "resourceUID": _token("resource-uid", rg, name, length=24, alphabet="0123456789abcdef"),
+            "systemData": _system_data(),
             "oidcIssuerProfile": {"enabled": True, "issuerURL": self.issuer_url(name)},
             "securityProfile": {"workloadIdentity": {"enabled": True}},
             "storageProfile": {"blobCSIDriver": {"enabled": True}},

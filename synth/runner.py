@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import runpy
 import sys
 from collections.abc import Callable
@@ -144,7 +145,15 @@ def run(
     mocks, monitor = setup_mocks(project, stack, config, secret_keys or [], mocks)
     runtime_settings.SETTINGS.rpc_manager.clear()
     runtime_settings.SETTINGS.outputs.clear()
-    _sync_await(run_pulumi_func(program))
+    try:
+        _sync_await(run_pulumi_func(program))
+    except BaseException:
+        # A refused run leaves futures whose exception nobody retrieves. Finalize them here,
+        # not whenever the collector next runs: on CPython 3.11.7 their finalizer's traceback
+        # formatting, if it lands inside another thread's ast.parse, makes that parse raise
+        # SystemError ("AST constructor recursion depth mismatch").
+        gc.collect()
+        raise
 
     outputs: dict[str, tuple[Any, bool]] = {}
     root = runtime_settings.get_root_resource()

@@ -10,6 +10,7 @@ import pytest
 
 if TYPE_CHECKING:
     from synth.runner import RunResult
+    from tests.helpers import Distinct
 
 # No test touches the network: a reference schema that is not on disk is not downloaded.
 # The fetch tests (tests/synth/test_fetch.py) lift this for their own file:// repositories.
@@ -35,3 +36,24 @@ def dev_run() -> RunResult:
 def prod_run() -> RunResult:
     """The prod stack file run once under the mocks (see dev_run)."""
     return _run("prod")
+
+
+class DistinctRun:
+    """A test-only stack whose names all differ (tests/helpers.py: DISTINCT), run through
+    __main__.py under the mocks: `names` is what the stack file says, `result` what the
+    program registered and exported."""
+
+    def __init__(self, names: Distinct, result: RunResult) -> None:
+        self.names = names
+        self.result = result
+
+
+@pytest.fixture(scope="session", params=["distinct", "distinct3"])
+def distinct_run(request: pytest.FixtureRequest) -> DistinctRun:
+    """Each test-only stack file under tests/stacks (chart 1.15 on a created cluster, chart
+    1.19 on an existing one), read as the Pulumi CLI reads it and run once per session."""
+    from synth.runner import run_stack
+    from tests.helpers import DISTINCT
+
+    names = DISTINCT[request.param]
+    return DistinctRun(names, run_stack(names.config()))

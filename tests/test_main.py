@@ -4,8 +4,11 @@ The dev stack (Pulumi.dev.yaml = the article): graph, wiring, order, secrets. Th
 file: synth passes, no policy violation, no unmarked secret, the output contract holds.
 """
 
+import re
+import urllib.parse
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,8 +16,9 @@ from config import parse_settings
 from policy.rules import PolicyConfig, PolicyResource, evaluate
 from synth.__main__ import main
 from synth.project import load_stack_config, stacks
-from synth.runner import RunResult, run_stack
-from tests.helpers import deps_of, secret_paths, unmarked_leaks
+from synth.runner import ResourceRecord, RunResult, run_stack
+from tests.conftest import DistinctRun
+from tests.helpers import deps_of, render_release, secret_paths, unmarked_leaks, workloads
 
 OUTPUT_CONTRACT = {
     "resourceGroupName",
@@ -335,3 +339,343 @@ def test_synth_lists_what_is_protected(capsys: pytest.CaptureFixture[str]) -> No
     assert len(protected) == 7
     assert main(["dev", "--json", "--no-write"]) == 0
     assert json.loads(capsys.readouterr().out)["protected"] == []
+
+
+# ------------------------------------------------------------------ names that a swap would confuse
+# Two test-only stack files (tests/stacks, tests/helpers.py: DISTINCT) where the namespace, the
+# Airflow release, the ServiceAccount, the operator's namespace, the resource group, the cluster,
+# the registry and the logs container all differ: each name must land in its own field of its
+# own resource. The expected names are the stack file's literals, never the plan's.
+def _release(result: RunResult, chart: str) -> ResourceRecord:
+    return next(r for r in result.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == chart)
+
+
+_RENDERS: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+
+def _rendered(run: DistinctRun, chart: str = "airflow") -> list[dict[str, Any]]:
+    """What the real chart renders for the release the program registered (once per stack)."""
+    key = (run.names.stack, chart)
+    if key not in _RENDERS:
+        kube_version = parse_settings(run.names.stack, run.names.config().values).kubernetes_version
+        _RENDERS[key] = render_release(_release(run.result, chart), kube_version)
+    return _RENDERS[key]
+
+
+def test_the_distinct_stack_files_say_what_the_tests_expect(distinct_run: DistinctRun) -> None:
+    """The literals the tests below compare with are what the stack file holds (and a stack
+    file that is not distinct would prove nothing)."""
+    n = distinct_run.names
+    settings = parse_settings(n.stack, n.config().values)
+    assert (settings.namespace, settings.service_account_name) == (n.namespace, n.service_account)
+    assert (settings.resource_group_name, settings.cluster_name) == (n.resource_group, n.cluster)
+    assert (settings.cluster_mode, settings.effective_cluster_resource_group) == (
+        n.cluster_mode,
+        n.cluster_resource_group,
+    )
+    assert (settings.acr_name, settings.acr_resource_group) == (n.acr, n.acr_resource_group)
+    assert (settings.logs_container_name, settings.location) == (n.logs_container, n.location)
+    assert (settings.admin_username, settings.admin_email) == (n.admin_username, n.admin_email)
+    assert settings.airflow_chart_version == n.chart_version
+    confusable = [
+        n.namespace,
+        n.operator_namespace,
+        n.service_account,
+        n.airflow_release,
+        n.operator_release,
+        n.resource_group,
+        n.cluster,
+        n.acr,
+        n.acr_resource_group,
+        n.logs_container,
+        n.admin_username,
+    ]
+    assert len(set(confusable)) == len(confusable)
+    # and none is the dev or prod stack's, nor the chart's default user
+    for stack in ("dev", "prod"):
+        other = parse_settings(stack, load_stack_config(stack).values)
+        assert n.namespace != other.namespace
+        assert n.service_account != other.service_account_name
+        assert n.registry_server != other.registry_server
+        assert n.resource_group != other.effective_resource_group
+    assert (n.admin_username, n.admin_email) != ("admin", "admin@example.com")
+
+
+def test_distinct_stack_files_synthesize_strictly(distinct_run: DistinctRun) -> None:
+    """synth's cross-references (federated subject = ServiceAccount, PVC = PV = chart values,
+    every Secret a pod reads = an ExternalSecret, images = registry) hold with distinct names."""
+    n = distinct_run.names
+    assert main([n.stack, "--stack-file", str(n.stack_file()), "--strict", "--no-write"]) == 0
+
+
+def test_each_release_is_named_and_placed_apart(distinct_run: DistinctRun) -> None:
+    n, result = distinct_run.names, distinct_run.result
+    airflow = _release(result, "airflow").inputs
+    assert (airflow["name"], airflow["namespace"]) == (n.airflow_release, n.namespace)
+    assert airflow["version"] == n.chart_version
+    eso = _release(result, "external-secrets").inputs
+    assert (eso["name"], eso["namespace"]) == (n.operator_release, n.operator_namespace)
+    # the operator runs in its own namespace and serves Airflow's
+    assert eso["values"]["scopedNamespace"] == n.namespace
+    namespaces = {r.name: r.inputs["metadata"]["name"] for r in result.by_type("kubernetes:core/v1:Namespace")}
+    assert namespaces == {"namespace-ns": n.namespace, "secrets-namespace": n.operator_namespace}
+
+
+def test_the_operators_token_grant_names_each_account_in_its_namespace(distinct_run: DistinctRun) -> None:
+    """The Role and its binding live where the ServiceAccount is (Airflow's namespace); the
+    Role names the workload-identity account; the binding's subject is the controller's
+    account (named after its release) in the operator's namespace."""
+    n, result = distinct_run.names, distinct_run.result
+    role = result.one("kubernetes:rbac.authorization.k8s.io/v1:Role").inputs
+    binding = result.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == n.namespace
+    assert role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["serviceaccounts/token"],
+            "verbs": ["create"],
+            "resourceNames": [n.service_account],
+        }
+    ]
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": n.operator_release, "namespace": n.operator_namespace}
+    ]
+    # ... which is the account the real ESO chart runs its controller as, where it runs it
+    controller = next(o for o in _rendered(distinct_run, "external-secrets") if o["kind"] == "Deployment")
+    assert (controller["spec"]["template"]["spec"]["serviceAccountName"], controller["metadata"]["namespace"]) == (
+        n.operator_release,
+        n.operator_namespace,
+    )
+
+
+def test_store_secrets_and_account_share_airflows_namespace(distinct_run: DistinctRun) -> None:
+    """A SecretStore's serviceAccountRef has no namespace: the account must be in the store's.
+    Every ExternalSecret is in that namespace too (it names the store by name only), and so
+    is every Secret the pods mount."""
+    n, result = distinct_run.names, distinct_run.result
+    store = result.one("kubernetes:external-secrets.io/v1:SecretStore").inputs
+    sa = result.one("kubernetes:core/v1:ServiceAccount").inputs["metadata"]
+    assert (sa["name"], sa["namespace"]) == (n.service_account, n.namespace)
+    assert store["metadata"]["namespace"] == n.namespace
+    assert store["spec"]["provider"]["azurekv"]["serviceAccountRef"] == {"name": n.service_account}
+    externals = result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+    assert externals
+    for es in externals:
+        assert es.inputs["metadata"]["namespace"] == n.namespace, es.name
+        assert es.inputs["spec"]["secretStoreRef"] == {"kind": "SecretStore", "name": store["metadata"]["name"]}
+
+
+def test_the_federated_subject_is_the_service_accounts_token_subject(distinct_run: DistinctRun) -> None:
+    """Kubernetes issues the account's token for `system:serviceaccount:<namespace>:<name>`
+    (namespace first): that exact string is what Entra must trust."""
+    n, result = distinct_run.names, distinct_run.result
+    fic = result.one("azure-native:managedidentity:FederatedIdentityCredential").inputs
+    assert fic["subject"] == f"system:serviceaccount:{n.namespace}:{n.service_account}"
+    uami = result.one("azure-native:managedidentity:UserAssignedIdentity").inputs
+    assert fic["resourceName"] == uami["resourceName"]
+    assert fic["resourceGroupName"] == uami["resourceGroupName"] == n.resource_group
+
+
+def test_the_logs_claim_and_its_volume_are_wired_to_airflows_namespace(distinct_run: DistinctRun) -> None:
+    n, result = distinct_run.names, distinct_run.result
+    pvc = result.one("kubernetes:core/v1:PersistentVolumeClaim").inputs
+    pv = result.one("kubernetes:core/v1:PersistentVolume").inputs
+    assert pvc["metadata"]["namespace"] == n.namespace
+    assert pvc["spec"]["volumeName"] == pv["metadata"]["name"]
+    # the driver reads the account key from a Secret ESO makes in Airflow's namespace
+    ref = pv["spec"]["csi"]["nodeStageSecretRef"]
+    targets = {
+        (es.inputs["metadata"]["namespace"], es.inputs["spec"]["target"]["name"])
+        for es in result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+    }
+    assert (ref["namespace"], ref["name"]) in targets
+    assert ref["namespace"] == n.namespace
+    values = _release(result, "airflow").inputs["values"]
+    assert values["logs"]["persistence"]["existingClaim"] == pvc["metadata"]["name"]
+
+
+def test_the_storage_names_land_in_their_own_fields(distinct_run: DistinctRun) -> None:
+    n, result = distinct_run.names, distinct_run.result
+    account = result.one("azure-native:storage:StorageAccount").inputs
+    container = result.one("azure-native:storage:BlobContainer").inputs
+    assert account["resourceGroupName"] == container["resourceGroupName"] == n.resource_group
+    assert (container["containerName"], container["accountName"]) == (n.logs_container, account["accountName"])
+    assert account["accountName"] != n.logs_container
+    attributes = result.one("kubernetes:core/v1:PersistentVolume").inputs["spec"]["csi"]["volumeAttributes"]
+    # the Blob CSI driver's documented attributes: storageAccount, containerName, resourceGroup
+    assert attributes["storageAccount"] == account["accountName"]
+    assert attributes["containerName"] == n.logs_container
+    assert attributes["resourceGroup"] == n.resource_group
+    # the lifecycle rule matches blobs by `<container>/` prefix (Azure: the prefix starts with the container)
+    policy = result.one("azure-native:storage:ManagementPolicy").inputs
+    assert policy["accountName"] == account["accountName"]
+    (rule,) = policy["policy"]["rules"]
+    assert rule["definition"]["filters"]["prefixMatch"] == [f"{n.logs_container}/"]
+    secrets = {r.inputs["secretName"]: r.inputs for r in result.by_type("azure-native:keyvault:Secret")}
+    vault = result.one("azure-native:keyvault:Vault").inputs
+    assert vault["resourceGroupName"] == n.resource_group
+    for name, secret in secrets.items():
+        assert (secret["vaultName"], secret["resourceGroupName"]) == (vault["vaultName"], n.resource_group), name
+    assert result.outputs["logsContainer"][0] == n.logs_container
+    assert result.outputs["logsStorageAccount"][0] == account["accountName"]
+
+
+def test_the_cluster_is_looked_up_and_reached_by_its_own_group_and_name(distinct_run: DistinctRun) -> None:
+    n, result = distinct_run.names, distinct_run.result
+    group = result.one("azure-native:resources:ResourceGroup").inputs
+    assert (group["resourceGroupName"], group["location"]) == (n.resource_group, n.location)
+    if n.cluster_mode == "create":
+        aks = result.one("azure-native:containerservice:ManagedCluster").inputs
+        assert (aks["resourceName"], aks["resourceGroupName"]) == (n.cluster, n.resource_group)
+    else:
+        assert result.by_type("azure-native:containerservice:ManagedCluster") == []
+        lookups = [a for t, a in result.mocks.invokes if t == "azure-native:containerservice:getManagedCluster"]
+        assert lookups == [{"resourceGroupName": n.cluster_resource_group, "resourceName": n.cluster}]
+    credentials = [a for t, a in result.mocks.invokes if t.endswith(":listManagedClusterUserCredentials")]
+    assert credentials == [{"resourceGroupName": n.cluster_resource_group, "resourceName": n.cluster}]
+    outputs = {k: v for k, (v, _) in result.outputs.items()}
+    assert (outputs["resourceGroupName"], outputs["clusterName"], outputs["clusterResourceGroup"]) == (
+        n.resource_group,
+        n.cluster,
+        n.cluster_resource_group,
+    )
+
+
+def test_images_come_from_this_stacks_registry_by_its_own_group(distinct_run: DistinctRun) -> None:
+    n, result = distinct_run.names, distinct_run.result
+    registries = [a for t, a in result.mocks.invokes if t == "azure-native:containerregistry:getRegistry"]
+    assert registries == [{"registryName": n.acr, "resourceGroupName": n.acr_resource_group}]
+    grant = next(r for r in result.by_type("azure-native:authorization:RoleAssignment") if r.name == "cluster-acr-pull")
+    assert grant.inputs["scope"].endswith(
+        f"/resourceGroups/{n.acr_resource_group}/providers/Microsoft.ContainerRegistry/registries/{n.acr}"
+    )
+    for chart in ("airflow", "external-secrets"):
+        images = [
+            c["image"]
+            for o in _rendered(distinct_run, chart)
+            if o.get("kind") in ("Deployment", "StatefulSet", "Job")
+            for c in [
+                *o["spec"]["template"]["spec"].get("initContainers", []),
+                *o["spec"]["template"]["spec"]["containers"],
+            ]
+        ]
+        assert images, chart
+        assert [i for i in images if not i.startswith(n.registry_server + "/")] == [], chart
+
+
+def _service_at(objs: list[dict[str, Any]], host: str, release_namespace: str) -> dict[str, Any] | None:
+    """The rendered Service a cluster DNS name resolves to: `<svc>.<namespace>`, or `<svc>`
+    in the pod's own namespace (Kubernetes DNS for Services)."""
+    name, _, namespace = host.partition(".")
+    namespace = namespace.removesuffix(".svc.cluster.local").removesuffix(".svc") or release_namespace
+    for obj in objs:
+        if obj["kind"] == "Service" and obj["metadata"]["name"] == name and obj["metadata"]["namespace"] == namespace:
+            return obj
+    return None
+
+
+def test_credential_urls_reach_services_the_chart_renders(distinct_run: DistinctRun) -> None:
+    """The database and broker URLs ESO assembles name hosts by `<service>.<namespace>`: each
+    must be a Service the real chart renders, under the release's name, in the release's
+    namespace, on a port it serves (a release/namespace swap names a Service nobody runs)."""
+    n, result = distinct_run.names, distinct_run.result
+    objs = _rendered(distinct_run)
+    template = re.compile(r"\{\{[^}]*\}\}")
+    checked = 0
+    for es in result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret"):
+        for key, raw in ((es.inputs["spec"]["target"].get("template") or {}).get("data") or {}).items():
+            text = template.sub("pw", raw)
+            endpoints = [
+                (u.hostname, u.port)
+                for u in (urllib.parse.urlsplit(text),)
+                if u.scheme in ("postgresql", "redis") and u.hostname not in ("127.0.0.1", "localhost")
+            ]
+            endpoints += [(h, int(p)) for h, p in re.findall(r"host=(\S+) .*?port=(\d+)", text)]
+            for host, port in endpoints:
+                service = _service_at(objs, str(host), n.namespace)
+                assert service is not None, (es.name, key, host)
+                assert port in {p["port"] for p in service["spec"]["ports"]}, (es.name, key, host, port)
+                checked += 1
+    assert checked >= 4  # metadata, two pgbouncer.ini databases, broker
+
+
+def test_the_ui_port_forward_names_the_ui_service_where_it_runs(distinct_run: DistinctRun) -> None:
+    n, result = distinct_run.names, distinct_run.result
+    command = result.outputs["airflowUiPortForward"][0]
+    assert command == f"kubectl port-forward svc/{n.airflow_release}-{n.ui_service} 8080:8080 --namespace {n.namespace}"
+    match = re.fullmatch(r"kubectl port-forward svc/(\S+) (\d+):(\d+) --namespace (\S+)", command)
+    assert match
+    service = _service_at(_rendered(distinct_run), f"{match[1]}.{match[4]}", n.namespace)
+    assert service is not None
+    assert int(match[3]) in {p["port"] for p in service["spec"]["ports"]}
+    outputs = {k: v for k, (v, _) in result.outputs.items()}
+    assert (outputs["namespace"], outputs["airflowReleaseName"], outputs["serviceAccountName"]) == (
+        n.namespace,
+        n.airflow_release,
+        n.service_account,
+    )
+    assert outputs["adminCredentialsSecret"]["namespace"] == n.namespace
+    assert outputs["adminCredentialsSecret"]["username"] == n.admin_username
+
+
+# ------------------------------------------------------------------ how long a first install may take
+# pulumi-kubernetes: a Release without `timeout` waits 300 s (provider/pkg/provider/helm_release.go,
+# `defaultTimeoutSeconds = 300`, applied when the input is absent).
+PROVIDER_DEFAULT_TIMEOUT = 300
+# Kubernetes documents the kubelet's retry delays: an image pull "with an increasing back-off
+# delay ... until it reaches a compiled-in limit, which is 300 seconds (5 minutes)"
+# (kubernetes.io/docs/concepts/containers/images/#imagepullbackoff); a failed container is
+# restarted "with an exponential back-off delay (10s, 20s, 40s, ...), that is capped at five
+# minutes" (kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-restarts).
+BACKOFF_FIRST = 10
+BACKOFF_CAP = 300
+
+
+def _backoff_ladder() -> int:
+    """The kubelet's delays from the first retry until the first capped one: 10+20+...+300."""
+    delays, delay = [], BACKOFF_FIRST
+    while delay < BACKOFF_CAP:
+        delays.append(delay)
+        delay *= 2
+    return sum(delays) + BACKOFF_CAP
+
+
+def _timeout(release: ResourceRecord) -> int:
+    return int(release.inputs.get("timeout", PROVIDER_DEFAULT_TIMEOUT))
+
+
+def test_the_operator_release_outlasts_the_image_pull_back_off(distinct_run: DistinctRun) -> None:
+    """The operator's pods are the first to pull from the registry after the kubelet's AcrPull
+    grant is created (the release depends on it): while the grant propagates every pull fails,
+    and the kubelet backs off. The release must still be waiting when the kubelet retries at
+    its capped delay, or a first install fails on a grant that is merely slow."""
+    eso = _release(distinct_run.result, "external-secrets")
+    assert "azure-native:authorization:RoleAssignment::cluster-acr-pull" in deps_of(distinct_run.result, eso)
+    assert _timeout(eso) >= _backoff_ladder() == 610
+
+
+def test_the_airflow_release_outlasts_the_migrations_its_pods_wait_for(distinct_run: DistinctRun) -> None:
+    """The release waits for every component to be Ready; each waits in an init container
+    for the schema the migration Job creates, for the chart's rendered timeout, then fails and
+    is restarted by the kubelet. A first install must allow, in a row: one capped image-pull
+    back-off, the wait as rendered, one capped restart back-off, and the migration Job's own
+    deadline if the chart renders one (read off the real render, not the code)."""
+    release = _release(distinct_run.result, "airflow")
+    objs = _rendered(distinct_run)
+    waits = {
+        int(arg.split("=", 1)[1])
+        for o in workloads(objs)
+        for c in o["spec"]["template"]["spec"].get("initContainers") or []
+        for arg in [*(c.get("command") or []), *(c.get("args") or [])]
+        if arg.startswith("--migration-wait-timeout=")
+    }
+    assert len(waits) == 1, waits  # every component waits the same (images.migrationsWaitTimeout)
+    (wait,) = waits
+    (migrations,) = [
+        o for o in objs if o["kind"] == "Job" and o["metadata"]["name"].endswith("-run-airflow-migrations")
+    ]
+    deadline = migrations["spec"].get("activeDeadlineSeconds", 0)
+    needed = BACKOFF_CAP + wait + BACKOFF_CAP + deadline
+    assert needed > PROVIDER_DEFAULT_TIMEOUT  # the provider's default would not do
+    assert _timeout(release) >= needed

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from config import parse_settings
-from plan import LOGS_SECRET, StackPlan, build_plan
+from plan import StackPlan, build_plan
 from synth.project import PROJECT_DIR, load_stack_config, stacks
 from synth.runner import RunResult, run_stack
 
@@ -57,7 +57,11 @@ def test_every_shared_name_the_stack_registers_is_the_plans(stack: str) -> None:
     assert pvc.inputs["metadata"]["name"] == plan.logs_claim
     assert pvc.inputs["spec"]["volumeName"] == plan.logs_volume
     assert pv.inputs["spec"]["storageClassName"] == pvc.inputs["spec"]["storageClassName"] == plan.storage_class
-    assert pv.inputs["spec"]["csi"]["nodeStageSecretRef"]["name"] == LOGS_SECRET
+    # the driver's Secret: one ESO assembles, in the claim's namespace, with the keys the Blob
+    # CSI driver documents for an account name and key (driver-parameters.md)
+    ref = pv.inputs["spec"]["csi"]["nodeStageSecretRef"]
+    assert ref["namespace"] == pvc.inputs["metadata"]["namespace"] == plan.namespace
+    assert set(plan.secrets[ref["name"]].data) == {"azurestorageaccountname", "azurestorageaccountkey"}
     # every Secret ESO assembles, from exactly the Key Vault secrets the plan names
     external = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in result.by_type(f"{ESO_API}:ExternalSecret")}
     assert set(external) == set(plan.secrets)

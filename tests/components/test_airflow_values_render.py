@@ -21,8 +21,12 @@ import copy
 import functools
 import json
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -34,7 +38,8 @@ from plan import AIRFLOW_RELEASE, StackPlan, build_plan
 from profiles import PROFILES
 from synth import helm, reference
 from synth.project import load_stack_config
-from tests.helpers import dev_values
+from tests.conftest import DistinctRun
+from tests.helpers import dev_values, render_release, selects, workloads
 
 GIT_REPO = "https://github.com/donhighmsft/airflowexamples.git"
 Objects = list[dict[str, Any]]
@@ -362,6 +367,34 @@ def foreign_claims(objs: Objects, plan: StackPlan) -> list[str]:
     ]
 
 
+# The well-known node label for a node's zone (kubernetes.io/docs/reference/labels-annotations-taints).
+ZONE = "topology.kubernetes.io/zone"
+
+
+def spread_mismatches(objs: Objects) -> list[str]:
+    """Every workload the chart runs with more than one replica spreads its pods over zones,
+    and each topology spread constraint's labelSelector selects the pods of that workload (the
+    labels the chart puts on its pod template) and no other workload's: the scheduler counts
+    the pods the selector matches, so a selector that matches none spreads nothing, and one
+    that matches another component's pods balances the wrong ones."""
+    labels = {f"{o['kind']}/{_name(o)}": o["spec"]["template"]["metadata"].get("labels") or {} for o in workloads(objs)}
+    out: list[str] = []
+    for obj in workloads(objs):
+        where = f"{obj['kind']}/{_name(obj)}"
+        constraints = obj["spec"]["template"]["spec"].get("topologySpreadConstraints") or []
+        replicas = obj["spec"].get("replicas", 1)
+        if replicas > 1 and not any(c.get("topologyKey") == ZONE for c in constraints):
+            out.append(f"{where}: {replicas} replicas, not spread over zones")
+        for c in constraints:
+            selector = c.get("labelSelector")
+            if not selects(selector, labels[where]):
+                out.append(f"{where}: spread selector {selector} does not select its own pods {labels[where]}")
+            others = sorted(w for w, other in labels.items() if w != where and selects(selector, other))
+            if others:
+                out.append(f"{where}: spread selector {selector} also selects {', '.join(others)}")
+    return out
+
+
 # ------------------------------------------------------------------ the checks on the matrix
 def _both(case: Case) -> list[tuple[str, Objects]]:
     r = rendered(case)
@@ -496,6 +529,149 @@ def test_every_secret_a_pod_reads_is_one_eso_makes_with_that_key(case: Case) -> 
         if v.get("persistentVolumeClaim")
     }
     assert claims == {plan.logs_claim}
+
+
+HA_CASES = [c for c in CASES if c.settings().high_availability]
+
+
+@pytest.mark.parametrize("case", HA_CASES, ids=lambda c: c.id)
+def test_high_availability_spreads_select_the_pods_the_chart_renders(case: Case) -> None:
+    """Read off the real render, both chart lines: each replicated component's zone spread
+    selects exactly its own pods."""
+    r = rendered(case)
+    for mode, objs in _both(case):
+        assert spread_mismatches(objs) == [], mode
+    spread = {
+        _name(o).removeprefix(f"{AIRFLOW_RELEASE}-")
+        for o in workloads(r.install)
+        if o["spec"]["template"]["spec"].get("topologySpreadConstraints")
+    }
+    # not vacuous: every long-running Airflow component is replicated and spread
+    ui = PROFILES[r.settings.airflow_chart_version].ui_service
+    expected = {"scheduler", ui, "triggerer"}
+    expected |= {"pgbouncer"} if r.settings.pgbouncer_enabled and r.settings.postgresql_enabled else set()
+    expected |= {"worker"} if "Celery" in r.settings.executor else set()
+    assert spread == expected
+
+
+def test_without_high_availability_nothing_is_replicated_or_spread() -> None:
+    objs = rendered(next(c for c in CASES if c.id == "stack-dev")).install
+    assert spread_mismatches(objs) == []
+    assert [_name(o) for o in workloads(objs) if o["spec"]["template"]["spec"].get("topologySpreadConstraints")] == []
+
+
+# ------------------------------------------------------------------ the create-user Job, run
+def chart_user_flags(version: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """From the chart's own values.yaml (the reference chart, not our code): the flag of
+    `airflow users create` for each defaultUser field (its default createUserJob args pass
+    `-r {{ ...defaultUser.role }} -u {{ ...defaultUser.username }} ...`), and its default user."""
+    chart = reference.load_yaml(f"airflow-chart/{version}/values.yaml")
+    args = chart["createUserJob"]["args"]
+    flags = args[args.index("--") + 1 :]
+    mapping = {
+        flag: re.findall(r"defaultUser\.(\w+)", template)[-1]
+        for flag, template in zip(flags[::2], flags[1::2], strict=True)
+    }
+    default_user = next(
+        chart[key]["defaultUser"] for key in ("webserver", "createUserJob") if chart[key].get("defaultUser")
+    )
+    return mapping, default_user
+
+
+def run_container(
+    container: dict[str, Any], secrets: dict[tuple[str, str], str], workdir: Any, *, migrated: bool = True
+) -> tuple[int, list[list[str]]]:
+    """Run a rendered container's command in a real bash, with a fake `airflow` on the PATH
+    that records its argv (and answers `db check-migrations` as the schema state says), and
+    the container's env: plain values as rendered, secretKeyRef values from `secrets` (what
+    the kubelet would inject from the named Secret and key)."""
+    bash = shutil.which("bash")
+    if bash is None:  # pragma: no cover - every CI image has bash
+        pytest.skip("no bash")
+    bin_dir = workdir / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    calls = workdir / "calls.jsonl"
+    fake = bin_dir / "airflow"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        "with open(os.environ['FAKE_AIRFLOW_CALLS'], 'a') as f:\n"
+        "    f.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        "sys.exit(int(os.environ['FAKE_SCHEMA_RC']) if sys.argv[1:3] == ['db', 'check-migrations'] else 0)\n"
+    )
+    fake.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{Path(bash).parent}:/usr/bin:/bin"}
+    env.update(FAKE_AIRFLOW_CALLS=str(calls), FAKE_SCHEMA_RC="0" if migrated else "1")
+    for var in container.get("env") or []:
+        ref = (var.get("valueFrom") or {}).get("secretKeyRef")
+        env[var["name"]] = secrets.get((ref["name"], ref["key"]), "some-other-secret") if ref else var["value"]
+    argv = [*(container.get("command") or []), *(container.get("args") or [])]
+    # no `command`: the Airflow image's entrypoint runs args that start with bash as they are
+    assert argv[0] == "bash", argv
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+    recorded = [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
+    return done.returncode, recorded
+
+
+_JOBS: dict[str, dict[str, Any]] = {}
+
+
+def _create_user_job(run: DistinctRun) -> dict[str, Any]:
+    """The create-user Job the real chart renders for the Airflow release the program
+    registered (its values, release name and namespace), once per stack."""
+    n = run.names
+    if n.stack not in _JOBS:
+        release = next(r for r in run.result.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")
+        objs = render_release(release, parse_settings(n.stack, n.config().values).kubernetes_version)
+        (_JOBS[n.stack],) = [o for o in objs if o["kind"] == "Job" and _name(o).endswith("-create-user")]
+    return _JOBS[n.stack]
+
+
+# A password with what a shell would mangle unquoted (the generated ones are letters and digits).
+ADMIN_PASSWORD = "pw with spaces $HOME `id` ;*"
+
+
+def test_the_rendered_create_user_job_creates_the_configured_admin(distinct_run: DistinctRun, tmp_path: Any) -> None:
+    """The Job the REAL chart renders from the program's values (the `{{ .Values... }}`
+    templates resolved by Helm), run in bash: it waits for the schema, then runs `airflow users
+    create` with role Admin, the stack's username and e-mail (not the chart's defaults), and
+    the password the stack tells you to read (output adminCredentialsSecret), passed intact."""
+    n, result = distinct_run.names, distinct_run.result
+    job = _create_user_job(distinct_run)
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    where = result.outputs["adminCredentialsSecret"][0]
+    # that Secret is one ESO assembles, in the Job's namespace, with that key
+    made = {
+        (es.inputs["metadata"]["namespace"], es.inputs["spec"]["target"]["name"], d["secretKey"])
+        for es in result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+        for d in es.inputs["spec"]["data"]
+    }
+    assert (job["metadata"]["namespace"], where["name"], where["passwordKey"]) in made
+
+    code, calls = run_container(container, {(where["name"], where["passwordKey"]): ADMIN_PASSWORD}, tmp_path)
+    assert code == 0
+    check, create = calls
+    assert check[:2] == ["db", "check-migrations"]
+    assert create[:2] == ["users", "create"]
+    flags, chart_user = chart_user_flags(n.chart_version)
+    options = create[2:]
+    assert len(options) % 2 == 0, create
+    assert set(options[::2]) <= set(flags), create
+    user = {flags[flag]: value for flag, value in zip(options[::2], options[1::2], strict=True)}
+    assert user["role"] == chart_user["role"] == "Admin"
+    assert (user["username"], user["email"]) == (n.admin_username, n.admin_email)
+    assert user["password"] == ADMIN_PASSWORD
+    assert user["firstName"]
+    assert user["lastName"]
+    assert len(options) == 2 * len(user)  # no flag twice
+
+
+def test_the_rendered_create_user_job_fails_without_the_schema(distinct_run: DistinctRun, tmp_path: Any) -> None:
+    """Without the schema the Job exits non-zero (Kubernetes retries it) and creates no user."""
+    job = _create_user_job(distinct_run)
+    code, calls = run_container(job["spec"]["template"]["spec"]["containers"][0], {}, tmp_path, migrated=False)
+    assert code != 0
+    assert [c[:2] for c in calls] == [["db", "check-migrations"]]
 
 
 # ------------------------------------------------------------------ sizes reach their containers
@@ -648,6 +824,37 @@ def test_the_wait_check_finds_a_create_user_job_that_races() -> None:
 
     (finding,) = create_user_races_migration(_broken(DEV_115, race))
     assert finding.startswith(f"Job/{AIRFLOW_RELEASE}-create-user/create-user: creates the user without waiting")
+
+
+def test_the_spread_check_finds_a_selector_that_selects_nothing_or_too_much() -> None:
+    case_id = "1.15.0-CeleryExecutor-ha1-pgb1-git0"
+
+    def misspelt(v: dict[str, Any]) -> None:
+        v["scheduler"]["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"] = {
+            "teir": "airflow",
+            "component": "scheduler",
+        }
+
+    (finding,) = spread_mismatches(_broken(case_id, misspelt))
+    assert finding.startswith(f"Deployment/{AIRFLOW_RELEASE}-scheduler: spread selector")
+    assert "'teir': 'airflow'" in finding
+    assert finding.endswith(
+        "does not select its own pods {'tier': 'airflow', 'component': 'scheduler', 'release': 'airflow'}"
+    )
+
+    def whole_tier(v: dict[str, Any]) -> None:
+        v["workers"]["topologySpreadConstraints"][0]["labelSelector"] = {"matchLabels": {"tier": "airflow"}}
+
+    (finding,) = spread_mismatches(_broken(case_id, whole_tier))
+    assert finding.startswith(f"StatefulSet/{AIRFLOW_RELEASE}-worker: spread selector")
+    assert f"also selects Deployment/{AIRFLOW_RELEASE}-pgbouncer, Deployment/{AIRFLOW_RELEASE}-scheduler" in finding
+
+    def unspread(v: dict[str, Any]) -> None:
+        del v["triggerer"]["topologySpreadConstraints"]
+
+    assert spread_mismatches(_broken(case_id, unspread)) == [
+        f"StatefulSet/{AIRFLOW_RELEASE}-triggerer: 2 replicas, not spread over zones"
+    ]
 
 
 def test_the_ref_check_finds_the_charts_default_ref_and_the_v3_variables() -> None:

@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 from components.cluster import (
-    AKS_AAD_SERVER_ID,
     Cluster,
     ClusterArgs,
     azurecli_kubeconfig,
@@ -19,6 +18,11 @@ from tests.helpers import deps_of, is_secret_output, resolve, run_component, set
 
 # Role ids from Microsoft's table (the reference), by name: never the code's own constants.
 _ROLES = load_json("azure/built-in-roles.json")["roles"]
+# The application id of "Azure Kubernetes Service AAD Server", the audience AKS puts in the
+# `--server-id` of every Entra kubeconfig it returns (Microsoft's AKS-managed Entra ID docs;
+# kubelogin's README), here as AKS returns it (the mocks' exec kubeconfig).
+_AKS_RETURNED_ARGS = yaml.safe_load(exec_kubeconfig_for("c1", "eastus"))["users"][0]["user"]["exec"]["args"]
+AKS_SERVER_ID = _AKS_RETURNED_ARGS[_AKS_RETURNED_ARGS.index("--server-id") + 1]
 
 
 def _create():
@@ -148,6 +152,54 @@ def test_existing_cluster_lacking_a_feature_is_a_clear_error(feature: str) -> No
         _existing(AzureMocks(existing_cluster=state))
 
 
+# Each capability the stack relies on, missing ALONE (everything else as a healthy AKS reports
+# it), in each shape ARM returns it: the flag false, or the whole profile absent.
+_SINGLE_MISSING = {
+    "oidc-issuer-disabled": ({"oidcIssuerProfile": {"enabled": False}}, "the OIDC issuer is off"),
+    "oidc-issuer-absent": ({"oidcIssuerProfile": None}, "the OIDC issuer is off"),
+    "oidc-issuer-without-url": ({"oidcIssuerProfile": {"enabled": True, "issuerURL": ""}}, "the OIDC issuer is off"),
+    "workload-identity-disabled": (
+        {"securityProfile": {"workloadIdentity": {"enabled": False}}},
+        "workload identity is off",
+    ),
+    "workload-identity-unset": ({"securityProfile": {"workloadIdentity": None}}, "workload identity is off"),
+    "security-profile-absent": ({"securityProfile": None}, "workload identity is off"),
+    "blob-csi-disabled": ({"storageProfile": {"blobCSIDriver": {"enabled": False}}}, "the Blob CSI driver is off"),
+    "storage-profile-absent": ({"storageProfile": None}, "the Blob CSI driver is off"),
+    "no-identity-profile": ({"identityProfile": None}, "no kubelet managed identity"),
+    "kubelet-identity-without-object-id": (
+        {"identityProfile": {"kubeletidentity": {"clientId": "c1b2a3d4-0000-4000-8000-000000000001"}}},
+        "no kubelet managed identity",
+    ),
+}
+
+
+def _problems_of(state: dict) -> list[str]:
+    """The problems the run stops with for an existing cluster reporting `state` ([] if it runs)."""
+    try:
+        _existing(AzureMocks(existing_cluster=state))
+    except Exception as err:  # noqa: BLE001 - the engine wraps the program's RunError
+        text = str(err)
+        prefix = "existing cluster old-aks cannot host this stack: "
+        assert prefix in text, text
+        return text.split(prefix, 1)[1].splitlines()[0].split("; ")
+    return []
+
+
+def test_an_existing_cluster_with_every_capability_runs() -> None:
+    assert _problems_of({}) == []
+
+
+@pytest.mark.parametrize("case", sorted(_SINGLE_MISSING))
+def test_each_missing_capability_alone_stops_the_run(case: str) -> None:
+    """One capability missing is enough: the run stops, naming that one and nothing else
+    (a guard that needed two of them missing, `and` for `or`, would let this cluster pass)."""
+    state, message = _SINGLE_MISSING[case]
+    problems = _problems_of(state)
+    assert len(problems) == 1, problems
+    assert message in problems[0]
+
+
 def test_existing_cluster_errors_name_every_missing_feature_at_once() -> None:
     state: dict = {}
     for part, _ in _MISSING_FEATURES.values():
@@ -261,7 +313,7 @@ def test_entra_kubeconfig_uses_kubelogin_with_the_azure_cli_login() -> None:
     config = yaml.safe_load(resolve(cluster.kubeconfig))
     exec_ = config["users"][0]["user"]["exec"]
     assert exec_["command"] == "kubelogin"
-    assert exec_["args"] == ["get-token", "--login", "azurecli", "--server-id", AKS_AAD_SERVER_ID]
+    assert exec_["args"] == ["get-token", "--login", "azurecli", "--server-id", AKS_SERVER_ID]
     assert "token" not in config["users"][0]["user"]
 
 
@@ -272,7 +324,12 @@ def test_azurecli_kubeconfig_keeps_everything_but_the_login() -> None:
     assert converted["contexts"] == original["contexts"]
     assert "--login" in original["users"][0]["user"]["exec"]["args"]
     assert original["users"][0]["user"]["exec"]["args"][-1] == "devicecode"
-    assert converted["users"][0]["user"]["exec"]["args"][-3:] == ["azurecli", "--server-id", AKS_AAD_SERVER_ID]
+    assert converted["users"][0]["user"]["exec"]["args"][-3:] == ["azurecli", "--server-id", AKS_SERVER_ID]
+    assert AKS_SERVER_ID == "6dae42f8-4368-4678-94ff-3960e28e3630"
+    # a kubeconfig that names another server id (a sovereign cloud) keeps it
+    sovereign = exec_kubeconfig_for("c1", "eastus").replace(AKS_SERVER_ID, "11111111-2222-4333-8444-555555555555")
+    args = yaml.safe_load(azurecli_kubeconfig(sovereign))["users"][0]["user"]["exec"]["args"]
+    assert args[-2:] == ["--server-id", "11111111-2222-4333-8444-555555555555"]
     # a token kubeconfig passes through unchanged
     token = "apiVersion: v1\nusers:\n- name: u\n  user:\n    token: abc\n"
     assert yaml.safe_load(azurecli_kubeconfig(token)) == yaml.safe_load(token)

@@ -1,6 +1,6 @@
 """Identity component: UAMI, annotated ServiceAccount, federated credentials."""
 
-from components.identity import TOKEN_AUDIENCE, Identity, IdentityArgs
+from components.identity import Identity, IdentityArgs
 from components.namespace import Namespace, NamespaceArgs
 from policy.kube import service_account_subject
 from synth.mocks import TENANT_ID
@@ -42,7 +42,9 @@ def test_federated_credential_trusts_exactly_the_service_account() -> None:
     assert fic["subject"] == "system:serviceaccount:airflow:airflow-sa"
     assert fic["federatedIdentityCredentialResourceName"] == "external-secrets-operator"
     assert fic["issuer"] == ISSUER
-    assert fic["audiences"] == [TOKEN_AUDIENCE]
+    # the audience Microsoft Entra workload identity federation expects (AKS workload identity
+    # overview: "api://AzureADTokenExchange"), the one the webhook-injected token carries
+    assert fic["audiences"] == ["api://AzureADTokenExchange"]
     assert fic["resourceName"] == "airflow-dev-identity"
 
 

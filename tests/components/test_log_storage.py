@@ -1,16 +1,27 @@
 """Log storage component: hardened account, container, KV secrets, Blob CSI PV and claim."""
 
+import pytest
+
 from components.log_storage import LogStorage, LogStorageArgs
 from plan import LOGS_SECRET
 from synth.mocks import Secret, unwrap
-from tests.helpers import deps_of, plan_for, provider, resolve, run_component
+from tests.helpers import (
+    deps_of,
+    names_a_suffix_could_make,
+    plan_for,
+    provider,
+    random_string_alphabet,
+    resolve,
+    run_component,
+    storage_account_name_problems,
+)
 
 # The article's Key Vault secret names for the logs storage account
 ACCOUNT_NAME_SECRET = "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME"
 ACCOUNT_KEY_SECRET = "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY"
 
 
-def _logs(protect: bool = False):
+def _logs(protect: bool = False, name_prefix: str = "airflow"):
     plan = plan_for(namespace="airflow")
     return run_component(
         lambda: LogStorage(
@@ -18,7 +29,7 @@ def _logs(protect: bool = False):
             LogStorageArgs(
                 resource_group_name="airflow-dev-rg",
                 location="eastus",
-                name_prefix="airflow",
+                name_prefix=name_prefix,
                 container_name="airflow-logs",
                 volume_size="5Gi",
                 retention_days=30,
@@ -48,17 +59,31 @@ def test_protect_covers_account_container_volume_and_claim() -> None:
     assert [r.name for r in unprotected.records if r.protect] == []
 
 
-def test_storage_account_is_hardened_and_validly_named() -> None:
+def test_storage_account_is_hardened() -> None:
     result, _ = _logs()
     account = result.one("azure-native:storage:StorageAccount").inputs
     assert account["enableHttpsTrafficOnly"] is True
     assert account["minimumTlsVersion"] == "TLS1_2"
     assert account["allowBlobPublicAccess"] is False
-    name = account["accountName"]
-    assert 3 <= len(name) <= 24
-    assert name.isalnum()
-    assert name.islower()
     assert result.one("azure-native:storage:BlobContainer").inputs["publicAccess"] == "None"
+
+
+@pytest.mark.parametrize("prefix", ["ab", "airflow", "abcdefghij"])  # namePrefix: 2-10 characters
+def test_every_account_name_the_suffix_could_make_follows_azures_rules(prefix: str) -> None:
+    """Azure's storage account name rules (3-24 lowercase letters and digits; tests/helpers.py
+    cites Microsoft's naming-rules page), for the name registered AND for every name the suffix
+    generator could draw, by the character set the random provider documents for the
+    RandomString's inputs (an upper-case letter or a symbol is refused)."""
+    result, _ = _logs(name_prefix=prefix)
+    name = result.one("azure-native:storage:StorageAccount").inputs["accountName"]
+    assert storage_account_name_problems(name) == []
+    suffix = result.one("random:index/randomString:RandomString")
+    alphabet = random_string_alphabet(suffix.inputs)
+    possible = names_a_suffix_could_make(name, suffix.state["result"], alphabet)
+    assert [p for n in possible for p in storage_account_name_problems(n)] == []
+    # the rules can fail
+    for bad in ("ab", "a" * 25, "airflowLogs1", "airflow-logs", "airflowlogsé"):
+        assert storage_account_name_problems(bad), bad
 
 
 def test_account_name_and_key_go_to_key_vault_key_marked_secret() -> None:

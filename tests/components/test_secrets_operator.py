@@ -4,18 +4,27 @@ import jsonschema
 import pulumi_random as random
 
 from components.secrets_operator import (
-    ESO_API_VERSION,
     ExternalSecretSpec,
     SecretsOperator,
     SecretsOperatorArgs,
     eso_values,
     external_secret_spec,
 )
-from plan import OPERATOR_RELEASE
 from synth import reference
 from tests.helpers import deps_of, plan_for, provider, run_component
 
 VAULT_URI = "https://airflow-kv-abc123.vault.azure.net/"
+# The operator's release (the chart names its controller's ServiceAccount after it).
+OPERATOR_RELEASE = "external-secrets"
+
+
+def _served_api_version(kind: str) -> str:
+    """`<group>/<version>` the pinned operator's CRD serves for `kind` (exactly one version)."""
+    crd = reference.eso_crd("2.9.0", kind)
+    (version,) = [v["name"] for v in crd["spec"]["versions"] if v["served"]]
+    return f"{crd['spec']['group']}/{version}"
+
+
 _RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
 
 
@@ -92,7 +101,7 @@ def test_objects_use_the_served_api_and_validate_against_the_pinned_crds() -> No
     result, _ = _operator()
     for kind, crd_file in (("SecretStore", "SecretStore"), ("ExternalSecret", "ExternalSecret")):
         obj = result.one(f"kubernetes:external-secrets.io/v1:{kind}").inputs
-        assert obj["apiVersion"] == ESO_API_VERSION
+        assert obj["apiVersion"] == _served_api_version(crd_file)
         crd = reference.eso_crd("2.9.0", crd_file)
         served = {v["name"]: v for v in crd["spec"]["versions"] if v["served"]}
         assert set(served) == {"v1"}
@@ -137,7 +146,12 @@ def test_a_templated_external_secret_validates_against_the_crd() -> None:
         "data": {"connection": "postgresql://postgres:{{ .password | urlquery }}@db:5432/postgres"},
     }
     assert spec["data"] == [{"secretKey": "password", "remoteRef": {"key": "airflow-postgres-password"}}]
-    obj = {"apiVersion": ESO_API_VERSION, "kind": "ExternalSecret", "metadata": {"name": "x"}, "spec": spec}
+    obj = {
+        "apiVersion": _served_api_version("ExternalSecret"),
+        "kind": "ExternalSecret",
+        "metadata": {"name": "x"},
+        "spec": spec,
+    }
     crd = reference.eso_crd("2.9.0", "ExternalSecret")
     schema = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]["openAPIV3Schema"]
     assert list(jsonschema.Draft7Validator(schema).iter_errors(obj)) == []

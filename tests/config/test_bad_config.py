@@ -24,7 +24,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from config import (
     CONFIG_KEYS,
-    ENV_TOTAL_MAX,
     OWNED_ENV,
     PROJECT,
     PROVIDER_LOCATION_KEY,
@@ -647,7 +646,7 @@ CASES: list[Case] = [
         "airflowEnv-over-32KiB",
         "airflowEnv",
         json.dumps([f"V{i}=" + "x" * 4000 for i in range(9)]),
-        f"more than {ENV_TOTAL_MAX}",
+        "more than 32768",  # Pulumi.yaml documents airflowEnv as "32 KiB in all"
         shown=clipped([f"V{i}=" + "x" * 4000 for i in range(9)]),
     ),
     bad(

@@ -6,16 +6,20 @@ Never imports policy/__main__.py: it needs pulumi_policy (its own venv) and serv
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from policy.rules import (
+    AIRFLOW_CHART,
     BLOB_CONTAINER,
+    DEFAULT_CHARTS,
     FEDERATED_CREDENTIAL,
     HELM_RELEASE,
     KEY_VAULT,
@@ -30,12 +34,16 @@ from policy.rules import (
     PolicyConfig,
     PolicyResource,
     Violation,
+    check_credentials,
+    credential_material,
     evaluate,
+    is_credential_key,
     is_secret,
     stack_urn,
 )
 from synth.mocks import Secret
 from synth.project import PROJECT_DIR
+from synth.reference import airflow_chart_schema
 
 POLICY_DIR = PROJECT_DIR / "policy"
 REGISTRY = "airflowdevacr.azurecr.io"
@@ -812,3 +820,154 @@ def test_dev_stack_images_fail_against_another_registry(dev_stack: Any) -> None:
     violations = evaluate(resources, PolicyConfig(registry="other.azurecr.io"), outputs)
     assert _policies(violations) == {"helm-pinned-sources"}
     assert len({v.urn for v in violations}) == 2  # both releases
+
+
+# ------------------------------------------------------------------------------ credential names, from outside lists
+# Which values keys hold a credential is read from the charts the stack pins, never typed here:
+# a property of the chart's values.schema.json holds one when its type admits a string and its
+# description names credential material, and does not describe a reference to it (a name, a
+# path, a file, a Secret containing it).
+_CREDENTIAL_WORDS = re.compile(r"\b(password|private key|secret key|fernet key|keytab)\b|\bcontent\b.*\bsecret\b", re.I)
+_REFERENCE_WORDS = re.compile(r"\b(names?|path|file|containing)\b|\bsecret\.?$", re.I)
+# A key's schema path: property names, `[]` for a list item, `*` for any key of a map.
+SchemaPath = tuple[str, ...]
+
+
+def _schema_properties(node: Any, path: SchemaPath = ()) -> Iterator[tuple[SchemaPath, dict[str, Any], Any]]:
+    """(path, property schema, parent schema) of every property the chart's schema defines
+    (Kubernetes definitions behind `$ref` are not the chart's values)."""
+    if not isinstance(node, dict):
+        return
+    for key, sub in (node.get("properties") or {}).items():
+        yield (*path, key), sub, node
+        yield from _schema_properties(sub, (*path, key))
+    if isinstance(node.get("items"), dict):
+        yield from _schema_properties(node["items"], (*path, "[]"))
+    if isinstance(node.get("additionalProperties"), dict):
+        yield from _schema_properties(node["additionalProperties"], (*path, "*"))
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in node.get(key) or []:
+            yield from _schema_properties(sub, path)
+
+
+def _admits_string(schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    return "string" in (kind if isinstance(kind, list) else [kind])
+
+
+def chart_credential_keys(schema: Any) -> dict[SchemaPath, str]:
+    """Schema path -> description, for every values key the chart describes as a credential."""
+    found = {}
+    for path, prop, _ in _schema_properties(schema):
+        description = str(prop.get("description") or "")
+        if _admits_string(prop) and _CREDENTIAL_WORDS.search(description) and not _REFERENCE_WORDS.search(description):
+            found[path] = description
+    return found
+
+
+def chart_credential_references(schema: Any) -> dict[SchemaPath, SchemaPath]:
+    """The key that names where a credential lives instead (fernetKey -> fernetKeySecretName,
+    jwtSecret -> jwtSecretName, sshKey -> sshKeySecret), for each credential key that has one."""
+    credentials = chart_credential_keys(schema)
+    pairs = {}
+    for path, _, parent in _schema_properties(schema):
+        if path not in credentials:
+            continue
+        for suffix in ("SecretName", "Name", "Secret"):
+            if path[-1] + suffix in (parent.get("properties") or {}):
+                pairs[path] = (*path[:-1], path[-1] + suffix)
+    return pairs
+
+
+def _values_at(path: SchemaPath, leaf: str) -> tuple[Any, str]:
+    """Helm values with `leaf` at `path` (one list item, one map key `example`), and the path
+    the policy names for it."""
+    if not path:
+        return leaf, ""
+    inner, where = _values_at(path[1:], leaf)
+    if path[0] == "[]":
+        return [inner], f"[0]{where}"
+    key = "example" if path[0] == "*" else path[0]
+    return {key: inner}, f".{key}{where}"
+
+
+def _airflow_release(values: Any) -> PolicyResource:
+    return _res(HELM_RELEASE, "airflow", {"chart": "airflow", "values": values})
+
+
+def _chart_versions() -> tuple[str, ...]:
+    _, versions = DEFAULT_CHARTS[AIRFLOW_CHART]
+    return (versions,) if isinstance(versions, str) else tuple(versions)
+
+
+@pytest.mark.parametrize("version", _chart_versions())
+def test_the_schema_rule_finds_the_charts_credentials(version: str) -> None:
+    """A guard on the rule above (not on the code): it finds credentials, and not their names."""
+    found = {".".join(p) for p in chart_credential_keys(airflow_chart_schema(version))}
+    assert {"fernetKey", "webserverSecretKey", "redis.password", "data.metadataConnection.pass"} <= found
+    assert {"postgresql.auth.postgresPassword", "dags.gitSync.sshKey", "pgbouncer.ssl.key"} <= found
+    assert not {"fernetKeySecretName", "redis.passwordSecretName", "dags.gitSync.sshKeySecret"} & found
+    assert not {"kerberos.keytabPath", "dags.gitSync.knownHosts", "pgbouncer.auth_file"} & found
+    if version >= "1.16":  # Airflow 3 charts: the API secret key and the JWT secret
+        assert {"apiSecretKey", "jwtSecret"} <= found
+
+
+@pytest.mark.parametrize("version", _chart_versions())
+def test_every_credential_key_of_the_chart_is_flagged_in_helm_values(version: str) -> None:
+    schema = airflow_chart_schema(version)
+    missed = []
+    for path, description in chart_credential_keys(schema).items():
+        values, where = _values_at(path, "s3cr3t-value")
+        messages = check_credentials(_airflow_release(values), CONFIG)
+        if not any(f"values{where} carries credential material" in m for m in messages):
+            missed.append(f"{'.'.join(path)} ({description})")
+    assert missed == []
+
+
+@pytest.mark.parametrize("version", _chart_versions())
+def test_the_key_that_names_a_credentials_secret_is_not_flagged(version: str) -> None:
+    pairs = chart_credential_references(airflow_chart_schema(version))
+    assert len(pairs) >= 4  # fernetKey, webserverSecretKey, redis.password, sshKey (+ apiSecretKey, jwtSecret)
+    for reference in pairs.values():
+        values, _ = _values_at(reference, "airflow-some-secret")
+        assert credential_material(values, "values") == [], ".".join(reference)
+
+
+def test_a_credential_name_dropped_from_the_code_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policy import rules
+
+    schema = airflow_chart_schema("1.19.0")
+    keys = chart_credential_keys(schema)
+    for dropped, path in (("jwtsecret", ("jwtSecret",)), ("sshkey", ("dags", "gitSync", "sshKey"))):
+        suffixes = tuple(s for s in rules._CREDENTIAL_KEY_SUFFIXES if s != dropped)
+        monkeypatch.setattr(rules, "_CREDENTIAL_KEY_SUFFIXES", suffixes)
+        assert path in keys
+        values, _ = _values_at(path, "s3cr3t-value")
+        assert credential_material(values, "values") == [], dropped
+        monkeypatch.undo()
+
+
+_AIRFLOW_KEYWORDS = yaml.safe_load((PROJECT_DIR / "facts" / "airflow-sensitive-keywords.yaml").read_text())["facts"][
+    "sensitive_keywords"
+]
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(w.capitalize() for w in rest)
+
+
+@pytest.mark.parametrize(
+    "keyword", [k for k in _AIRFLOW_KEYWORDS["value"] if k not in (_AIRFLOW_KEYWORDS.get("not_applicable") or {})]
+)
+def test_every_keyword_airflow_masks_is_a_credential_name(keyword: str) -> None:
+    """facts/airflow-sensitive-keywords.yaml: the names Airflow itself treats as sensitive."""
+    for spelling in {keyword, _camel(keyword), keyword.upper()}:
+        assert is_credential_key(spelling), spelling
+        assert credential_material({"release": {spelling: "s3cr3t-value"}}) == [f"release.{spelling}"]
+
+
+def test_airflows_keywords_come_with_a_reason_where_they_are_skipped() -> None:
+    skipped = _AIRFLOW_KEYWORDS.get("not_applicable") or {}
+    assert set(skipped) <= set(_AIRFLOW_KEYWORDS["value"])
+    assert all(str(reason).strip() for reason in skipped.values())
