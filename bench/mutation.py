@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/mutation.py [--sample N --seed S] [--file PATH ...] [--list]
         [--jobs 2] [--timeout 300] [--no-full-for-survivors] [--json OUT] [--min-score X]
-        [--tree DIR | --rev REV] [--no-baseline] [--messages]
+        [--tree DIR | --rev REV] [--no-baseline] [--messages] [--rerun OLD.json]
 
 Our own driver: the standard library, plus the project's interpreter running pytest.
 
@@ -63,7 +63,11 @@ has passed the whole suite; the map only decides how soon a mutant dies. Any pyt
 (a failing test, a collection or import error, a crash) kills the mutant; "no tests
 collected" does not.
 ``--timeout`` (300 s) bounds each pytest run, raised to 3x the baseline time of the files it
-runs; a timeout counts as killed and is reported separately.
+runs (without the baseline, give a ``--timeout`` above the whole suite's time on a loaded
+machine); a timeout counts as killed and is reported separately.
+
+Rerun. ``--rerun OLD.json`` runs only the survivors of an earlier run, found again by file,
+operator and source text (lines may have moved): the check that new tests kill them.
 
 Output. A progress line per mutant, then ``killed/total = x%``, counts by operator and by file,
 and every survivor with file:line, the operator, and the original and mutated source.
@@ -357,7 +361,8 @@ class _Collector:
             value = node.value
             if isinstance(value, bool):
                 new_bool = not value
-                self._add(path, ast.Constant(new_bool), src.start(node), src.end(node), repr(new_bool), "bool", "")
+                detail = f"{value!r} -> {new_bool!r}"
+                self._add(path, ast.Constant(new_bool), src.start(node), src.end(node), repr(new_bool), "bool", detail)
             elif isinstance(value, int | float):
                 new_number = value + 1
                 detail = f"{value!r} -> {new_number!r}"
@@ -646,6 +651,31 @@ def sample(mutants: Sequence[Mutant], n: int | None, seed: int) -> list[Mutant]:
         rng = random.Random(f"{seed}:{f}")  # noqa: S311 - sampling, not security
         picked += sorted(rng.sample(by_file[f], quota[f]), key=lambda m: (m.start, m.operator, m.detail))
     return picked
+
+
+def _identity(file: str, operator: str, original: str, mutated: str) -> tuple[str, ...]:
+    """What a mutant is, whatever line it has moved to: its file, operator and text."""
+    return file, operator, original.strip(), mutated.strip()
+
+
+def rerun(mutants: Sequence[Mutant], previous: Path) -> list[Mutant]:
+    """The mutants that survived an earlier run (its --json), found again by their text;
+    one whose code has changed since is reported and left out."""
+    data = json.loads(previous.read_text(encoding="utf-8"))
+    wanted = [r for r in data["results"] if r["status"] == "survived"]
+    current: dict[tuple[str, ...], list[Mutant]] = defaultdict(list)
+    for m in mutants:
+        current[_identity(m.file, m.operator, m.original, m.mutated)].append(m)
+    found: list[Mutant] = []
+    for r in wanted:
+        same = current.get(_identity(r["file"], r["operator"], r["original"], r["mutated"]), [])
+        # the same text twice in a file: the one nearest the line it had
+        mutant = min(same, key=lambda m: (abs(m.line - r["line"]), m.line), default=None)
+        if mutant is None:
+            print(f"mutation: {r['file']}:{r['line']} {r['operator']} {r['detail']}: that code has changed, not rerun")
+        elif mutant not in found:
+            found.append(mutant)
+    return found
 
 
 # --------------------------------------------------------------------------- which tests run
@@ -1024,6 +1054,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--min-score", type=float, metavar="X", help="exit 1 when the score (%%) is below X")
     parser.add_argument("--tree", type=Path, metavar="DIR", help="copy this folder instead of the committed tree")
     parser.add_argument("--rev", default="HEAD", help="the commit to copy (default HEAD)")
+    parser.add_argument(
+        "--rerun", type=Path, metavar="JSON", help="run the survivors of an earlier --json run again (no sampling)"
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1 or (args.sample is not None and args.sample < 1):
         parser.error("--jobs and --sample must be positive")
@@ -1038,7 +1071,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         source, what = snapshot(snap, args.tree.resolve() if args.tree else None, args.rev)
         files = product_files(snap, args.file)
         everything, dropped = generate(snap, files, args.messages)
-        mutants = sample(everything, args.sample, args.seed)
+        mutants = rerun(everything, args.rerun) if args.rerun else sample(everything, args.sample, args.seed)
         print(f"mutation: {what}: {len(everything)} mutants in {len(files)} files, running {len(mutants)}", flush=True)
         if dropped:
             print(f"mutation: {dropped} candidate changes dropped (did not re-parse to exactly one change)")

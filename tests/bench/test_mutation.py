@@ -160,7 +160,7 @@ def test_operators_never_touch_docstrings_annotations_type_checking_or_messages(
     assert ("if not strict and other.width == self.width:", "compare", "'==' -> '!='") in details
     assert ("if not strict and other.width == self.width:", "boolop", "and -> or") in details
     assert ("if not strict and other.width == self.width:", "not", "not x -> x") in details
-    assert ("return True", "bool", "") in details
+    assert ("return True", "bool", "True -> False") in details
     assert ("return True", "return", "return None") in details
     assert ("total = sum(items, start=len(notes))", "keyword", "drop start=") in details
     assert ('return f"{total}{unit}" if problems else "none"', "string", "f-string + 'x'") in details
@@ -258,6 +258,22 @@ def test_driver_reports_killed_survived_and_timeout_on_a_tiny_project(tmp_path: 
     assert 0 < data["score"] < 100
     assert data["killed"] + len(survivors) == data["total"]
     assert data["counts"]["timeout"] >= 1
+
+    # a test for the untested line, a line added above it: --rerun finds both survivors again
+    # by their text and now kills them
+    calc = project / "calc.py"
+    calc.write_text("LIMIT = 10\n" + calc.read_text(encoding="utf-8"), encoding="utf-8")
+    test = project / "tests" / "test_calc.py"
+    test.write_text(
+        test.read_text(encoding="utf-8") + "\n\ndef test_label():\n    from calc import label\n\n"
+        "    assert label(1) == 'small'\n",
+        encoding="utf-8",
+    )
+    again = tmp_path / "again.json"
+    rerun = ["--tree", str(project), "--file", "calc.py", "--rerun", str(out), "--json", str(again)]
+    assert mutation.main([*rerun, "--min-score", "100"]) == 0
+    data = json.loads(again.read_text(encoding="utf-8"))
+    assert [(r["line"], r["status"]) for r in data["results"]] == [(7, "killed"), (7, "killed")]
 
 
 def test_list_prints_mutants_without_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
