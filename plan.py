@@ -18,13 +18,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from config import AIRFLOW_RELEASE
+from config import AIRFLOW_RELEASE, PROJECT
 from policy.kube import service_account_subject
 from profiles import ESO_IMAGE_SOURCE, ESO_IMAGES, PROFILES, ChartProfile
 
 if TYPE_CHECKING:
     from config import Settings
 
+# The label on every object the stack creates outside a chart (the Namespaces, the logs volume):
+# `kubectl get ns,pv -l app.kubernetes.io/part-of=airflow-aks` finds them.
+PART_OF_LABELS = MappingProxyType({"app.kubernetes.io/part-of": PROJECT})
 # The ESO release; also its controller's ServiceAccount (the chart's fullname).
 OPERATOR_RELEASE = "external-secrets"
 # The credential the ESO controller's ServiceAccount token is exchanged through.

@@ -11,6 +11,7 @@ import pulumi_random as random
 from pulumi_azure_native import keyvault, storage
 
 from components.key_vault import vault_secret
+from plan import PART_OF_LABELS
 from profiles import AIRFLOW_GID, AIRFLOW_UID
 
 BLOB_CSI_DRIVER = "blob.csi.azure.com"
@@ -171,9 +172,7 @@ class LogStorage(pulumi.ComponentResource):
         namespace = pulumi.Output.from_input(args.namespace)
         self.volume = k8s.core.v1.PersistentVolume(
             f"{name}-pv",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.volume_name, labels={"app.kubernetes.io/part-of": "airflow-aks"}
-            ),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.volume_name, labels=dict(PART_OF_LABELS)),
             spec=k8s.core.v1.PersistentVolumeSpecArgs(
                 capacity={"storage": args.volume_size},
                 access_modes=["ReadWriteMany"],

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-PART_OF = {"app.kubernetes.io/part-of": "airflow-aks"}
+from plan import PART_OF_LABELS
+
 # Where the Namespace was registered before it had a component of its own: the alias keeps
 # existing stacks' Namespace (and everything in it) instead of replacing it.
 _FORMER_PARENT = ("identity", "airflow-aks:identity:Identity")
@@ -31,7 +32,7 @@ class Namespace(pulumi.ComponentResource):
         former_parent = pulumi.create_urn(*_FORMER_PARENT)
         self.resource = k8s.core.v1.Namespace(
             f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.name, labels=PART_OF),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.name, labels=dict(PART_OF_LABELS)),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.provider,

@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from plan import PART_OF_LABELS
 from profiles import ESO_CHART_NAME, ESO_CHART_REPO, ESO_IMAGES
 
 # The API version the pinned operator serves (2.x serves v1 only; the article's v1beta1 is gone).
@@ -150,9 +151,7 @@ class SecretsOperator(pulumi.ComponentResource):
         if args.install:
             namespace = k8s.core.v1.Namespace(
                 f"{name}-namespace",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=args.operator_namespace, labels={"app.kubernetes.io/part-of": "airflow-aks"}
-                ),
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=args.operator_namespace, labels=dict(PART_OF_LABELS)),
                 opts=kube,
             )
             self.release = k8s.helm.v3.Release(

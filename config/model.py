@@ -289,10 +289,9 @@ class Settings(BaseModel):
         return dict(item.split("=", 1) for item in self.airflow_env)
 
 
-# The config keys (without namespace) a stack may set, in declaration order.
-CONFIG_KEYS: tuple[str, ...] = tuple(
-    f.alias for name, f in Settings.model_fields.items() if f.alias and name not in {"stack", "location"}
-)
+# The config keys (without namespace) a stack may set, in declaration order: every field with
+# an alias (`stack` and `location` have none: the engine supplies them).
+CONFIG_KEYS: tuple[str, ...] = tuple(f.alias for f in Settings.model_fields.values() if f.alias)
 # The keys whose engine value is JSON text of an array.
 ARRAY_KEYS = frozenset({"availabilityZones", "airflowEnv"})
 # Config key (or `stack`, `location`) -> field name.

@@ -94,7 +94,7 @@ class Violation:
     policy: str
     urn: str
     message: str
-    mandatory: bool = True
+    mandatory: bool
 
 
 ResourceCheck = Callable[[PolicyResource, PolicyConfig], list[str]]

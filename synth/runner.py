@@ -38,6 +38,8 @@ class ResourceRecord:
     ignore_changes: list[str] = field(default_factory=list)
     protect: bool = False
     aliases: list[str] = field(default_factory=list)  # former URNs the engine would adopt
+    # a component's register_outputs, as `pulumi stack export` shows them (None: never called)
+    outputs: dict[str, Any] | None = None
 
 
 def alias_urns(request: Any, urn: str) -> list[str]:
@@ -74,6 +76,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type != "pulumi:pulumi:Stack":
             self._record(urn, request, read=False)
         return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        if request.urn in self.records:
+            self.records[request.urn].outputs = struct_to_python(request.outputs)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802
         response = super().ReadResource(request)  # type: ignore[no-untyped-call]

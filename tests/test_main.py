@@ -521,6 +521,69 @@ def test_the_storage_names_land_in_their_own_fields(distinct_run: DistinctRun) -
     assert result.outputs["logsStorageAccount"][0] == account["accountName"]
 
 
+def test_the_objects_the_stack_makes_outside_charts_carry_the_projects_label(distinct_run: DistinctRun) -> None:
+    """`kubectl get ns,pv -l app.kubernetes.io/part-of=<project>` finds every Namespace and
+    volume the stack made (the project name as Pulumi.yaml says it)."""
+    import yaml
+
+    from synth.project import PROJECT_DIR
+
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text(encoding="utf-8"))["name"]
+    n, result = distinct_run.names, distinct_run.result
+    labelled = result.by_type("kubernetes:core/v1:Namespace") + result.by_type("kubernetes:core/v1:PersistentVolume")
+    assert {r.inputs["metadata"]["name"] for r in labelled} >= {n.namespace, n.operator_namespace}
+    for r in labelled:
+        assert r.inputs["metadata"]["labels"] == {"app.kubernetes.io/part-of": project}, r.name
+
+
+def test_each_component_records_what_it_built_in_its_state_outputs(distinct_run: DistinctRun) -> None:
+    """A component's register_outputs are what `pulumi stack export` shows for it: each names
+    the objects that component registered, as registered."""
+    n, result = distinct_run.names, distinct_run.result
+    components = {r.type.split(":")[1]: r.outputs for r in result.records if not r.custom}
+
+    def names(typ: str) -> list[str]:
+        return sorted(r.inputs["metadata"]["name"] for r in result.by_type(typ))
+
+    (store,) = names("kubernetes:external-secrets.io/v1:SecretStore")
+    assert components["secrets_operator"] == {
+        "secretStore": store,
+        "externalSecrets": names("kubernetes:external-secrets.io/v1:ExternalSecret"),
+    }
+    assert components["namespace"] == {"name": n.namespace}
+    assert components["identity"]["serviceAccountName"] == n.service_account
+    vault = result.one("azure-native:keyvault:Vault").inputs["vaultName"]
+    assert components["key_vault"] == {"vaultName": vault, "vaultUri": f"https://{vault}.vault.azure.net/"}
+    (claim,) = names("kubernetes:core/v1:PersistentVolumeClaim")
+    account = result.one("azure-native:storage:StorageAccount").inputs["accountName"]
+    assert components["log_storage"] == {"claimName": claim, "containerName": n.logs_container, "accountName": account}
+    releases = {r.inputs["name"] for r in result.by_type("kubernetes:helm.sh/v3:Release")}
+    assert components["airflow"]["releaseName"] == n.airflow_release
+    assert n.airflow_release in releases
+    assert components["cluster"]["clusterName"] == n.cluster
+
+
+def _sdk_accepts_location(type_token: str) -> bool:
+    """Whether the installed azure-native SDK's class for this type token takes `location`."""
+    import importlib
+    import inspect
+
+    _, module, name = type_token.split(":")
+    cls = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), name)
+    return "location" in inspect.signature(cls._internal_init).parameters
+
+
+def test_every_azure_resource_with_a_region_is_placed_in_the_stacks_region(distinct_run: DistinctRun) -> None:
+    """A resource whose SDK class takes `location` gets the stack's region explicitly: left
+    out, azure-native falls back to the resource group's region, which for a group the stack
+    did not create (resourceGroupName given) may be another one."""
+    n, result = distinct_run.names, distinct_run.result
+    regional = [r for r in result.records if r.type.startswith("azure-native:") and _sdk_accepts_location(r.type)]
+    assert {r.type for r in regional} >= {"azure-native:keyvault:Vault", "azure-native:storage:StorageAccount"}
+    for r in regional:
+        assert r.inputs.get("location") == n.location, (r.type, r.name)
+
+
 def test_the_cluster_is_looked_up_and_reached_by_its_own_group_and_name(distinct_run: DistinctRun) -> None:
     n, result = distinct_run.names, distinct_run.result
     group = result.one("azure-native:resources:ResourceGroup").inputs

@@ -47,6 +47,18 @@ def test_aks_has_oidc_workload_identity_and_blob_csi() -> None:
     assert aks["resourceName"] == "airflow-dev-aks"
 
 
+def test_a_zonal_cluster_sits_behind_the_standard_load_balancer() -> None:
+    """Nodes spread over availability zones need the Standard load balancer: Basic has no zone
+    support and was retired on 30 September 2025 (learn.microsoft.com/azure/aks/availability-zones,
+    /azure/load-balancer/skus). Stated in the request, not left to an API version's default."""
+    from pulumi_azure_native import containerservice
+
+    result, _ = _create()
+    aks = result.one("azure-native:containerservice:ManagedCluster").inputs
+    assert len(aks["agentPoolProfiles"][0]["availabilityZones"]) > 1
+    assert aks["networkProfile"]["loadBalancerSku"] == containerservice.LoadBalancerSku.STANDARD.value
+
+
 def test_kubelet_identity_gets_acr_pull_on_the_configured_registry() -> None:
     result, _ = _create()
     grant = result.one("azure-native:authorization:RoleAssignment")

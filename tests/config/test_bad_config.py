@@ -734,6 +734,18 @@ def test_bad_config_is_rejected_with_key_value_and_what_is_allowed(case: Case) -
     assert text.startswith(f"invalid stack configuration ({len(err.problems)} problem")
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if "acrName" not in c.overrides], ids=lambda c: c.id)
+def test_every_problem_is_still_found_beside_an_unrelated_bad_key(case: Case) -> None:
+    """All problems at once: a bad acrName (which no cross-check reads) must not hide any
+    other problem. A cross-check runs beside an invalid field only when it declares every
+    field it reads; a misspelt declaration would silently skip it here."""
+    values = {**case.values(), _full("acrName"): "acr"}
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(case.stack, values)
+    keys = {p.key for p in caught.value.problems}
+    assert keys == {case.full_key, _full("acrName")} | case.also, str(caught.value)
+
+
 # ---------------------------------------------- the whole program: nothing registered
 @dataclass
 class MainRun:
@@ -841,6 +853,23 @@ def test_a_secret_value_never_reaches_the_cli_message() -> None:
     assert f"  - {PROJECT}:dagsGitRepo = [secret]: must not carry credentials" in message
     assert f"  - {PROJECT}:airflowEnv = [secret]: entry '***' must look like NAME=value" in message
     assert result.monitor.records == {}
+
+
+def test_a_secret_pasted_into_another_key_is_masked_whole_in_its_json_form() -> None:
+    """A problem shows a non-secret value as JSON, which escapes quotes, backslashes and every
+    non-ASCII character: a secret written there must vanish whole, not leave a character."""
+    token = 'tö"k\\en-1'
+    values = dict(load_stack_config("dev").values)
+    values[f"{PROJECT}:airflowEnv"] = json.dumps([f"TOKEN={token}"])
+    values[f"{PROJECT}:namespace"] = token
+    values[f"{PROJECT}:dagsGitBranch"] = f"feature/{token}"
+
+    with pytest.raises(ConfigError) as caught:
+        parse_settings("dev", values, (f"{PROJECT}:airflowEnv",))
+
+    text = str(caught.value)
+    assert f'  - {PROJECT}:namespace = "***": must be a DNS-1123 label' in text
+    assert f'  - {PROJECT}:dagsGitBranch = "feature/***": must be a git branch' in text
 
 
 # ---------------------------------------------- hostile values: a Problem, never a traceback

@@ -597,6 +597,17 @@ def test_a_100_character_stack_is_refused_with_every_name_it_breaks() -> None:
     assert "or set resourceGroupName and clusterName explicitly" in p.message
 
 
+def test_a_stack_too_long_for_the_managed_identity_alone_names_it() -> None:
+    """With the resource group and cluster named explicitly only the identity is derived from
+    the stack; Azure allows 3-128 characters for a user-assigned identity name."""
+    (p,) = problems_of(dev(resourceGroupName="rg", clusterName="cc"), stack="s" * 125)
+
+    assert p.key == STACK_KEY
+    assert "managed identity <namePrefix>-<stack>-identity = " in p.message
+    assert "has 142 characters, at most 128; use a shorter stack name" in p.message
+    assert "a stack name can have at most 111" in p.message
+
+
 def test_explicit_names_too_long_for_the_node_resource_group_are_their_problem() -> None:
     """No stack name could fix it: the longer explicit name is blamed, not the stack."""
     (p,) = problems_of(dev(resourceGroupName="r" * 60, clusterName="c" * 20), stack="x")

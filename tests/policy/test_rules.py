@@ -570,6 +570,38 @@ def test_violation_is_reported_by_its_policy(
     )
 
 
+def _sdk_permission_kinds() -> dict[str, type]:
+    """Every permission kind an access policy entry can grant, with its enum, from the
+    azure-native SDK's PermissionsArgs (the final word on the API's shape)."""
+    import inspect
+
+    from pulumi_azure_native import keyvault
+
+    params = inspect.signature(keyvault.PermissionsArgs.__init__).parameters.values()
+    kinds: dict[str, type] = {}
+    for param in params:
+        if not param.name.startswith("_"):  # the SDK types each list by its enum, by name
+            (enum_name,) = set(re.findall(r"ForwardRef\('(\w+Permissions)'\)", str(param.annotation)))
+            kinds[param.name] = getattr(keyvault, enum_name)
+    return kinds
+
+
+def test_the_sdk_knows_the_permission_kinds_the_tests_cover() -> None:
+    assert set(_sdk_permission_kinds()) == {"keys", "secrets", "certificates", "storage"}
+
+
+@pytest.mark.parametrize("kind", sorted(set(_sdk_permission_kinds()) - {"secrets"}))
+def test_every_access_policy_permission_beyond_secrets_is_flagged(kind: str) -> None:
+    """Each non-secret permission kind of the SDK, each of its values: the vault needs none."""
+    enum = _sdk_permission_kinds()[kind]
+    for perm in enum:
+        entry = {"permissions": {"secrets": ["get"], kind: [perm.value]}}
+        violations = _violations(_set("vault", "properties", value={"accessPolicies": [entry]}))
+        assert [v.message for v in violations] == [
+            f"Key Vault vault: accessPolicies[0] grants {kind} permissions (secrets get/list only)"
+        ], perm
+
+
 # ------------------------------------------------------------------------------ compliant variants
 COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
     (
