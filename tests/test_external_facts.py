@@ -36,7 +36,7 @@ import yaml
 from components import azure_roles, cluster, identity, log_storage
 from synth.mocks import unwrap
 from synth.project import PROJECT_DIR, load_stack_config
-from synth.reference import eso_crd, find, load_json
+from synth.reference import eso_crd, find, load_json, load_yaml
 from synth.runner import ResourceRecord, RunResult, run_stack
 from tests.helpers import dev_values
 
@@ -205,6 +205,24 @@ def test_every_federated_credential_has_microsofts_audience(stack: str) -> None:
 
 def test_aks_aad_server_application_id() -> None:
     assert fact("kubelogin-aks", "aks_aad_server_app_id") == cluster.AKS_AAD_SERVER_ID
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_chart_comes_from_its_projects_documented_repository(stack: str) -> None:
+    """Each release's chart name is the one in the reference archive's Chart.yaml, its
+    repository the one the chart's project documents (facts/), in both stacks; the policy
+    pack pins the same repositories."""
+    from policy.rules import DEFAULT_CHARTS, HELM_RELEASE
+
+    documented = {
+        load_yaml("airflow-chart/1.15.0/Chart.yaml")["name"]: fact("airflow-helm-chart", "chart_repository"),
+        load_yaml("external-secrets/2.9.0/chart/Chart.yaml")["name"]: fact(
+            "external-secrets-getting-started", "chart_repository"
+        ),
+    }
+    releases = {r.inputs["chart"]: r.inputs["repositoryOpts"]["repo"] for r in _variant(stack).by_type(HELM_RELEASE)}
+    assert releases == documented
+    assert {chart: repo for chart, (repo, _) in DEFAULT_CHARTS.items()} == documented
 
 
 def test_azure_cli_application_id() -> None:
