@@ -21,7 +21,8 @@ settings = load_settings()  # raises one error listing every problem, before any
 plan = build_plan(settings)  # every shared name, computed once
 client = authorization.get_client_config_output()
 
-# Resource group, AKS cluster (OIDC issuer, workload identity, Blob CSI) or an existing one.
+# Resource group, AKS cluster (OIDC issuer, workload identity, Blob CSI) or an existing one;
+# with networkMode create/existing, in the stack's VNet (Azure CNI Overlay, Cilium).
 cluster = Cluster(
     "cluster",
     ClusterArgs(
@@ -31,6 +32,7 @@ cluster = Cluster(
         deployer_object_id=client.object_id,
         deployer_client_id=client.client_id,
         protect=settings.protect_stateful_resources,
+        network=plan.network,
     ),
 )
 

@@ -13,12 +13,13 @@ the Key Vault secrets the stack generates, the chart profile, and every image to
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from config import AIRFLOW_RELEASE, PROJECT
+from config import AIRFLOW_RELEASE, DNS_SERVICE_IP, POD_CIDR, PROJECT, SERVICE_CIDR
 from policy.kube import service_account_subject
 from profiles import ESO_IMAGE_SOURCE, ESO_IMAGES, PROFILES, ChartProfile
 
@@ -96,6 +97,56 @@ class SecretSource:
     template: Mapping[str, str] | None = None  # key -> template over the variables in `data`
 
 
+# The subnet the nodes join in a VNet the stack creates (networkMode=create).
+NODE_SUBNET = "aks-nodes"
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """Where the cluster's nodes live when the stack places them (networkMode create or
+    existing; with aks-managed, AKS makes its own VNet and there is no network plan).
+
+    Azure CNI Overlay: nodes take addresses from the node subnet, pods from `pod_cidr`, a
+    private range that never enters the VNet; Services from `service_cidr`. A VNet the stack
+    creates is `address_space`; its first half is the node subnet, the second half is kept
+    for the database and private-endpoint subnets."""
+
+    mode: str  # create | existing
+    cluster_identity: str  # the AKS control-plane identity, granted join on the node subnet
+    pod_cidr: str
+    service_cidr: str
+    dns_service_ip: str
+    vnet_name: str | None = None  # create: the VNet and its address space
+    address_space: str | None = None
+    node_subnet_name: str | None = None  # create: the node subnet, inside the VNet
+    node_subnet_prefix: str | None = None
+    node_subnet_id: str | None = None  # existing: the subnet, by its ARM id
+
+
+def network_plan(settings: Settings) -> NetworkPlan | None:
+    """The network for these settings; None when AKS makes its own (networkMode=aks-managed)."""
+    if settings.network_mode == "aks-managed":
+        return None
+    common = {
+        "mode": settings.network_mode,
+        "cluster_identity": settings.cluster_identity_name,
+        "pod_cidr": POD_CIDR,
+        "service_cidr": SERVICE_CIDR,
+        "dns_service_ip": DNS_SERVICE_IP,
+    }
+    if settings.network_mode == "existing":
+        return NetworkPlan(**common, node_subnet_id=settings.node_subnet_id)
+    space = ipaddress.IPv4Network(settings.vnet_address_space)
+    nodes, _reserved = space.subnets(prefixlen_diff=1)
+    return NetworkPlan(
+        **common,
+        vnet_name=settings.vnet_name,
+        address_space=str(space),
+        node_subnet_name=NODE_SUBNET,
+        node_subnet_prefix=str(nodes),
+    )
+
+
 @dataclass(frozen=True)
 class StackPlan:
     stack: str
@@ -118,6 +169,7 @@ class StackPlan:
     # `repository:tag` in the registry -> the upstream image to import it from (None: a
     # custom `airflowImageTag`, which you build and push yourself)
     images: Mapping[str, str | None] = field(default_factory=dict)
+    network: NetworkPlan | None = None  # None: AKS makes its own VNet (the article)
 
     @property
     def ui_port_forward(self) -> str:
@@ -149,6 +201,7 @@ def build_plan(settings: Settings) -> StackPlan:
         secrets=secret_sources(settings, names),
         generated_passwords=generated_passwords(settings),
         images={**image_mirrors(settings), **operator_image_mirrors(settings.secrets_operator_chart_version)},
+        network=network_plan(settings),
     )
 
 

@@ -15,12 +15,14 @@ import pulumi
 ACR_PULL = "AcrPull"
 KEY_VAULT_SECRETS_USER = "Key Vault Secrets User"
 AKS_RBAC_CLUSTER_ADMIN = "Azure Kubernetes Service RBAC Cluster Admin"
+NETWORK_CONTRIBUTOR = "Network Contributor"
 
 # Microsoft's role name -> role definition id
 BUILT_IN_ROLES: dict[str, str] = {
     ACR_PULL: "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     KEY_VAULT_SECRETS_USER: "4633458b-17de-408a-b874-0445c86b69e6",
     AKS_RBAC_CLUSTER_ADMIN: "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+    NETWORK_CONTRIBUTOR: "4d97b98b-1d4f-4787-a291-c67834d212e7",
 }
 
 

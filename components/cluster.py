@@ -10,10 +10,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumiverse_time as time
 import yaml
-from pulumi_azure_native import authorization, containerregistry, containerservice, resources
+from pulumi_azure_native import authorization, containerregistry, containerservice, managedidentity, resources
 
-from components.azure_roles import ACR_PULL, AKS_RBAC_CLUSTER_ADMIN, role_definition_id
+from components.azure_roles import ACR_PULL, AKS_RBAC_CLUSTER_ADMIN, NETWORK_CONTRIBUTOR, role_definition_id
+from components.network import Network, NetworkArgs
 from config import Settings
+from plan import NetworkPlan
 
 # The application id of the AKS AAD server (the audience of every Entra kubeconfig token).
 AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
@@ -97,6 +99,16 @@ def _kubelet_object_id(identity_profile: Any) -> str:
     return str(identity_profile["kubeletidentity"].object_id) if identity_profile else ""
 
 
+@dataclass(frozen=True)
+class _Placement:
+    """What a cluster placed in the stack's network is created with."""
+
+    plan: NetworkPlan
+    identity_id: pulumi.Output[str]  # the control-plane identity
+    node_subnet_id: pulumi.Output[str]
+    join: authorization.RoleAssignment  # its grant on the node subnet
+
+
 @dataclass
 class ClusterArgs:
     settings: Settings
@@ -109,6 +121,8 @@ class ClusterArgs:
     # protect the resource group and the cluster: `pulumi destroy` (or a change that would
     # replace them) stops with an error instead of deleting them
     protect: bool = False
+    # plan.network: the VNet/subnet the nodes join (None: AKS makes its own, the article)
+    network: NetworkPlan | None = None
 
 
 class Cluster(pulumi.ComponentResource):
@@ -124,6 +138,8 @@ class Cluster(pulumi.ComponentResource):
     # the existing cluster is attached already): anything that pulls an image (every Helm
     # release) depends on it, or its pods burn their timeout in ImagePullBackOff.
     image_pull_access: list[pulumi.Resource]
+    # The network the stack placed the nodes in (None: AKS made its own, or an existing cluster).
+    network: Network | None
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:cluster:Cluster", name, None, opts)
@@ -140,8 +156,17 @@ class Cluster(pulumi.ComponentResource):
         self.resource_group_name = group.name
 
         access: list[pulumi.Resource] = []
+        self.network = None
         if s.cluster_mode == "create":
-            aks = self._create_aks(name, s, group, args)
+            placement = None
+            if args.network is not None:
+                self.network = Network(
+                    f"{name}-network",
+                    NetworkArgs(resource_group_name=group.name, location=s.location, plan=args.network),
+                    opts=child,
+                )
+                placement = self._control_plane_identity(name, s, group, args.network, self.network, args)
+            aks = self._create_aks(name, s, group, args, placement)
             if s.cluster_auth == "entra":
                 access.append(self._grant_admins(name, s, aks, args))
             self.cluster_name = aks.name
@@ -222,10 +247,75 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[grant]),
         )
 
+    def _control_plane_identity(
+        self,
+        name: str,
+        s: Settings,
+        group: resources.ResourceGroup,
+        plan: NetworkPlan,
+        net: Network,
+        args: ClusterArgs,
+    ) -> _Placement:
+        """A user-assigned identity for the AKS control plane, allowed to join the node subnet
+        BEFORE the cluster exists: a cluster created through ARM in a subnet of its own VNet
+        is not granted that by AKS (only `az aks create` assigns it), and a system-assigned
+        identity cannot be granted anything before the cluster, and so it, exists. Network
+        Contributor on the one subnet is the role Microsoft documents for it."""
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_name_=plan.cluster_identity,
+            resource_group_name=group.name,
+            location=s.location,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        join = authorization.RoleAssignment(
+            f"{name}-subnet-join",
+            scope=net.node_subnet_id,
+            role_definition_id=role_definition_id(args.subscription_id, NETWORK_CONTRIBUTOR),
+            principal_id=identity.principal_id,
+            # said, not looked up: a principal created seconds ago may not have replicated yet
+            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return _Placement(plan, identity.id, net.node_subnet_id, join)
+
     def _create_aks(
-        self, name: str, s: Settings, group: resources.ResourceGroup, args: ClusterArgs
+        self,
+        name: str,
+        s: Settings,
+        group: resources.ResourceGroup,
+        args: ClusterArgs,
+        placement: _Placement | None,
     ) -> containerservice.ManagedCluster:
         entra = s.cluster_auth == "entra"
+        if placement is None:
+            identity = containerservice.ManagedClusterIdentityArgs(
+                type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
+            )
+            network_profile = containerservice.ContainerServiceNetworkProfileArgs(
+                network_plugin=containerservice.NetworkPlugin.AZURE,
+                load_balancer_sku=containerservice.LoadBalancerSku.STANDARD,
+            )
+        else:
+            plan = placement.plan
+            identity = containerservice.ManagedClusterIdentityArgs(
+                type=containerservice.ResourceIdentityType.USER_ASSIGNED,
+                user_assigned_identities=[placement.identity_id],
+            )
+            # Azure CNI Overlay (pods outside the VNet's address space) with the Cilium
+            # dataplane, which also enforces NetworkPolicy.
+            network_profile = containerservice.ContainerServiceNetworkProfileArgs(
+                network_plugin=containerservice.NetworkPlugin.AZURE,
+                network_plugin_mode=containerservice.NetworkPluginMode.OVERLAY,
+                network_dataplane=containerservice.NetworkDataplane.CILIUM,
+                network_policy=containerservice.NetworkPolicy.CILIUM,
+                pod_cidr=plan.pod_cidr,
+                service_cidr=plan.service_cidr,
+                dns_service_ip=plan.dns_service_ip,
+                outbound_type=containerservice.OutboundType.LOAD_BALANCER,
+                load_balancer_sku=containerservice.LoadBalancerSku.STANDARD,
+            )
+        authorized = list(s.api_server_authorized_ip_ranges)
         return containerservice.ManagedCluster(
             f"{name}-aks",
             resource_name_=s.effective_cluster_name,
@@ -237,9 +327,7 @@ class Cluster(pulumi.ComponentResource):
                 name=containerservice.ManagedClusterSKUName.BASE,
                 tier=containerservice.ManagedClusterSKUTier(s.cluster_tier),
             ),
-            identity=containerservice.ManagedClusterIdentityArgs(
-                type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
-            ),
+            identity=identity,
             agent_pool_profiles=[
                 containerservice.ManagedClusterAgentPoolProfileArgs(
                     name="system",
@@ -249,12 +337,16 @@ class Cluster(pulumi.ComponentResource):
                     availability_zones=list(s.availability_zones),
                     os_type=containerservice.OSType.LINUX,
                     type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+                    vnet_subnet_id=placement.node_subnet_id if placement else None,
                 )
             ],
-            network_profile=containerservice.ContainerServiceNetworkProfileArgs(
-                network_plugin=containerservice.NetworkPlugin.AZURE,
-                load_balancer_sku=containerservice.LoadBalancerSku.STANDARD,
-            ),
+            network_profile=network_profile,
+            # Only these source ranges reach the API server (empty: any, as AKS defaults).
+            api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
+                authorized_ip_ranges=authorized
+            )
+            if authorized
+            else None,
             auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
                 upgrade_channel=containerservice.UpgradeChannel(s.auto_upgrade_channel),
                 node_os_upgrade_channel=containerservice.NodeOSUpgradeChannel(s.node_os_upgrade_channel),
@@ -280,5 +372,7 @@ class Cluster(pulumi.ComponentResource):
                 parent=self,
                 protect=args.protect,
                 ignore_changes=["kubernetesVersion"] if s.auto_upgrade_channel in MINOR_UPGRADE_CHANNELS else None,
+                # the control plane may join the node subnet only once the grant exists
+                depends_on=[placement.join] if placement else None,
             ),
         )

@@ -22,7 +22,15 @@ of components (chart facts come from :mod:`profiles`).
 """
 
 from config.checks import advisories
-from config.limits import ENV_TOTAL_MAX, IDENTITY_MAX, NODE_RESOURCE_GROUP_MAX, RESOURCE_GROUP_MAX
+from config.limits import (
+    DNS_SERVICE_IP,
+    ENV_TOTAL_MAX,
+    IDENTITY_MAX,
+    NODE_RESOURCE_GROUP_MAX,
+    POD_CIDR,
+    RESOURCE_GROUP_MAX,
+    SERVICE_CIDR,
+)
 from config.loader import load_settings, parse_settings
 from config.model import CONFIG_KEYS, PROJECT, PROVIDER_LOCATION_KEY, STACK_KEY, Settings
 from config.report import ConfigError, Problem, redact_url_credentials
@@ -39,13 +47,16 @@ __all__ = [
     "AIRFLOW_RELEASE",
     "CHART_SERVICE_ACCOUNTS",
     "CONFIG_KEYS",
+    "DNS_SERVICE_IP",
     "ENV_TOTAL_MAX",
     "IDENTITY_MAX",
     "NODE_RESOURCE_GROUP_MAX",
     "OWNED_ENV",
+    "POD_CIDR",
     "PROJECT",
     "PROVIDER_LOCATION_KEY",
     "RESOURCE_GROUP_MAX",
+    "SERVICE_CIDR",
     "STACK_KEY",
     "ConfigError",
     "Problem",

@@ -8,6 +8,7 @@ advisories: valid but risky choices, for a warning.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,8 +18,11 @@ from config.limits import (
     DNS_LABEL_MAX,
     IDENTITY_MAX,
     NODE_RESOURCE_GROUP_MAX,
+    POD_CIDR,
     RESOURCE_GROUP_MAX,
+    SERVICE_CIDR,
     STACK_MAX,
+    VNET_NAME_MAX,
 )
 from config.model import FIELD_BY_KEY, STACK_KEY, Settings, project_key
 from config.report import Problem, clip
@@ -97,6 +101,12 @@ def _derived_names(s: Settings, stack: str) -> list[_Derived]:
     if not s.resource_group_name:
         names.append(
             _Derived("resource group", "<namePrefix>-<stack>-rg", t.effective_resource_group, RESOURCE_GROUP_MAX)
+        )
+    if s.network_mode == "create":
+        names.append(_Derived("virtual network", "<namePrefix>-<stack>-vnet", t.vnet_name, VNET_NAME_MAX))
+    if s.network_mode != "aks-managed" and s.cluster_mode == "create":
+        names.append(
+            _Derived("AKS cluster identity", "<namePrefix>-<stack>-aks-identity", t.cluster_identity_name, IDENTITY_MAX)
         )
     if s.cluster_mode == "create":
         if not s.cluster_name:
@@ -366,13 +376,85 @@ def _check_operator_namespace(s: Settings) -> list[Problem]:
     return []
 
 
+def _check_network_mode(s: Settings) -> list[Problem]:
+    if s.network_mode != "aks-managed" and s.cluster_mode != "create":
+        return [
+            Problem(
+                project_key("networkMode"),
+                s.network_mode,
+                f"needs clusterMode=create: networkMode={s.network_mode} places the nodes of the cluster the stack "
+                "creates, and an existing cluster keeps its own network; leave it aks-managed",
+            )
+        ]
+    return []
+
+
+def _check_node_subnet(s: Settings) -> list[Problem]:
+    if s.network_mode == "existing" and not s.node_subnet_id:
+        return [
+            Problem(
+                project_key("nodeSubnetId"),
+                s.node_subnet_id,
+                "required when networkMode is 'existing': the resource ID of the subnet the nodes go into "
+                "(/subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<vnet>"
+                "/subnets/<subnet>)",
+            )
+        ]
+    if s.node_subnet_id and s.network_mode != "existing":
+        return [
+            Problem(
+                project_key("nodeSubnetId"),
+                s.node_subnet_id,
+                f"only used with networkMode=existing (networkMode is {s.network_mode}): leave it empty",
+            )
+        ]
+    return []
+
+
+def _check_authorized_ranges(s: Settings) -> list[Problem]:
+    if s.api_server_authorized_ip_ranges and s.cluster_mode != "create":
+        return [
+            Problem(
+                project_key("apiServerAuthorizedIpRanges"),
+                s.api_server_authorized_ip_ranges,
+                "needs clusterMode=create: the stack sets them on the API server of the cluster it creates, and an "
+                "existing cluster keeps its own; leave the list empty",
+            )
+        ]
+    return []
+
+
+def _check_address_space(s: Settings) -> list[Problem]:
+    """A created VNet's addresses and the cluster-internal ones the stack gives AKS (Azure CNI
+    Overlay: pods and services never take VNet addresses) must not overlap: AKS refuses them."""
+    if s.network_mode != "create":
+        return []
+    vnet = ipaddress.IPv4Network(s.vnet_address_space)
+    overlapped = [
+        f"the {what} CIDR {cidr}"
+        for what, cidr in (("pod", POD_CIDR), ("service", SERVICE_CIDR))
+        if vnet.overlaps(ipaddress.IPv4Network(cidr))
+    ]
+    if not overlapped:
+        return []
+    return [
+        Problem(
+            project_key("vnetAddressSpace"),
+            s.vnet_address_space,
+            f"overlaps {' and '.join(overlapped)} that the stack gives AKS (Azure CNI Overlay): pods "
+            f"({POD_CIDR}) and services ({SERVICE_CIDR}) have addresses of their own, outside the VNet; choose "
+            "a range outside both, such as 10.42.0.0/16",
+        )
+    ]
+
+
 _CLUSTER_FIELDS = frozenset(
     {"stack", "name_prefix", "resource_group_name", "cluster_mode", "cluster_name", "cluster_resource_group"}
 )
 _CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]], ...] = (
     (_CLUSTER_FIELDS, _check_existing_cluster),
     (_CLUSTER_FIELDS, _check_created_cluster),
-    (_CLUSTER_FIELDS | {"location"}, _check_stack_names),
+    (_CLUSTER_FIELDS | {"location", "network_mode"}, _check_stack_names),
     (frozenset({"postgresql_enabled", "pgbouncer_enabled", "external_database_secret_name"}), _check_database),
     (
         frozenset({"dags_git_repo", "dags_git_sub_path", "dags_git_branch", "dags_git_rev", "dags_git_depth"}),
@@ -386,6 +468,10 @@ _CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]],
     (frozenset({"kubernetes_version", "auto_upgrade_channel"}), _check_upgrade_channel),
     (frozenset({"namespace", "install_secrets_operator"}), _check_operator_namespace),
     (frozenset({"grant_acr_pull", "cluster_mode"}), _check_acr_pull),
+    (frozenset({"network_mode", "cluster_mode"}), _check_network_mode),
+    (frozenset({"network_mode", "node_subnet_id"}), _check_node_subnet),
+    (frozenset({"api_server_authorized_ip_ranges", "cluster_mode"}), _check_authorized_ranges),
+    (frozenset({"network_mode", "vnet_address_space"}), _check_address_space),
 )
 
 

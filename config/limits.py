@@ -14,6 +14,16 @@ NODE_RESOURCE_GROUP_MAX = 80  # AKS: "The maximum length [of the node resource g
 AKS_NAME_MAX = 63  # Microsoft.ContainerService/managedClusters: 1-63
 AKS_DNS_PREFIX_MAX = 54  # managedClusters dnsPrefix: 1-54
 IDENTITY_MAX = 128  # Microsoft.ManagedIdentity/userAssignedIdentities: 3-128
+VNET_NAME_MAX = 64  # Microsoft.Network/virtualNetworks: 2-64
+SUBNET_NAME_MAX = 80  # Microsoft.Network/virtualNetworks/subnets: 1-80
+# /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>:
+# 15 + 36 + 16 + 90 (RESOURCE_GROUP_MAX) + 45 + 64 (VNET_NAME_MAX) + 9 + 80 (SUBNET_NAME_MAX)
+SUBNET_ID_MAX = 355
+CIDR_MAX = 18  # an IPv4 network in CIDR notation: 255.255.255.255/32
+AUTHORIZED_IP_RANGES_MAX = 200  # AKS: API server authorized IP ranges, at most 200
+# The prefix lengths a created VNet's address space may have: /16 (65,536 addresses) to /22 (1,024).
+VNET_PREFIX_MIN = 16
+VNET_PREFIX_MAX = 22
 DNS_LABEL_MAX = 63  # Kubernetes namespace (and label value) names
 DNS_SUBDOMAIN_MAX = 253  # Kubernetes ServiceAccount and Secret names
 IMAGE_TAG_MAX = 128  # OCI distribution spec: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
@@ -39,6 +49,14 @@ STACK_MAX = IDENTITY_MAX  # the loosest derived name; the real maximum is comput
 CPU_MAX_MILLICORES = 1024 * 1000
 MEMORY_MAX_BYTES = 32 * 2**40
 LOGS_VOLUME_MAX_BYTES = 5 * 2**50  # an Azure storage account holds at most 5 PiB
+
+# The cluster-internal ranges the stack gives a cluster it creates (Azure CNI Overlay): pods
+# and services take their addresses from these, never from the VNet, so a created VNet's
+# address space must not overlap them (AKS refuses the cluster). The DNS service IP lies in
+# the service CIDR. These are AKS's own defaults, spelled out.
+POD_CIDR = "10.244.0.0/16"
+SERVICE_CIDR = "10.0.0.0/16"
+DNS_SERVICE_IP = "10.0.0.10"
 
 # NUL, CR, LF and the other C0 and C1 controls, DEL, Unicode line and paragraph separators
 # (YAML treats them as line breaks), bidirectional embedding/override/isolate controls (a

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from config import validators as v
 from config.limits import (
     AKS_NAME_MAX,
+    CIDR_MAX,
     DNS_LABEL_MAX,
     DNS_SUBDOMAIN_MAX,
     EMAIL_MAX,
@@ -27,6 +28,7 @@ from config.limits import (
     RESOURCE_GROUP_MAX,
     STACK_MAX,
     SUB_PATH_MAX,
+    SUBNET_ID_MAX,
     TIMEZONE_MAX,
     VM_SIZE_MAX,
 )
@@ -43,6 +45,9 @@ def project_key(name: str) -> str:
 
 
 ClusterMode = Literal["create", "existing"]
+# aks-managed: AKS makes the cluster's VNet itself (the article); create: the stack creates a
+# VNet and a node subnet; existing: the nodes go into the subnet nodeSubnetId names.
+NetworkMode = Literal["aks-managed", "create", "existing"]
 ClusterAuth = Literal["local", "entra"]
 ClusterTier = Literal["Free", "Standard", "Premium"]
 AutoUpgradeChannel = Literal["none", "patch", "stable", "rapid", "node-image"]
@@ -146,6 +151,18 @@ class Settings(BaseModel):
     node_os_upgrade_channel: Annotated[NodeOsUpgradeChannel, v.choice(NodeOsUpgradeChannel)] = Field(
         alias="nodeOsUpgradeChannel"
     )
+    network_mode: Annotated[NetworkMode, v.choice(NetworkMode)] = Field(alias="networkMode")
+    vnet_address_space: Annotated[str, v.text(CIDR_MAX, v.VNET_ADDRESS_SPACE_RULE, v.vnet_address_space)] = Field(
+        alias="vnetAddressSpace"
+    )
+    node_subnet_id: Annotated[str, v.text(SUBNET_ID_MAX, v.SUBNET_ID_RULE, v.subnet_id, empty=True)] = Field(
+        alias="nodeSubnetId"
+    )
+    api_server_authorized_ip_ranges: Annotated[
+        list[str],
+        BeforeValidator(v.string_list(v.AUTHORIZED_RANGES_EXAMPLE)),
+        AfterValidator(v.authorized_ip_ranges),
+    ] = Field(alias="apiServerAuthorizedIpRanges")
 
     acr_name: Annotated[
         str, v.pattern(50, r"[A-Za-z0-9]{5,50}", "an Azure Container Registry name: 5-50 letters and digits")
@@ -269,6 +286,17 @@ class Settings(BaseModel):
         return f"{self.name_prefix}-{self.stack}-identity"
 
     @property
+    def vnet_name(self) -> str:
+        """The VNet the stack creates with networkMode=create."""
+        return f"{self.name_prefix}-{self.stack}-vnet"
+
+    @property
+    def cluster_identity_name(self) -> str:
+        """The control-plane identity (user-assigned) of a created cluster whose nodes go into a
+        subnet the stack chooses (networkMode create or existing): it needs rights on that subnet."""
+        return f"{self.name_prefix}-{self.stack}-aks-identity"
+
+    @property
     def node_resource_group(self) -> str:
         """The group AKS creates for a created cluster's nodes (its default name)."""
         return f"MC_{self.effective_resource_group}_{self.effective_cluster_name}_{self.location}"
@@ -293,6 +321,6 @@ class Settings(BaseModel):
 # an alias (`stack` and `location` have none: the engine supplies them).
 CONFIG_KEYS: tuple[str, ...] = tuple(f.alias for f in Settings.model_fields.values() if f.alias)
 # The keys whose engine value is JSON text of an array.
-ARRAY_KEYS = frozenset({"availabilityZones", "airflowEnv"})
+ARRAY_KEYS = frozenset({"availabilityZones", "airflowEnv", "apiServerAuthorizedIpRanges"})
 # Config key (or `stack`, `location`) -> field name.
 FIELD_BY_KEY: dict[str, str] = {f.alias or name: name for name, f in Settings.model_fields.items()}

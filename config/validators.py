@@ -9,6 +9,7 @@ fields: conflicts between values are :mod:`config.checks`' business.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from pydantic import BeforeValidator, PlainValidator
 
 from config.limits import (
     ARRAY_JSON_MAX,
+    AUTHORIZED_IP_RANGES_MAX,
     CONTROL,
     CONTROL_RULE,
     CPU_MAX_MILLICORES,
@@ -28,6 +30,8 @@ from config.limits import (
     MEMORY_MAX_BYTES,
     QUANTITY_MAX,
     RESOURCES_MAX,
+    VNET_PREFIX_MAX,
+    VNET_PREFIX_MIN,
 )
 from config.report import clip, has_url_credentials, json_text
 from profiles import PROFILES
@@ -241,6 +245,140 @@ def guid(value: str) -> str:
         raise ValueError("must be an Entra object id (a GUID such as 5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4f)")
     if value == _NIL_GUID:
         raise ValueError("is the nil GUID, which is no object: give the object id of an Entra group")
+    return value
+
+
+# ------------------------------------------------------------------------ network
+# IPv4 in dotted-quad form, an optional /0-/32 without leading zeros: the shape is checked
+# before ipaddress parses it (which also takes netmask notation, 10.0.0.0/255.255.0.0).
+_IPV4 = r"[0-9]{1,3}(\.[0-9]{1,3}){3}"
+_PREFIX = r"/(3[0-2]|[12]?[0-9])"
+_IPV4_CIDR = re.compile(_IPV4 + _PREFIX)
+_IPV4_ADDRESS_OR_CIDR = re.compile(f"{_IPV4}({_PREFIX})?")
+# RFC 1918.
+PRIVATE_NETWORKS = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+_PRIVATE_RULE = "RFC 1918: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16"
+VNET_ADDRESS_SPACE_RULE = (
+    f"an IPv4 private network in CIDR notation, /{VNET_PREFIX_MIN} to /{VNET_PREFIX_MAX}, such as 10.42.0.0/16"
+)
+
+
+def _ipv4_network(value: str, shape: re.Pattern[str]) -> ipaddress.IPv4Network | None:
+    """The network `value` names, host bits allowed (None: not of `shape`, or no IPv4 at all:
+    an octet above 255 or with a leading zero)."""
+    if not shape.fullmatch(value):
+        return None
+    try:
+        return ipaddress.IPv4Network(value, strict=False)
+    except ValueError:
+        return None
+
+
+def _host_bits_set(value: str) -> bool:
+    """`value` (a network ipaddress reads) has bits set beyond its prefix: 10.42.0.1/16."""
+    try:
+        ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        return True
+    return False
+
+
+def vnet_address_space(value: str) -> str:
+    """The address space of the VNet the stack creates (networkMode=create). Every issue of
+    the value in one message."""
+    network = _ipv4_network(value, _IPV4_CIDR)
+    if network is None:
+        raise ValueError(f"must be {VNET_ADDRESS_SPACE_RULE}")
+    issues: list[str] = []
+    if _host_bits_set(value):
+        issues.append(f"host bits are set: write {network}, not {value}")
+    if not VNET_PREFIX_MIN <= network.prefixlen <= VNET_PREFIX_MAX:
+        issues.append(f"a /{network.prefixlen} is outside /{VNET_PREFIX_MIN} to /{VNET_PREFIX_MAX}")
+    if not any(network.subnet_of(private) for private in PRIVATE_NETWORKS):
+        issues.append(f"{network} is not a private range ({_PRIVATE_RULE})")
+    if issues:
+        raise ValueError(f"must be {VNET_ADDRESS_SPACE_RULE}: {'; '.join(issues)}")
+    return value
+
+
+AUTHORIZED_RANGE_RULE = "an IPv4 address such as 203.0.113.7 or an IPv4 CIDR such as 198.51.100.0/24"
+AUTHORIZED_RANGES_EXAMPLE = '["203.0.113.7", "198.51.100.0/24"]'
+
+
+def authorized_ip_ranges(value: list[str]) -> list[str]:
+    """The API server's authorized IP ranges: distinct IPv4 addresses and CIDRs, at most
+    AKS's 200, never 0.0.0.0/0 (which restricts nothing: an empty list says that)."""
+    if len(value) > AUTHORIZED_IP_RANGES_MAX:
+        raise ValueError(
+            f"has {len(value)} entries, more than {AUTHORIZED_IP_RANGES_MAX} (the most AKS allows on the API "
+            "server): merge addresses into CIDRs"
+        )
+    seen: dict[ipaddress.IPv4Network, str] = {}
+    issues: list[str] = []
+    for item in value:
+        network = _ipv4_network(item, _IPV4_ADDRESS_OR_CIDR)
+        if network is None:
+            issues.append(f"entry {clip(item)!r} must be {AUTHORIZED_RANGE_RULE}")
+        elif network.prefixlen == 0:
+            issues.append(
+                f"entry {item!r} is every IPv4 address, which restricts nothing: to leave the API server "
+                "open to every address, leave the list empty instead"
+            )
+        elif _host_bits_set(item):
+            issues.append(f"entry {item!r} has host bits set: write {network}, not {item}")
+        elif network in seen:
+            first = seen[network]
+            issues.append(f"entry {item!r} is listed twice" if first == item else f"entry {item!r} repeats {first!r}")
+        else:
+            seen[network] = item
+    if issues:
+        more = f"; and {len(issues) - _MAX_ISSUES} more" if len(issues) > _MAX_ISSUES else ""
+        raise ValueError("; ".join(issues[:_MAX_ISSUES]) + more)
+    return value
+
+
+# ARM resource IDs compare their fixed segments case-insensitively (ASCII).
+SUBNET_ID_RULE = (
+    "an Azure subnet resource ID: /subscriptions/<subscription GUID>/resourceGroups/<resource group>"
+    "/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>"
+)
+_SUBNET_ID_FIXED = {
+    1: "subscriptions",
+    3: "resourcegroups",
+    5: "providers",
+    6: "microsoft.network",
+    7: "virtualnetworks",
+    9: "subnets",
+}
+_VNET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9_]")
+_VNET_NAME_RULE = (
+    "2-64 letters, digits, '_', '.', '-', starting with a letter or digit, ending with a letter, digit or '_'"
+)
+_SUBNET_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?")
+_SUBNET_NAME_RULE = (
+    "1-80 letters, digits, '_', '.', '-', starting with a letter or digit, ending with a letter, digit or '_'"
+)
+
+
+def subnet_id(value: str) -> str:
+    """/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>;
+    a well-shaped ID with bad names says which."""
+    parts = value.split("/")
+    shaped = len(parts) == 11 and parts[0] == ""
+    if not shaped or any(not parts[i].isascii() or parts[i].lower() != name for i, name in _SUBNET_ID_FIXED.items()):
+        raise ValueError(f"must be {SUBNET_ID_RULE}")
+    subscription, group, vnet, subnet = parts[2], parts[4], parts[8], parts[10]
+    issues: list[str] = []
+    if not _GUID.fullmatch(subscription):
+        issues.append(f"the subscription {clip(subscription)!r} is not a GUID")
+    if not RESOURCE_GROUP.fullmatch(group):
+        issues.append(f"the resource group {clip(group)!r} is not {RESOURCE_GROUP_RULE}")
+    if not _VNET_NAME.fullmatch(vnet):
+        issues.append(f"the virtual network {clip(vnet)!r} is not {_VNET_NAME_RULE}")
+    if not _SUBNET_NAME.fullmatch(subnet):
+        issues.append(f"the subnet {clip(subnet)!r} is not {_SUBNET_NAME_RULE}")
+    if issues:
+        raise ValueError(f"must be {SUBNET_ID_RULE}: {'; '.join(issues)}")
     return value
 
 

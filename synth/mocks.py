@@ -609,6 +609,14 @@ class AzureMocks(pulumi.runtime.Mocks):
             state.update(self.cluster_state(cname, rg, loc))
             state.update({k: v for k, v in inputs.items() if k not in state or k == "oidcIssuerProfile"})
             state["oidcIssuerProfile"] = {"enabled": True, "issuerURL": self.issuer_url(cname)}
+            identity = dict(inputs.get("identity") or {})
+            if isinstance(identity.get("userAssignedIdentities"), list):
+                # sent as a list of ids, answered as a map of id -> the identity's ids
+                identity["userAssignedIdentities"] = {
+                    uid: {"clientId": _uuid("client", uid), "principalId": _uuid("principal", uid)}
+                    for uid in identity["userAssignedIdentities"]
+                }
+                state["identity"] = identity
             return _arm_id(rg, "Microsoft.ContainerService/managedClusters", cname), state
         if typ == "azure-native:managedidentity:UserAssignedIdentity":
             iname = inputs.get("resourceName", name)
@@ -680,6 +688,16 @@ class AzureMocks(pulumi.runtime.Mocks):
             acct = inputs.get("accountName", "account")
             state.update(name="default")
             return _arm_id(rg, "Microsoft.Storage/storageAccounts", f"{acct}/blobServices/default"), state
+        if typ == "azure-native:network:VirtualNetwork":
+            vname = inputs.get("virtualNetworkName", name)
+            vnet_id = _arm_id(rg, "Microsoft.Network/virtualNetworks", vname)
+            # Azure answers each inline subnet with its id and provisioning state
+            subnets = [
+                {**subnet, "id": f"{vnet_id}/subnets/{subnet.get('name')}", "provisioningState": "Succeeded"}
+                for subnet in inputs.get("subnets") or []
+            ]
+            state.update(name=vname, subnets=subnets, provisioningState="Succeeded")
+            return vnet_id, state
         if typ == "time:index/sleep:Sleep":
             return f"{name}-{_token('sleep', name, length=8)}", state
         if typ == "kubernetes:helm.sh/v3:Release":

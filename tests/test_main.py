@@ -551,16 +551,38 @@ def test_each_component_records_what_it_built_in_its_state_outputs(distinct_run:
         "externalSecrets": names("kubernetes:external-secrets.io/v1:ExternalSecret"),
     }
     assert components["namespace"] == {"name": n.namespace}
-    assert components["identity"]["serviceAccountName"] == n.service_account
+    uami = next(
+        r.state
+        for r in result.by_type("azure-native:managedidentity:UserAssignedIdentity")
+        if r.name == "identity-uami"
+    )
+    assert components["identity"] == {
+        "serviceAccountName": n.service_account,
+        "clientId": uami["clientId"],
+        "principalId": uami["principalId"],
+    }
     vault = result.one("azure-native:keyvault:Vault").inputs["vaultName"]
     assert components["key_vault"] == {"vaultName": vault, "vaultUri": f"https://{vault}.vault.azure.net/"}
     (claim,) = names("kubernetes:core/v1:PersistentVolumeClaim")
     account = result.one("azure-native:storage:StorageAccount").inputs["accountName"]
     assert components["log_storage"] == {"claimName": claim, "containerName": n.logs_container, "accountName": account}
     releases = {r.inputs["name"] for r in result.by_type("kubernetes:helm.sh/v3:Release")}
-    assert components["airflow"]["releaseName"] == n.airflow_release
     assert n.airflow_release in releases
-    assert components["cluster"]["clusterName"] == n.cluster
+    assert components["airflow"] == {
+        "releaseName": n.airflow_release,
+        "portForward": result.outputs["airflowUiPortForward"][0],
+    }
+    outputs = {k: v for k, (v, _) in result.outputs.items()}
+    from synth.mocks import Secret
+
+    # the kubeconfig stays secret in the component's state too
+    assert isinstance(components["cluster"].pop("kubeconfig"), Secret)
+    assert components["cluster"] == {
+        "clusterResourceGroup": n.cluster_resource_group,
+        "resourceGroupName": n.resource_group,
+        "clusterName": n.cluster,
+        "oidcIssuerUrl": outputs["oidcIssuerUrl"],
+    }
 
 
 def _sdk_accepts_location(type_token: str) -> bool:

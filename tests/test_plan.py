@@ -46,8 +46,16 @@ def test_every_shared_name_the_stack_registers_is_the_plans(stack: str) -> None:
     plan, result = _stack(stack)
     assert _names(result, "kubernetes:core/v1:Namespace") == {plan.namespace, plan.operator_namespace}
     assert _names(result, "kubernetes:core/v1:ServiceAccount") == {plan.service_account}
-    uami = result.one("azure-native:managedidentity:UserAssignedIdentity")
-    assert uami.inputs["resourceName"] == plan.identity_name
+    identities = result.by_type("azure-native:managedidentity:UserAssignedIdentity")
+    uamis = {r.name: r.inputs["resourceName"] for r in identities}
+    assert uamis.pop("identity-uami") == plan.identity_name
+    # the stack's own network: its VNet, and the control plane's identity
+    vnets = {r.inputs["virtualNetworkName"] for r in result.by_type("azure-native:network:VirtualNetwork")}
+    if plan.network is None:
+        assert (uamis, vnets) == ({}, set())
+    else:
+        assert uamis == {"cluster-identity": plan.network.cluster_identity}
+        assert vnets == ({plan.network.vnet_name} if plan.network.mode == "create" else set())
     fics = result.by_type("azure-native:managedidentity:FederatedIdentityCredential")
     assert {f.inputs["federatedIdentityCredentialResourceName"]: f.inputs["subject"] for f in fics} == dict(
         plan.federated_subjects

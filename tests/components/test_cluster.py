@@ -363,3 +363,111 @@ def test_entra_with_an_existing_cluster_grants_no_admin_but_uses_kubelogin() -> 
 )
 def test_the_deployers_principal_type_follows_how_it_signed_in(client_id: str, expected: str) -> None:
     assert deployer_principal_type(client_id) == expected
+
+
+# ------------------------------------------------------------ the stack's own network (issue 12)
+def _named(result, typ: str, name: str) -> list:
+    return [r for r in result.by_type(typ) if r.name == name]
+
+
+def _placed(**overrides: str):
+    from plan import build_plan
+
+    settings = settings_for(**overrides)
+    plan = build_plan(settings)
+    result, cluster = run_component(
+        lambda: Cluster(
+            "cluster", ClusterArgs(settings=settings, subscription_id=SUBSCRIPTION_ID, network=plan.network)
+        )
+    )
+    return result, cluster, plan
+
+
+def test_a_cluster_in_the_stacks_vnet_joins_its_node_subnet_with_an_identity_granted_first() -> None:
+    result, cluster, plan = _placed(networkMode="create")
+    assert plan.network is not None
+    aks = result.one("azure-native:containerservice:ManagedCluster")
+    identity = result.one("azure-native:managedidentity:UserAssignedIdentity")
+    (grant,) = _named(result, "azure-native:authorization:RoleAssignment", "cluster-subnet-join")
+    subnet_id = resolve(cluster.network.node_subnet_id)
+    assert subnet_id.endswith(f"/subnets/{plan.network.node_subnet_name}")
+
+    assert identity.inputs["resourceName"] == plan.network.cluster_identity == "airflow-dev-aks-identity"
+    # Microsoft's role table, by name: the role AKS documents for a BYO subnet, on that subnet only
+    assert grant.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{_ROLES['Network Contributor']}")
+    assert grant.inputs["scope"] == subnet_id
+    assert grant.inputs["principalId"] == identity.state["principalId"]
+    assert grant.inputs["principalType"] == "ServicePrincipal"
+    # the control plane is that identity, and the cluster waits for its grant
+    (uid,) = aks.inputs["identity"].pop("userAssignedIdentities")
+    assert aks.inputs["identity"] == {"type": "UserAssigned"}
+    assert uid.endswith(f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{plan.network.cluster_identity}")
+    assert "azure-native:authorization:RoleAssignment::cluster-subnet-join" in deps_of(result, aks)
+    assert aks.inputs["agentPoolProfiles"][0]["vnetSubnetID"] == subnet_id
+
+
+def test_the_cluster_network_is_overlay_with_cilium_and_its_ranges_do_not_collide() -> None:
+    import ipaddress
+
+    result, _, plan = _placed(networkMode="create", vnetAddressSpace="10.90.0.0/16")
+    assert plan.network is not None
+    profile = result.one("azure-native:containerservice:ManagedCluster").inputs["networkProfile"]
+    assert (profile["networkPlugin"], profile["networkPluginMode"]) == ("azure", "overlay")
+    assert (profile["networkDataplane"], profile["networkPolicy"]) == ("cilium", "cilium")
+    pods, services = ipaddress.ip_network(profile["podCidr"]), ipaddress.ip_network(profile["serviceCidr"])
+    vnet = ipaddress.ip_network("10.90.0.0/16")
+    # AKS refuses overlapping ranges, and a DNS service address outside the service range
+    assert not pods.overlaps(services)
+    assert not pods.overlaps(vnet)
+    assert not services.overlaps(vnet)
+    dns = ipaddress.ip_address(profile["dnsServiceIP"])
+    assert dns in services
+    assert dns not in (services.network_address, services.broadcast_address)
+
+
+def test_the_overlay_ranges_are_the_aks_apis_own_defaults() -> None:
+    """The pod, service and DNS addresses the stack states (and config checks a VNet against)
+    are the defaults the AKS API spec gives them, as the installed SDK fills them in."""
+    from pulumi_azure_native import containerservice
+
+    from config import DNS_SERVICE_IP, POD_CIDR, SERVICE_CIDR
+
+    defaults = containerservice.ContainerServiceNetworkProfileArgs()
+    assert (defaults.pod_cidr, defaults.service_cidr, defaults.dns_service_ip) == (
+        POD_CIDR,
+        SERVICE_CIDR,
+        DNS_SERVICE_IP,
+    )
+
+
+def test_an_existing_subnet_is_joined_as_given() -> None:
+    subnet = (
+        "/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/hub-rg"
+        "/providers/Microsoft.Network/virtualNetworks/hub-vnet/subnets/aks"
+    )
+    result, _, _ = _placed(networkMode="existing", nodeSubnetId=subnet)
+    assert result.by_type("azure-native:network:VirtualNetwork") == []
+    aks = result.one("azure-native:containerservice:ManagedCluster").inputs
+    assert aks["agentPoolProfiles"][0]["vnetSubnetID"] == subnet
+    (grant,) = _named(result, "azure-native:authorization:RoleAssignment", "cluster-subnet-join")
+    assert grant.inputs["scope"] == subnet
+
+
+def test_aks_managed_networking_is_the_articles_cluster_unchanged() -> None:
+    result, cluster, plan = _placed()
+    assert plan.network is None
+    assert cluster.network is None
+    aks = result.one("azure-native:containerservice:ManagedCluster").inputs
+    assert aks["identity"] == {"type": "SystemAssigned"}
+    assert "vnetSubnetID" not in aks["agentPoolProfiles"][0]
+    profile = aks["networkProfile"]
+    assert (profile["networkPlugin"], profile["loadBalancerSku"]) == ("azure", "standard")
+    assert {"networkPluginMode", "networkDataplane", "networkPolicy"}.isdisjoint(profile)
+    assert "apiServerAccessProfile" not in aks
+    assert result.by_type("azure-native:managedidentity:UserAssignedIdentity") == []
+
+
+def test_authorized_ranges_restrict_the_api_server() -> None:
+    result, _, _ = _placed(apiServerAuthorizedIpRanges='["203.0.113.7", "198.51.100.0/24"]')
+    aks = result.one("azure-native:containerservice:ManagedCluster").inputs
+    assert aks["apiServerAccessProfile"] == {"authorizedIPRanges": ["203.0.113.7", "198.51.100.0/24"]}

@@ -36,7 +36,7 @@ from synth.mocks import AzureMocks
 from synth.project import PROJECT_DIR, StackConfig, load_stack_config
 from synth.runner import RecordingMonitor, setup_mocks
 
-_ARRAYS = {"availabilityZones", "airflowEnv"}
+_ARRAYS = {"availabilityZones", "airflowEnv", "apiServerAuthorizedIpRanges"}
 
 
 def _full(key: str) -> str:
@@ -106,6 +106,16 @@ CONTROL = "no config value may contain control characters (NUL, CR, LF, other C0
 OWNED = "is set by the stack itself"
 STACK_CHARS = "must be letters, digits and '-' only: the stack name is part of Azure names"
 MEMORY = "is not a memory quantity: a number with a unit Ki, Mi, Gi, Ti, k, M, G or T, such as 512Mi"
+NETWORK_MODE = "must be 'aks-managed', 'create' or 'existing'"
+VNET_SPACE = "must be an IPv4 private network in CIDR notation, /16 to /22, such as 10.42.0.0/16"
+SUBNET_ID = (
+    "must be an Azure subnet resource ID: /subscriptions/<subscription GUID>/resourceGroups/<resource group>"
+    "/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>"
+)
+IP_RANGE = "must be an IPv4 address such as 203.0.113.7 or an IPv4 CIDR such as 198.51.100.0/24"
+SUB = "/subscriptions/5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4f"
+SUBNET = f"{SUB}/resourceGroups/net-rg/providers/Microsoft.Network/virtualNetworks/hub-vnet/subnets/aks-nodes"
+EXISTING_CLUSTER = {"clusterMode": "existing", "clusterName": "corp-aks", "clusterResourceGroup": "corp-rg"}
 
 CASES: list[Case] = [
     # ---- location and naming
@@ -704,6 +714,225 @@ CASES: list[Case] = [
         "has no effect without dagsGitRepo",
         shown="0",
     ),
+    # ---- issue 12: the network
+    bad("networkMode-unknown", "networkMode", "custom", NETWORK_MODE),
+    bad("networkMode-capitalised", "networkMode", "Create", NETWORK_MODE),
+    bad("networkMode-underscore", "networkMode", "aks_managed", NETWORK_MODE),
+    bad("networkMode-empty", "networkMode", "", NETWORK_MODE),
+    bad(
+        "vnetAddressSpace-host-bits",
+        "vnetAddressSpace",
+        "10.42.0.1/16",
+        f"{VNET_SPACE}: host bits are set: write 10.42.0.0/16, not 10.42.0.1/16",
+    ),
+    bad("vnetAddressSpace-public", "vnetAddressSpace", "20.42.0.0/16", "20.42.0.0/16 is not a private range (RFC 1918"),
+    bad("vnetAddressSpace-just-past-172.16/12", "vnetAddressSpace", "172.32.0.0/16", "is not a private range"),
+    bad("vnetAddressSpace-shared-address-space", "vnetAddressSpace", "100.64.0.0/16", "is not a private range"),
+    bad("vnetAddressSpace-slash-8", "vnetAddressSpace", "10.0.0.0/8", "a /8 is outside /16 to /22"),
+    bad("vnetAddressSpace-slash-23", "vnetAddressSpace", "10.42.0.0/23", "a /23 is outside /16 to /22"),
+    bad("vnetAddressSpace-slash-15", "vnetAddressSpace", "10.42.0.0/15", "a /15 is outside /16 to /22"),
+    bad("vnetAddressSpace-no-prefix", "vnetAddressSpace", "10.42.0.0", VNET_SPACE),
+    bad("vnetAddressSpace-netmask", "vnetAddressSpace", "10.42.0.0/255.255.0.0", "more than 18: " + VNET_SPACE),
+    bad("vnetAddressSpace-octet-256", "vnetAddressSpace", "10.256.0.0/16", VNET_SPACE),
+    bad("vnetAddressSpace-leading-zero", "vnetAddressSpace", "10.042.0.0/16", VNET_SPACE),
+    bad("vnetAddressSpace-prefix-leading-zero", "vnetAddressSpace", "10.42.0.0/016", VNET_SPACE),
+    bad("vnetAddressSpace-ipv6", "vnetAddressSpace", "fd00:42::/48", VNET_SPACE),
+    bad("vnetAddressSpace-space", "vnetAddressSpace", "10.42.0.0 /16", VNET_SPACE),
+    bad("vnetAddressSpace-empty", "vnetAddressSpace", "", VNET_SPACE),
+    bad("vnetAddressSpace-nul", "vnetAddressSpace", "10.42.0.0/16\x00", CONTROL),
+    bad("nodeSubnetId-vnet-not-subnet", "nodeSubnetId", SUBNET.rpartition("/subnets/")[0], SUBNET_ID),
+    bad("nodeSubnetId-trailing-slash", "nodeSubnetId", SUBNET + "/", SUBNET_ID),
+    bad("nodeSubnetId-no-leading-slash", "nodeSubnetId", SUBNET[1:], SUBNET_ID),
+    bad(
+        "nodeSubnetId-wrong-provider",
+        "nodeSubnetId",
+        SUBNET.replace("Microsoft.Network", "Microsoft.Compute"),
+        SUBNET_ID,
+    ),
+    bad("nodeSubnetId-subnet-name", "nodeSubnetId", "aks-nodes", SUBNET_ID),
+    bad(
+        "nodeSubnetId-kelvin-sign-in-a-fixed-segment",  # lower() would fold U+212A to 'k'
+        "nodeSubnetId",
+        SUBNET.replace("Microsoft.Network", "Microsoft.Networ\u212a"),
+        SUBNET_ID,
+    ),
+    bad(
+        "nodeSubnetId-subscription-not-a-guid",
+        "nodeSubnetId",
+        SUBNET.replace(SUB, "/subscriptions/corp-subscription"),
+        "the subscription 'corp-subscription' is not a GUID",
+    ),
+    bad(
+        "nodeSubnetId-resource-group-trailing-dot",
+        "nodeSubnetId",
+        SUBNET.replace("/net-rg/", "/net-rg./"),
+        f"the resource group 'net-rg.' is not {RG}",
+    ),
+    bad(
+        "nodeSubnetId-vnet-one-char",
+        "nodeSubnetId",
+        SUBNET.replace("/hub-vnet/", "/v/"),
+        "the virtual network 'v' is not 2-64 letters, digits, '_', '.', '-'",
+    ),
+    bad(
+        "nodeSubnetId-vnet-65-chars",
+        "nodeSubnetId",
+        SUBNET.replace("/hub-vnet/", f"/{'v' * 65}/"),
+        "the virtual network 'vvvv",
+    ),
+    bad(
+        "nodeSubnetId-subnet-trailing-dot",
+        "nodeSubnetId",
+        SUBNET + ".",
+        "the subnet 'aks-nodes.' is not 1-80 letters, digits, '_', '.', '-'",
+    ),
+    bad(
+        "nodeSubnetId-subnet-81-chars",
+        "nodeSubnetId",
+        SUBNET.replace("aks-nodes", "s" * 81),
+        "the subnet 'ssss",
+    ),
+    bad(
+        "nodeSubnetId-every-name-bad-at-once",
+        "nodeSubnetId",
+        "/subscriptions/x/resourceGroups/net rg/providers/Microsoft.Network/virtualNetworks/-v/subnets/_s",
+        f"the subscription 'x' is not a GUID; the resource group 'net rg' is not {RG}; the virtual network '-v' "
+        "is not 2-64 letters, digits, '_', '.', '-', starting with a letter or digit, ending with a letter, digit or "
+        "'_'; the subnet '_s' is not 1-80",
+    ),
+    # the longest ID has 355 characters: a 90-character group, a 64-character VNet, an 80-character subnet
+    bad(
+        "nodeSubnetId-356-chars",
+        "nodeSubnetId",
+        SUBNET + "s" * (356 - len(SUBNET)),
+        "is 356 characters long, more than 355: " + SUBNET_ID,
+    ),
+    bad(
+        "apiServerAuthorizedIpRanges-not-json",
+        "apiServerAuthorizedIpRanges",
+        "203.0.113.7",
+        'must be a JSON array of strings, such as ["203.0.113.7", "198.51.100.0/24"]',
+    ),
+    bad("apiServerAuthorizedIpRanges-number-item", "apiServerAuthorizedIpRanges", "[1]", "item 0 (1) must be a string"),
+    bad(
+        "apiServerAuthorizedIpRanges-everything",
+        "apiServerAuthorizedIpRanges",
+        '["0.0.0.0/0"]',
+        "entry '0.0.0.0/0' is every IPv4 address, which restricts nothing: to leave the API server open to every "
+        "address, leave the list empty instead",
+    ),
+    bad(
+        "apiServerAuthorizedIpRanges-host-bits",
+        "apiServerAuthorizedIpRanges",
+        '["198.51.100.7/24"]',
+        "entry '198.51.100.7/24' has host bits set: write 198.51.100.0/24, not 198.51.100.7/24",
+    ),
+    bad(
+        "apiServerAuthorizedIpRanges-duplicate",
+        "apiServerAuthorizedIpRanges",
+        '["203.0.113.7", "198.51.100.0/24", "203.0.113.7"]',
+        "entry '203.0.113.7' is listed twice",
+    ),
+    bad(
+        "apiServerAuthorizedIpRanges-one-address-two-ways",
+        "apiServerAuthorizedIpRanges",
+        '["203.0.113.7", "203.0.113.7/32"]',
+        "entry '203.0.113.7/32' repeats '203.0.113.7'",
+    ),
+    bad("apiServerAuthorizedIpRanges-hostname", "apiServerAuthorizedIpRanges", '["office.example.com"]', IP_RANGE),
+    bad("apiServerAuthorizedIpRanges-ipv6", "apiServerAuthorizedIpRanges", '["2001:db8::/32"]', IP_RANGE),
+    bad("apiServerAuthorizedIpRanges-octet-256", "apiServerAuthorizedIpRanges", '["203.0.113.256"]', IP_RANGE),
+    bad("apiServerAuthorizedIpRanges-slash-33", "apiServerAuthorizedIpRanges", '["203.0.113.7/33"]', IP_RANGE),
+    bad(
+        "apiServerAuthorizedIpRanges-netmask", "apiServerAuthorizedIpRanges", '["198.51.100.0/255.255.255.0"]', IP_RANGE
+    ),
+    bad("apiServerAuthorizedIpRanges-empty-item", "apiServerAuthorizedIpRanges", '[""]', "entry '' must be an IPv4"),
+    bad(
+        "apiServerAuthorizedIpRanges-201-entries",
+        "apiServerAuthorizedIpRanges",
+        json.dumps([f"198.51.{i // 256}.{i % 256}" for i in range(201)]),
+        "has 201 entries, more than 200 (the most AKS allows on the API server)",
+    ),
+    bad(
+        "apiServerAuthorizedIpRanges-every-issue-at-once",
+        "apiServerAuthorizedIpRanges",
+        '["0.0.0.0/0", "x", "1.2.3.4/24"]',
+        f"entry '0.0.0.0/0' is every IPv4 address, which restricts nothing: to leave the API server open to every "
+        f"address, leave the list empty instead; entry 'x' {IP_RANGE}; entry '1.2.3.4/24' has host bits set",
+    ),
+    conflict(
+        "networkMode-create-on-an-existing-cluster",
+        {**EXISTING_CLUSTER, "networkMode": "create"},
+        "networkMode",
+        "needs clusterMode=create: networkMode=create places the nodes of the cluster the stack creates, and an "
+        "existing cluster keeps its own network; leave it aks-managed",
+    ),
+    conflict(
+        "networkMode-existing-on-an-existing-cluster",
+        {**EXISTING_CLUSTER, "networkMode": "existing", "nodeSubnetId": SUBNET},
+        "networkMode",
+        "needs clusterMode=create",
+    ),
+    conflict(
+        "networkMode-existing-without-nodeSubnetId",
+        {"networkMode": "existing"},
+        "nodeSubnetId",
+        "required when networkMode is 'existing': the resource ID of the subnet the nodes go into",
+        shown='""',
+    ),
+    conflict(
+        "nodeSubnetId-with-aks-managed-network",
+        {"nodeSubnetId": SUBNET},
+        "nodeSubnetId",
+        "only used with networkMode=existing (networkMode is aks-managed): leave it empty",
+    ),
+    conflict(
+        "nodeSubnetId-with-created-network",
+        {"networkMode": "create", "nodeSubnetId": SUBNET},
+        "nodeSubnetId",
+        "only used with networkMode=existing (networkMode is create): leave it empty",
+    ),
+    conflict(
+        "apiServerAuthorizedIpRanges-on-an-existing-cluster",
+        {**EXISTING_CLUSTER, "apiServerAuthorizedIpRanges": '["203.0.113.7", "198.51.100.0/24"]'},
+        "apiServerAuthorizedIpRanges",
+        "needs clusterMode=create: the stack sets them on the API server of the cluster it creates, and an "
+        "existing cluster keeps its own; leave the list empty",
+    ),
+    conflict(
+        "vnetAddressSpace-is-the-service-cidr",
+        {"networkMode": "create", "vnetAddressSpace": "10.0.0.0/16"},
+        "vnetAddressSpace",
+        "overlaps the service CIDR 10.0.0.0/16 that the stack gives AKS (Azure CNI Overlay)",
+    ),
+    conflict(
+        "vnetAddressSpace-inside-the-service-cidr",
+        {"networkMode": "create", "vnetAddressSpace": "10.0.252.0/22"},
+        "vnetAddressSpace",
+        "overlaps the service CIDR 10.0.0.0/16",
+    ),
+    conflict(
+        "vnetAddressSpace-inside-the-pod-cidr",
+        {"networkMode": "create", "vnetAddressSpace": "10.244.128.0/20"},
+        "vnetAddressSpace",
+        "overlaps the pod CIDR 10.244.0.0/16 that the stack gives AKS (Azure CNI Overlay)",
+    ),
+    conflict(
+        "stack-too-long-for-the-vnet-name",
+        {"networkMode": "create", "resourceGroupName": "r", "clusterName": "corp-aks"},
+        STACK_KEY,
+        "a stack name can have at most 51: the stack name is part of Azure names, and virtual network "
+        f"<namePrefix>-<stack>-vnet = 'airflow-{'s' * 52}-vnet' has 65 characters, at most 64",
+        stack="s" * 52,
+    ),
+    conflict(
+        "stack-too-long-for-the-cluster-identity",
+        {"networkMode": "existing", "nodeSubnetId": SUBNET, "resourceGroupName": "r", "clusterName": "cc"},
+        STACK_KEY,
+        "a stack name can have at most 107: the stack name is part of Azure names, and AKS cluster identity "
+        "<namePrefix>-<stack>-aks-identity = ",
+        stack="s" * 108,
+    ),
     # ---- unknown key
     Case("typo-exectuor", {"exectuor": "LocalExecutor"}, "exectuor", "did you mean airflow-aks:executor?"),
     Case("typo-nodecount-lowercase", {"nodecount": "3"}, "nodecount", "did you mean airflow-aks:nodeCount?"),
@@ -950,6 +1179,27 @@ def test_every_key_survives_hostile_values(key: str) -> None:
     for value in HOSTILE:
         _assert_reported_safely("dev", {**dev, _full(key): value})
         _assert_reported_safely("dev", {**dev, _full(key): value}, secret_keys=(_full(key),))
+
+
+NETWORK_BASES = {
+    "created-vnet": {"networkMode": "create"},
+    "existing-subnet": {"networkMode": "existing", "nodeSubnetId": SUBNET},
+    "existing-cluster": {**EXISTING_CLUSTER, "networkMode": "create"},
+    "authorized-ranges": {"apiServerAuthorizedIpRanges": '["203.0.113.7"]'},
+}
+
+
+@pytest.mark.parametrize("base", list(NETWORK_BASES))
+@pytest.mark.parametrize(
+    "key", ["networkMode", "vnetAddressSpace", "nodeSubnetId", "apiServerAuthorizedIpRanges", "clusterMode"]
+)
+def test_network_keys_survive_hostile_values_where_their_cross_checks_read_them(key: str, base: str) -> None:
+    """On the dev config the network cross-checks stop early (networkMode is aks-managed):
+    here they run, so one that reads a field it does not declare meets it invalid."""
+    values = dict(load_stack_config("dev").values)
+    values.update({_full(k): v for k, v in NETWORK_BASES[base].items()})
+    for value in HOSTILE:
+        _assert_reported_safely("dev", {**values, _full(key): value})
 
 
 @pytest.mark.parametrize("name", list(Settings.model_fields))

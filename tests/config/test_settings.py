@@ -9,8 +9,11 @@ import pytest
 
 from config import (
     CONFIG_KEYS,
+    DNS_SERVICE_IP,
+    POD_CIDR,
     PROJECT,
     PROVIDER_LOCATION_KEY,
+    SERVICE_CIDR,
     STACK_KEY,
     ConfigError,
     Problem,
@@ -26,6 +29,11 @@ from synth.runner import RunResult
 
 # Keys without a default in Pulumi.yaml: every stack file must set them.
 REQUIRED = {f"{PROJECT}:acrName", f"{PROJECT}:acrResourceGroup", PROVIDER_LOCATION_KEY}
+# A subnet for networkMode=existing.
+SUBNET = (
+    "/subscriptions/5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4f/resourceGroups/net-rg/providers/Microsoft.Network"
+    "/virtualNetworks/hub-vnet/subnets/aks-nodes"
+)
 
 
 def dev(**overrides: str) -> dict[str, str]:
@@ -143,6 +151,8 @@ def test_defaults_come_from_pulumi_yaml() -> None:
     assert s.logs_retention_days == 30
     assert s.scheduler_resources == Resources(cpu="500m", memory="1Gi", cpu_limit="1", memory_limit="2Gi")
     assert s.effective_resource_group == "airflow-staging-rg"
+    assert (s.network_mode, s.vnet_address_space, s.node_subnet_id) == ("aks-managed", "10.42.0.0/16", "")
+    assert s.api_server_authorized_ip_ranges == []
 
 
 def test_project_defaults_are_encoded_as_the_engine_passes_them() -> None:
@@ -531,6 +541,7 @@ def test_timezone_check_turns_every_zoneinfo_error_into_a_bad_value() -> None:
 RESOURCE_GROUP_LIMIT = 90
 IDENTITY_LIMIT = 128
 NODE_RESOURCE_GROUP_LIMIT = 80
+VNET_LIMIT = 64  # Microsoft.Network/virtualNetworks: 2-64
 
 
 def _names_fit(s: Settings) -> bool:
@@ -545,6 +556,10 @@ def _names_fit(s: Settings) -> bool:
         )
         if not s.cluster_name:
             checks.append(len(s.effective_cluster_name) <= 54)
+        if s.network_mode != "aks-managed":
+            checks.append(len(f"{s.name_prefix}-{s.stack}-aks-identity") <= IDENTITY_LIMIT)
+    if s.network_mode == "create":
+        checks.append(len(f"{s.name_prefix}-{s.stack}-vnet") <= VNET_LIMIT)
     return all(checks)
 
 
@@ -565,8 +580,25 @@ def _names_fit(s: Settings) -> bool:
             {"clusterMode": "existing", "clusterName": "cc", "clusterResourceGroup": "c-rg", "resourceGroupName": "r"},
             111,
         ),
+        # a created VNet with the groups and cluster named: <namePrefix>-<stack>-vnet <= 64
+        ({"networkMode": "create", "resourceGroupName": "r", "clusterName": "cc"}, 51),
+        # an existing subnet, the same: the cluster identity, 128 - len("airflow--aks-identity")
+        ({"networkMode": "existing", "nodeSubnetId": SUBNET, "resourceGroupName": "r", "clusterName": "cc"}, 107),
+        # a created VNet on defaults: the node resource group still binds first
+        ({"networkMode": "create"}, 23),
     ],
-    ids=["defaults", "long-region", "short-prefix", "longest-prefix", "explicit-cluster", "existing", "all-explicit"],
+    ids=[
+        "defaults",
+        "long-region",
+        "short-prefix",
+        "longest-prefix",
+        "explicit-cluster",
+        "existing",
+        "all-explicit",
+        "created-vnet",
+        "existing-subnet",
+        "created-vnet-defaults",
+    ],
 )
 def test_the_longest_stack_name_follows_the_tightest_derived_name(overrides: dict[str, str], longest: int) -> None:
     values = dev()
@@ -846,3 +878,119 @@ def test_a_non_string_where_a_string_belongs_is_named_as_such(value: Any, kind: 
         f"{PROJECT}:acrName": f"must be a string, not {kind}: an Azure Container Registry name: 5-50 letters "
         "and digits",
     }
+
+
+# ------------------------------------------------------------------- issue 12: the network
+
+
+def test_a_created_network_with_the_default_address_space_is_accepted() -> None:
+    s = parse_settings("dev", dev(networkMode="create"))
+
+    assert (s.network_mode, s.vnet_address_space, s.node_subnet_id) == ("create", "10.42.0.0/16", "")
+    assert s.vnet_name == "airflow-dev-vnet"
+    assert s.cluster_identity_name == "airflow-dev-aks-identity"
+    assert s.identity_name == "airflow-dev-identity"  # the workload identity stays what it was
+
+
+def test_the_derived_network_names_follow_prefix_and_stack() -> None:
+    s = parse_settings("prod-eu", dev(namePrefix="af", networkMode="create"))
+    assert (s.vnet_name, s.cluster_identity_name) == ("af-prod-eu-vnet", "af-prod-eu-aks-identity")
+
+
+@pytest.mark.parametrize(
+    "space", ["10.42.0.0/16", "10.1.0.0/22", "172.16.0.0/16", "172.31.252.0/22", "192.168.0.0/16", "10.245.0.0/16"]
+)
+def test_private_address_spaces_outside_the_cluster_ranges_are_accepted(space: str) -> None:
+    s = parse_settings("dev", dev(networkMode="create", vnetAddressSpace=space))
+    assert s.vnet_address_space == space
+
+
+def test_an_address_space_is_only_held_to_the_cluster_ranges_when_the_stack_creates_the_vnet() -> None:
+    """10.0.0.0/16 is the service CIDR: refused with networkMode=create, unused otherwise."""
+    assert parse_settings("dev", dev(vnetAddressSpace="10.0.0.0/16")).vnet_address_space == "10.0.0.0/16"
+    (p,) = problems_of(dev(networkMode="create", vnetAddressSpace="10.0.0.0/16"))
+    assert p.key == f"{PROJECT}:vnetAddressSpace"
+
+
+def test_an_existing_subnet_in_mixed_case_is_accepted() -> None:
+    """ARM compares the fixed segments of a resource ID case-insensitively (az prints them
+    as the resource was created; portal copies differ)."""
+    subnet_id = (
+        "/SUBSCRIPTIONS/5B6C3A1E-9D5F-4C2B-8F0E-2A7D9C1B3E4F/resourcegroups/Net-RG_(1)/providers"
+        "/microsoft.network/VirtualNetworks/hub.vnet_01/Subnets/aks_"
+    )
+    s = parse_settings("dev", dev(networkMode="existing", nodeSubnetId=subnet_id))
+
+    assert (s.network_mode, s.node_subnet_id) == ("existing", subnet_id)  # kept as written
+    assert s.cluster_identity_name == "airflow-dev-aks-identity"
+
+
+def test_the_longest_subnet_id_is_accepted() -> None:
+    """90-character group, 64-character VNet, 80-character subnet: 355 characters, the cap."""
+    subnet_id = (
+        f"/subscriptions/5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4f/resourceGroups/{'g' * 90}/providers/"
+        f"Microsoft.Network/virtualNetworks/{'v' * 64}/subnets/{'s' * 80}"
+    )
+    assert len(subnet_id) == 355
+    assert parse_settings("dev", dev(networkMode="existing", nodeSubnetId=subnet_id)).node_subnet_id == subnet_id
+    (p,) = problems_of(dev(networkMode="existing", nodeSubnetId=subnet_id.replace("/subnets/", "/subnets/s")))
+    assert "is 356 characters long, more than 355" in p.message
+
+
+def test_one_character_subnet_and_two_character_vnet_are_accepted() -> None:
+    subnet_id = SUBNET.replace("/hub-vnet/", "/v_/").replace("aks-nodes", "a")
+    assert parse_settings("dev", dev(networkMode="existing", nodeSubnetId=subnet_id)).node_subnet_id == subnet_id
+
+
+def test_authorized_ranges_take_an_address_and_a_cidr() -> None:
+    ranges = ["203.0.113.7", "198.51.100.0/24"]
+    s = parse_settings("dev", dev(apiServerAuthorizedIpRanges=json.dumps(ranges)))
+    assert s.api_server_authorized_ip_ranges == ranges
+
+
+def test_authorized_ranges_take_200_entries_and_work_with_every_network_mode() -> None:
+    ranges = [f"198.51.{i // 256}.{i % 256}" for i in range(200)]
+    for mode, subnet in (("aks-managed", ""), ("create", ""), ("existing", SUBNET)):
+        s = parse_settings(
+            "dev", dev(apiServerAuthorizedIpRanges=json.dumps(ranges), networkMode=mode, nodeSubnetId=subnet)
+        )
+        assert len(s.api_server_authorized_ip_ranges) == 200
+
+
+def test_the_cluster_ranges_are_the_aks_defaults_the_plan_imports() -> None:
+    """Azure CNI Overlay's pod CIDR and AKS's service CIDR and DNS IP, exported from config."""
+    import ipaddress
+
+    assert (POD_CIDR, SERVICE_CIDR, DNS_SERVICE_IP) == ("10.244.0.0/16", "10.0.0.0/16", "10.0.0.10")
+    assert ipaddress.IPv4Address(DNS_SERVICE_IP) in ipaddress.IPv4Network(SERVICE_CIDR)
+    assert not ipaddress.IPv4Network(POD_CIDR).overlaps(ipaddress.IPv4Network(SERVICE_CIDR))
+    default = ipaddress.IPv4Network(project_defaults()[f"{PROJECT}:vnetAddressSpace"])
+    assert not default.overlaps(ipaddress.IPv4Network(POD_CIDR))
+    assert not default.overlaps(ipaddress.IPv4Network(SERVICE_CIDR))
+
+
+def test_prod_creates_its_own_network_and_dev_keeps_the_articles() -> None:
+    prod = parse_settings("prod", load_stack_config("prod").values)
+    dev_s = parse_settings("dev", load_stack_config("dev").values)
+    assert (prod.network_mode, prod.vnet_address_space, prod.vnet_name) == (
+        "create",
+        "10.42.0.0/16",
+        "airflow-prod-vnet",
+    )
+    assert prod.cluster_identity_name == "airflow-prod-aks-identity"
+    assert dev_s.network_mode == "aks-managed"
+
+
+def test_a_network_conflict_is_reported_beside_a_bad_network_value() -> None:
+    """networkMode on an existing cluster and a bad authorized range: both at once."""
+    values = dev(
+        clusterMode="existing",
+        clusterName="corp-aks",
+        clusterResourceGroup="corp-rg",
+        networkMode="create",
+        apiServerAuthorizedIpRanges='["0.0.0.0/0"]',
+    )
+    assert [p.key for p in problems_of(values)] == [
+        f"{PROJECT}:apiServerAuthorizedIpRanges",
+        f"{PROJECT}:networkMode",
+    ]
