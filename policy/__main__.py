@@ -69,6 +69,24 @@ PROTECTION_SCHEMA = PolicyConfigSchema(
 )
 
 
+# Which stacks' clusters must be network-isolated (default: prod).
+ISOLATION_POLICY = "production-network-isolation"
+ISOLATION_SCHEMA = PolicyConfigSchema(
+    properties={
+        "isolatedStacks": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "stack names whose AKS clusters must join the stack's network with a policy engine; "
+            'default ["prod"]',
+        }
+    }
+)
+
+
+def _stacks(raw: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(str(s) for s in raw) if isinstance(raw, list) else default
+
+
 def _versions(raw: Any) -> str | tuple[str, ...]:
     return tuple(str(v) for v in raw) if isinstance(raw, list) else str(raw)
 
@@ -81,11 +99,13 @@ def policy_config(raw: Mapping[str, Any] | None) -> rules.PolicyConfig:
         if isinstance(charts, Mapping)
         else dict(rules.DEFAULT_CHARTS)
     )
-    stacks = raw.get("protectedStacks")
-    protected = tuple(str(s) for s in stacks) if isinstance(stacks, list) else rules.PolicyConfig.protected_stacks
     # CrossGuard strips secret markers before validations run: skip the "is it marked" checks.
     return rules.PolicyConfig(
-        registry=str(raw.get("registry") or ""), charts=pins, secret_markers=False, protected_stacks=protected
+        registry=str(raw.get("registry") or ""),
+        charts=pins,
+        secret_markers=False,
+        protected_stacks=_stacks(raw.get("protectedStacks"), rules.PolicyConfig.protected_stacks),
+        isolated_stacks=_stacks(raw.get("isolatedStacks"), rules.PolicyConfig.isolated_stacks),
     )
 
 
@@ -108,7 +128,7 @@ def _resource_policy(policy: rules.Policy) -> ResourceValidationPolicy:
         description=policy.rationale,
         validate=validate,
         enforcement_level=EnforcementLevel.MANDATORY,
-        config_schema=CONFIG_SCHEMA if policy.name == CONFIGURED_POLICY else None,
+        config_schema={CONFIGURED_POLICY: CONFIG_SCHEMA, ISOLATION_POLICY: ISOLATION_SCHEMA}.get(policy.name),
     )
 
 

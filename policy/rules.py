@@ -87,6 +87,8 @@ class PolicyConfig:
     secret_markers: bool = True
     # Stacks whose stateful resources must be protected against deletion.
     protected_stacks: tuple[str, ...] = ("prod",)
+    # Stacks whose clusters must sit in a network the stack controls, with a policy engine.
+    isolated_stacks: tuple[str, ...] = ("prod",)
 
 
 @dataclass(frozen=True)
@@ -577,6 +579,31 @@ def check_stateful_protection(resources: Sequence[PolicyResource], config: Polic
     ]  # fmt: skip
 
 
+# ---------------------------------------------------------------------------- 10. network isolation
+# AKS network policy engines (ContainerServiceNetworkProfile.networkPolicy other than "none").
+NETWORK_POLICY_ENGINES = frozenset({"azure", "calico", "cilium"})
+
+
+def check_network_isolation(r: PolicyResource, config: PolicyConfig) -> list[str]:
+    if r.type != MANAGED_CLUSTER or stack_name(r.urn) not in config.isolated_stacks:
+        return []
+    out: list[str] = []
+    engine = plain(lookup(r.props, "networkProfile", "networkPolicy"))
+    if str(engine).lower() not in NETWORK_POLICY_ENGINES:
+        out.append(
+            f"AKS cluster {r.name}: no network policy engine (networkProfile.networkPolicy is {engine!r}): every "
+            "NetworkPolicy is ignored and any pod reaches the database (set networkMode: create or existing)"
+        )
+    pools = plain(r.props.get("agentPoolProfiles"))
+    for i, pool in enumerate(pools if is_list(pools) else []):
+        if not plain(lookup(pool, "vnetSubnetID")):
+            out.append(
+                f"AKS cluster {r.name}: agentPoolProfiles[{i}] joins no subnet of the stack's network (vnetSubnetID "
+                "unset: AKS makes a VNet of its own, beyond private endpoints and landing-zone policy)"
+            )
+    return out
+
+
 # ---------------------------------------------------------------------------- the pack
 POLICIES: tuple[Policy, ...] = (
     Policy(
@@ -626,6 +653,12 @@ POLICIES: tuple[Policy, ...] = (
         "In a production stack, nothing that holds data (cluster, vault, storage, volumes, database) can be deleted "
         "by one mistaken command.",
         stack_check=check_stateful_protection,
+    ),
+    Policy(
+        "production-network-isolation",
+        "In a production stack, the cluster's nodes join the stack's own network and a policy engine enforces "
+        "NetworkPolicy.",
+        resource_check=check_network_isolation,
     ),
 )
 

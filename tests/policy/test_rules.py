@@ -35,6 +35,7 @@ from policy.rules import (
     PolicyResource,
     Violation,
     check_credentials,
+    check_network_isolation,
     credential_material,
     evaluate,
     is_credential_key,
@@ -190,13 +191,28 @@ def _drop(name: str, *path: str) -> Callable[[list[PolicyResource]], None]:
     return mutate
 
 
+def _prod_aks(**changes: Any) -> PolicyResource:
+    """A prod stack's cluster as networkMode=create builds it (protected, in the stack's subnet,
+    Cilium), with `changes` applied (None drops a property)."""
+    props: dict[str, Any] = {
+        "oidcIssuerProfile": {"enabled": True},
+        "enableRBAC": True,
+        "securityProfile": {"workloadIdentity": {"enabled": True}},
+        "networkProfile": {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkPolicy": "cilium"},
+        "agentPoolProfiles": [{"name": "system", "vnetSubnetID": f"{SUB}/resourceGroups/rg/providers/x/subnets/a"}],
+    }
+    props.update(changes)
+    props = {k: v for k, v in props.items() if v is not None}
+    return PolicyResource(f"urn:pulumi:prod::airflow-aks::{MANAGED_CLUSTER}::aks", MANAGED_CLUSTER, "aks", props, True)
+
+
 def _add(resource: PolicyResource) -> Callable[[list[PolicyResource]], None]:
     return lambda resources: resources.append(resource)
 
 
 # ------------------------------------------------------------------------------ the pack itself
 def test_policies_are_named_uniquely_with_one_line_rationales() -> None:
-    assert len(POLICY_NAMES) == len(POLICIES) == 9
+    assert len(POLICY_NAMES) == len(POLICIES) == 10
     for policy in POLICIES:
         assert policy.rationale.strip(), policy.name
         assert "\n" not in policy.rationale, policy.name
@@ -544,6 +560,22 @@ VIOLATIONS: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
             )(rs),
         ),
     ),
+    # 10. network isolation: a prod cluster outside the stack's network, or without an engine
+    (
+        "production-network-isolation",
+        "prod cluster without a policy engine",
+        _add(_prod_aks(networkProfile={"networkPlugin": "azure", "networkPolicy": "none"})),
+    ),
+    (
+        "production-network-isolation",
+        "prod cluster with no network profile",
+        _add(_prod_aks(networkProfile=None)),
+    ),
+    (
+        "production-network-isolation",
+        "prod cluster in AKS's own VNet",
+        _add(_prod_aks(agentPoolProfiles=[{"name": "system", "mode": "System"}])),
+    ),
 ]
 
 
@@ -584,6 +616,23 @@ def _sdk_permission_kinds() -> dict[str, type]:
             (enum_name,) = set(re.findall(r"ForwardRef\('(\w+Permissions)'\)", str(param.annotation)))
             kinds[param.name] = getattr(keyvault, enum_name)
     return kinds
+
+
+def test_the_policy_engines_are_the_sdks_network_policies_except_none() -> None:
+    from pulumi_azure_native import containerservice
+
+    from policy.rules import NETWORK_POLICY_ENGINES
+
+    assert {p.value for p in containerservice.NetworkPolicy} - {"none"} == NETWORK_POLICY_ENGINES
+
+
+def test_network_isolation_applies_to_the_configured_stacks_only() -> None:
+    dev_cluster = next(r for r in _stack() if r.type == MANAGED_CLUSTER)
+    assert dev_cluster.props.get("networkProfile") is None  # the dev stack's cluster: AKS's own network
+    assert check_network_isolation(dev_cluster, CONFIG) == []
+    staging = PolicyConfig(registry=REGISTRY, isolated_stacks=("prod", "dev"))
+    (message,) = check_network_isolation(dev_cluster, staging)
+    assert message.startswith("AKS cluster aks: no network policy engine")
 
 
 def test_the_sdk_knows_the_permission_kinds_the_tests_cover() -> None:
@@ -745,6 +794,12 @@ COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
             _set("eso", "values", "webhook", value={"create": False})(rs),
             _set("eso", "values", "scopedNamespace", value="data")(rs),
         ),
+    ),
+    ("production-network-isolation", "prod cluster in its subnet with Cilium", _add(_prod_aks())),
+    (
+        "production-network-isolation",
+        "prod cluster with Calico, engine name in capitals",
+        _add(_prod_aks(networkProfile={"networkPolicy": "Calico"})),
     ),
 ]
 _CHARTS = {
