@@ -36,8 +36,11 @@ cluster = Cluster(
     ),
 )
 
-# kubectl create namespace
-namespace = Namespace("namespace", NamespaceArgs(name=plan.namespace, provider=cluster.provider))
+# kubectl create namespace; with the stack's network (a policy engine), deny ingress by default.
+namespace = Namespace(
+    "namespace",
+    NamespaceArgs(name=plan.namespace, provider=cluster.provider, deny_ingress=plan.network is not None),
+)
 
 # Managed identity, ServiceAccount, federated credential (workload identity).
 identity = Identity(

@@ -53,6 +53,9 @@ class ChartProfile:
     executors: tuple[str, ...]  # the `executor` values this Airflow runs
     default_user_key: str  # the values key whose `defaultUser` the create-user job reads
     standalone_dag_processor: bool  # a `dagProcessor` component of its own (Airflow 3)
+    # The UI component also serves the Task Execution API every task and component calls
+    # (Airflow 3): with NetworkPolicies on, Airflow's pods must be let in.
+    execution_api: bool
     airflow_image_keys: tuple[str, ...] = field(default=("airflow", "pod_template", "flower"))
 
     @property
@@ -87,6 +90,7 @@ PROFILES: dict[str, ChartProfile] = {
         static_keys={"webserver-secret-key": "webserverSecretKeySecretName"},
         ui_service="webserver",
         ui_service_key="webserver",
+        execution_api=False,
         pdb_keys=("scheduler", "webserver", "pgbouncer"),
         executors=("LocalExecutor", "CeleryExecutor", "KubernetesExecutor", "CeleryKubernetesExecutor"),
         default_user_key="webserver",
@@ -113,6 +117,7 @@ PROFILES: dict[str, ChartProfile] = {
         static_keys={"api-secret-key": "apiSecretKeySecretName", "jwt-secret": "jwtSecretName"},
         ui_service="api-server",
         ui_service_key="apiServer",
+        execution_api=True,
         pdb_keys=("scheduler", "apiServer", "triggerer", "pgbouncer", "workers"),
         # Airflow 3 has no CeleryKubernetesExecutor: several executors side by side replace it
         # (a task picks one with `executor=`; the first is the default).

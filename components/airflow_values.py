@@ -160,7 +160,34 @@ def airflow_values(settings: Settings, plan: StackPlan) -> dict[str, Any]:
     _merge(values, _version_specific(profile, settings, names))
     if settings.high_availability:
         _merge(values, _high_availability(profile, settings))
+    if plan.network is not None:
+        _merge(values, _network_policies(settings, plan))
     return values
+
+
+def _network_policies(settings: Settings, plan: StackPlan) -> dict[str, Any]:
+    """With a policy engine (the stack's own network): the chart's NetworkPolicies, and the
+    bundled PostgreSQL reachable only from PgBouncer (or, without it, from Airflow's pods).
+    Everything else in the namespace is denied by the Namespace's default policy."""
+    out: dict[str, Any] = {"networkPolicies": {"enabled": True}}
+    airflow_pods = {"tier": "airflow", "release": plan.airflow_release}
+    if plan.profile.execution_api:
+        # the chart's policy lets nothing in unless told (`from: []`): tasks, the scheduler,
+        # the triggerer and the DAG processor call the API server
+        out[plan.profile.ui_service_key] = {
+            "networkPolicy": {"ingress": {"from": [{"podSelector": {"matchLabels": airflow_pods}}]}}
+        }
+    if settings.postgresql_enabled:
+        clients = dict(airflow_pods)
+        if settings.pgbouncer_enabled:
+            clients["component"] = "pgbouncer"
+        out["postgresql"] = {
+            "networkPolicy": {
+                "enabled": True,
+                "ingressRules": {"primaryAccessOnlyFrom": {"enabled": True, "podSelector": clients}},
+            }
+        }
+    return out
 
 
 # The chart's own user ids for its images (values.yaml `uid`s), and Airflow's: uid 50000 in

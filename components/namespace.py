@@ -19,6 +19,13 @@ _FORMER_NAME = "identity-namespace"
 class NamespaceArgs:
     name: str  # plan.namespace
     provider: k8s.Provider
+    # With a network policy engine: deny every ingress the charts' policies do not allow.
+    deny_ingress: bool = False
+
+
+# Selects every pod in the namespace and allows no ingress: NetworkPolicies add up, so a pod
+# receives only what another policy (the chart's) allows it.
+DEFAULT_DENY = "default-deny-ingress"
 
 
 class Namespace(pulumi.ComponentResource):
@@ -26,6 +33,7 @@ class Namespace(pulumi.ComponentResource):
 
     name: pulumi.Output[str]
     resource: k8s.core.v1.Namespace
+    deny_ingress: k8s.networking.v1.NetworkPolicy | None
 
     def __init__(self, name: str, args: NamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:namespace:Namespace", name, None, opts)
@@ -40,4 +48,18 @@ class Namespace(pulumi.ComponentResource):
             ),
         )
         self.name = self.resource.metadata.name
+        self.deny_ingress = (
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-default-deny",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=DEFAULT_DENY, namespace=self.name, labels=dict(PART_OF_LABELS)
+                ),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress"]
+                ),
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            )
+            if args.deny_ingress
+            else None
+        )
         self.register_outputs({"name": self.name})

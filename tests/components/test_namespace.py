@@ -64,3 +64,21 @@ def test_the_former_urn_is_what_the_former_layout_registered() -> None:
     former, _ = run_component(FormerIdentity)
     assert former.one(NAMESPACE).urn == FORMER_URN
     assert former.one(NAMESPACE).aliases == []  # nothing to adopt where nothing moved
+
+
+def test_with_a_policy_engine_the_namespace_denies_ingress_by_default() -> None:
+    result, namespace = run_component(
+        lambda: Namespace("namespace", NamespaceArgs(name="data", provider=provider(), deny_ingress=True))
+    )
+    (policy,) = result.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    assert policy.inputs["metadata"]["namespace"] == "data"
+    # every pod selected (the empty selector), Ingress isolated, no rule: nothing allowed
+    assert policy.inputs["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    assert policy.parent == result.one("airflow-aks:namespace:Namespace").urn
+    assert namespace.deny_ingress is not None
+
+
+def test_without_one_no_policy_is_made() -> None:
+    result, namespace = _namespace()
+    assert result.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") == []
+    assert namespace.deny_ingress is None
