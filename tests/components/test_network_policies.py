@@ -144,3 +144,23 @@ def test_aks_managed_renders_no_network_policy() -> None:
     values = airflow_values(settings, build_plan(settings))
     assert "networkPolicies" not in values
     assert "networkPolicy" not in values["postgresql"]
+
+
+def test_airflow_3s_api_server_reads_task_logs_from_the_shared_volume(prod_run: RunResult) -> None:
+    """The chart's worker and triggerer policies admit log requests from `component: webserver`
+    only, which Airflow 3 does not run; the API server mounts the logs claim instead."""
+    objs = _prod(prod_run)
+    (worker_policy,) = [
+        o for o in objs if o.get("kind") == "NetworkPolicy" and o["metadata"]["name"].endswith("-worker-policy")
+    ]
+    peers = [p["podSelector"]["matchLabels"] for rule in worker_policy["spec"]["ingress"] for p in rule["from"]]
+    assert peers == [{"tier": "airflow", "release": "airflow", "component": "webserver"}]
+    (api,) = [o for o in objs if o.get("kind") == "Deployment" and o["metadata"]["name"] == "airflow-api-server"]
+    pod = api["spec"]["template"]["spec"]
+    claims = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v
+    }
+    mounts = {m["name"]: m["mountPath"] for c in pod["containers"] for m in c.get("volumeMounts") or []}
+    assert {mounts[name] for name in claims} == {"/opt/airflow/logs"}
+    release = next(r for r in prod_run.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")
+    assert set(claims.values()) == {release.inputs["values"]["logs"]["persistence"]["existingClaim"]}
