@@ -116,7 +116,7 @@ operator = SecretsOperator(
         resources=settings.secrets_operator_resources.kubernetes(),
         provider=cluster.provider,
         store_depends_on=[*identity.federated_credentials, vault.read_grant],
-        release_depends_on=cluster.image_pull_access,
+        release_depends_on=[*cluster.image_pull_access, *cluster.workload_pools],
         external_secrets=[
             ExternalSecretSpec(target, src.data, [vault_secrets[kv] for kv in src.data.values()], src.template)
             for target, src in plan.secrets.items()
@@ -134,8 +134,13 @@ app = Airflow(
         port_forward=plan.ui_port_forward,
         values=airflow_values(settings, plan),
         provider=cluster.provider,
-        # Images pull once AcrPull is granted; pods start once their claim and Secrets exist.
-        depends_on=[*cluster.image_pull_access, logs.claim, *operator.external_secrets.values()],
+        # Images pull once AcrPull is granted; pods start once their nodes, claim and Secrets exist.
+        depends_on=[
+            *cluster.image_pull_access,
+            *cluster.workload_pools,
+            logs.claim,
+            *operator.external_secrets.values(),
+        ],
     ),
 )
 

@@ -34,6 +34,13 @@ def deployer_principal_type(client_id: str) -> authorization.PrincipalType:
     )
 
 
+# The autoscaling pool Airflow runs on when userPoolMaxCount > 0 (AKS: lowercase letters and
+# digits, at most 12 characters for a Linux pool).
+USER_POOL = "airflow"
+# With a user pool the system pool runs only what AKS marks critical (CoreDNS, metrics-server,
+# the CSI drivers...): AKS documents this taint for system pools.
+CRITICAL_ADDONS_ONLY = "CriticalAddonsOnly=true:NoSchedule"
+
 # How long a new Azure RBAC grant on the cluster takes to reach its API server: Microsoft
 # documents "up to five minutes" for Azure RBAC for Kubernetes authorization; the wait runs
 # once, when the grant is created (or replaced), never on later updates.
@@ -140,6 +147,9 @@ class Cluster(pulumi.ComponentResource):
     image_pull_access: list[pulumi.Resource]
     # The network the stack placed the nodes in (None: AKS made its own, or an existing cluster).
     network: Network | None
+    # The pool Airflow's pods run on when it is not the system pool: every Helm release waits
+    # for it (with the system pool tainted, a pod has nowhere else to go).
+    workload_pools: list[pulumi.Resource]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:cluster:Cluster", name, None, opts)
@@ -157,6 +167,7 @@ class Cluster(pulumi.ComponentResource):
 
         access: list[pulumi.Resource] = []
         self.network = None
+        self.workload_pools = []
         if s.cluster_mode == "create":
             placement = None
             if args.network is not None:
@@ -167,6 +178,8 @@ class Cluster(pulumi.ComponentResource):
                 )
                 placement = self._control_plane_identity(name, s, group, args.network, self.network, args)
             aks = self._create_aks(name, s, group, args, placement)
+            if s.user_pool_max_count > 0:
+                self.workload_pools.append(self._user_pool(name, s, group, aks, placement))
             if s.cluster_auth == "entra":
                 access.append(self._grant_admins(name, s, aks, args))
             self.cluster_name = aks.name
@@ -245,6 +258,36 @@ class Cluster(pulumi.ComponentResource):
             # a new grant (another admin group, another deployer) waits again
             triggers={"grant": grant.id},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[grant]),
+        )
+
+    def _user_pool(
+        self,
+        name: str,
+        s: Settings,
+        group: resources.ResourceGroup,
+        aks: containerservice.ManagedCluster,
+        placement: _Placement | None,
+    ) -> containerservice.AgentPool:
+        """The pool Airflow runs on: the cluster autoscaler between userPoolMinCount and
+        userPoolMaxCount, over the system pool's zones, in the same subnet."""
+        return containerservice.AgentPool(
+            f"{name}-user-pool",
+            agent_pool_name=USER_POOL,
+            resource_name_=aks.name,
+            resource_group_name=group.name,
+            mode=containerservice.AgentPoolMode.USER,
+            vm_size=s.user_pool_vm_size,
+            enable_auto_scaling=True,
+            min_count=s.user_pool_min_count,
+            max_count=s.user_pool_max_count,
+            count=s.user_pool_min_count,
+            max_pods=s.max_pods_per_node,
+            availability_zones=list(s.availability_zones),
+            os_type=containerservice.OSType.LINUX,
+            type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+            vnet_subnet_id=placement.node_subnet_id if placement else None,
+            # the autoscaler owns the node count once the pool exists
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
         )
 
     def _control_plane_identity(
@@ -338,6 +381,10 @@ class Cluster(pulumi.ComponentResource):
                     os_type=containerservice.OSType.LINUX,
                     type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
                     vnet_subnet_id=placement.node_subnet_id if placement else None,
+                    # a pool's max pods cannot change in place: the article's cluster (AKS's
+                    # own VNet) keeps AKS's default
+                    max_pods=s.max_pods_per_node if placement else None,
+                    node_taints=[CRITICAL_ADDONS_ONLY] if s.user_pool_max_count > 0 else None,
                 )
             ],
             network_profile=network_profile,

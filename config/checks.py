@@ -290,8 +290,26 @@ def _check_image_tag(s: Settings) -> list[Problem]:
 
 
 def _check_high_availability(s: Settings) -> list[Problem]:
-    # nodeCount sizes a created cluster only: an existing cluster's nodes are its own.
-    if s.cluster_mode == "create" and s.high_availability and s.node_count < 2:
+    """Two replicas of each component need two nodes to spread over, on the pool Airflow runs
+    on: the system pool (nodeCount) without a user pool; with one, the user pool, which the
+    autoscaler may shrink to userPoolMinCount (the system pool then runs critical add-ons only)."""
+    # Both size a created cluster only: an existing cluster's nodes are its own.
+    if s.cluster_mode != "create" or not s.high_availability:
+        return []
+    if s.has_user_pool:
+        if s.user_pool_min_count >= 2:
+            return []
+        also = f", and userPoolMaxCount ({s.user_pool_max_count}) with it" if s.user_pool_max_count < 2 else ""
+        return [
+            Problem(
+                project_key("userPoolMinCount"),
+                s.user_pool_min_count,
+                f"must be at least 2 with highAvailability: Airflow runs on the user pool, and two replicas of each "
+                f"component need 2 nodes to spread over, but the autoscaler may shrink the pool to userPoolMinCount "
+                f"({s.user_pool_min_count}); raise it to 2{also}",
+            )
+        ]
+    if s.node_count < 2:
         return [
             Problem(
                 project_key("highAvailability"),
@@ -303,6 +321,10 @@ def _check_high_availability(s: Settings) -> list[Problem]:
 
 
 def _check_zones(s: Settings) -> list[Problem]:
+    """The system pool has nodeCount nodes, fixed: each zone it spans needs one. A user pool
+    spans the same zones with the autoscaler, which balances them as it grows and may leave a
+    zone empty at userPoolMinCount (the HA replicas spread over zones only where nodes are:
+    ScheduleAnyway), so it adds no rule."""
     zones = len(s.availability_zones)
     if s.cluster_mode == "create" and s.node_count < zones:
         return [
@@ -314,6 +336,31 @@ def _check_zones(s: Settings) -> list[Problem]:
             )
         ]
     return []
+
+
+def _check_user_pool(s: Settings) -> list[Problem]:
+    if not s.has_user_pool:
+        return []
+    problems: list[Problem] = []
+    if s.cluster_mode != "create":
+        problems.append(
+            Problem(
+                project_key("userPoolMaxCount"),
+                s.user_pool_max_count,
+                "needs clusterMode=create: the stack adds its user pool to the cluster it creates, and an existing "
+                "cluster's pools are its own; leave it 0",
+            )
+        )
+    if s.user_pool_min_count > s.user_pool_max_count:
+        problems.append(
+            Problem(
+                project_key("userPoolMinCount"),
+                s.user_pool_min_count,
+                f"must be at most userPoolMaxCount ({s.user_pool_max_count}): the autoscaler keeps the user pool "
+                "between the two",
+            )
+        )
+    return problems
 
 
 def _check_git_sync(s: Settings) -> list[Problem]:
@@ -359,10 +406,11 @@ def _check_operator_namespace(s: Settings) -> list[Problem]:
     if not s.install_secrets_operator:
         return []
     derived = s.operator_namespace
-    if len(derived) > DNS_LABEL_MAX or SYSTEM_NAMESPACE.fullmatch(derived):
+    too_long = len(derived) > DNS_LABEL_MAX
+    if too_long or SYSTEM_NAMESPACE.fullmatch(derived):
         why = (
             f"{len(derived)} characters, more than {DNS_LABEL_MAX}"
-            if len(derived) > DNS_LABEL_MAX
+            if too_long
             else "a kube-* name, which Kubernetes reserves for its own namespaces"
         )
         return [
@@ -454,7 +502,8 @@ _CLUSTER_FIELDS = frozenset(
 _CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]], ...] = (
     (_CLUSTER_FIELDS, _check_existing_cluster),
     (_CLUSTER_FIELDS, _check_created_cluster),
-    (_CLUSTER_FIELDS | {"location", "network_mode"}, _check_stack_names),
+    # not cluster_resource_group: only an existing cluster has one, and it has no derived names
+    ((_CLUSTER_FIELDS - {"cluster_resource_group"}) | {"location", "network_mode"}, _check_stack_names),
     (frozenset({"postgresql_enabled", "pgbouncer_enabled", "external_database_secret_name"}), _check_database),
     (
         frozenset({"dags_git_repo", "dags_git_sub_path", "dags_git_branch", "dags_git_rev", "dags_git_depth"}),
@@ -462,8 +511,12 @@ _CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]],
     ),
     (frozenset({"airflow_chart_version", "executor"}), _check_executor),
     (frozenset({"airflow_chart_version", "airflow_image_tag"}), _check_image_tag),
-    (frozenset({"high_availability", "node_count", "cluster_mode"}), _check_high_availability),
+    (
+        frozenset({"high_availability", "node_count", "cluster_mode", "user_pool_max_count", "user_pool_min_count"}),
+        _check_high_availability,
+    ),
     (frozenset({"availability_zones", "node_count", "cluster_mode"}), _check_zones),
+    (frozenset({"user_pool_max_count", "user_pool_min_count", "cluster_mode"}), _check_user_pool),
     (frozenset({"cluster_admin_group_object_id", "cluster_auth", "cluster_mode"}), _check_cluster_admins),
     (frozenset({"kubernetes_version", "auto_upgrade_channel"}), _check_upgrade_channel),
     (frozenset({"namespace", "install_secrets_operator"}), _check_operator_namespace),

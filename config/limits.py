@@ -36,6 +36,10 @@ TIMEZONE_MAX = 64  # the longest IANA name (America/Argentina/ComodRivadavia) ha
 LOCATION_MAX = 32  # Azure region names: the longest (germanywestcentral) has 18
 VM_SIZE_MAX = 64  # Azure VM size names (Standard_M416-208ms_v2 and the like)
 KUBERNETES_VERSION_MAX = 16  # 1.MINOR.PATCH
+USER_POOL_NODES_MAX = 1000  # AKS: the autoscaler's min/max count of a node pool (VM scale set), 0-1000
+# AKS: maximum pods per node, 10-250 (Azure CNI and kubenet; Azure CNI Overlay up to 250).
+MAX_PODS_MIN = 30  # AKS: a system pool must support at least 30 pods; the stack sets both pools alike
+MAX_PODS_MAX = 250
 RESOURCES_MAX = 256  # cpu=..,memory=..,cpuLimit=..,memoryLimit=..
 QUANTITY_MAX = 32  # one Kubernetes quantity
 # airflowEnv is copied into every Airflow container of the Helm release (a dozen pod specs

@@ -24,12 +24,15 @@ from config.limits import (
     IMAGE_TAG_MAX,
     KUBERNETES_VERSION_MAX,
     LOCATION_MAX,
+    MAX_PODS_MAX,
+    MAX_PODS_MIN,
     QUANTITY_MAX,
     RESOURCE_GROUP_MAX,
     STACK_MAX,
     SUB_PATH_MAX,
     SUBNET_ID_MAX,
     TIMEZONE_MAX,
+    USER_POOL_NODES_MAX,
     VM_SIZE_MAX,
 )
 
@@ -84,6 +87,11 @@ GitRef = Annotated[
     ),
 ]
 ContainerResources = Annotated[v.Resources, PlainValidator(v.never_raises(v.resources))]
+# Constrained-vCPU sizes have a '-': Standard_E8-4ds_v5.
+VmSize = Annotated[
+    str, v.pattern(VM_SIZE_MAX, r"Standard_[A-Za-z0-9][A-Za-z0-9_-]*", "an Azure VM size such as Standard_DS4_v2")
+]
+UserPoolNodes = Annotated[int, v.between(0, USER_POOL_NODES_MAX)]
 
 
 class Settings(BaseModel):
@@ -136,12 +144,14 @@ class Settings(BaseModel):
         Field(alias="clusterAdminGroupObjectId")
     )
     cluster_tier: Annotated[ClusterTier, v.choice(ClusterTier)] = Field(alias="clusterTier")
-    # Constrained-vCPU sizes have a '-': Standard_E8-4ds_v5.
-    node_vm_size: Annotated[
-        str,
-        v.pattern(VM_SIZE_MAX, r"Standard_[A-Za-z0-9][A-Za-z0-9_-]*", "an Azure VM size such as Standard_DS4_v2"),
-    ] = Field(alias="nodeVmSize")
+    node_vm_size: VmSize = Field(alias="nodeVmSize")
     node_count: Annotated[int, v.between(1, 100)] = Field(alias="nodeCount")
+    # A user pool `airflow` with the cluster autoscaler (userPoolMaxCount > 0): Airflow runs
+    # there, and the system pool (nodeVmSize, nodeCount) keeps to critical add-ons.
+    user_pool_max_count: UserPoolNodes = Field(alias="userPoolMaxCount")
+    user_pool_min_count: UserPoolNodes = Field(alias="userPoolMinCount")
+    user_pool_vm_size: VmSize = Field(alias="userPoolVmSize")
+    max_pods_per_node: Annotated[int, v.between(MAX_PODS_MIN, MAX_PODS_MAX)] = Field(alias="maxPodsPerNode")
     availability_zones: Annotated[
         list[str], BeforeValidator(v.string_list('["1", "2", "3"]')), AfterValidator(v.zones)
     ] = Field(alias="availabilityZones")
@@ -268,6 +278,11 @@ class Settings(BaseModel):
     secrets_operator_resources: ContainerResources = Field(alias="secretsOperatorResources")
 
     # ------------------------------------------------------------ derived values
+    @property
+    def has_user_pool(self) -> bool:
+        """A user pool with the cluster autoscaler runs Airflow (userPoolMaxCount above 0)."""
+        return self.user_pool_max_count > 0
+
     @property
     def effective_resource_group(self) -> str:
         return self.resource_group_name or f"{self.name_prefix}-{self.stack}-rg"

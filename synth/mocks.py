@@ -688,6 +688,11 @@ class AzureMocks(pulumi.runtime.Mocks):
             acct = inputs.get("accountName", "account")
             state.update(name="default")
             return _arm_id(rg, "Microsoft.Storage/storageAccounts", f"{acct}/blobServices/default"), state
+        if typ == "azure-native:containerservice:AgentPool":
+            pname = inputs.get("agentPoolName", name)
+            cluster = inputs.get("resourceName", "cluster")
+            state.update(name=pname, provisioningState="Succeeded")
+            return _arm_id(rg, "Microsoft.ContainerService/managedClusters", f"{cluster}/agentPools/{pname}"), state
         if typ == "azure-native:network:VirtualNetwork":
             vname = inputs.get("virtualNetworkName", name)
             vnet_id = _arm_id(rg, "Microsoft.Network/virtualNetworks", vname)

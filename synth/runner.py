@@ -38,6 +38,8 @@ class ResourceRecord:
     ignore_changes: list[str] = field(default_factory=list)
     protect: bool = False
     aliases: list[str] = field(default_factory=list)  # former URNs the engine would adopt
+    # the customTimeouts option: create/update/delete -> duration ("" where not set)
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
     # a component's register_outputs, as `pulumi stack export` shows them (None: never called)
     outputs: dict[str, Any] | None = None
 
@@ -60,6 +62,13 @@ def alias_urns(request: Any, urn: str) -> list[str]:
         qualified = f"{parent.split('::')[2]}${typ}" if parent else typ
         out.append(f"{prefix}::{qualified}::{name}")
     return sorted(out)
+
+
+def _timeouts(request: Any) -> dict[str, str]:
+    timeouts = getattr(request, "customTimeouts", None)
+    if timeouts is None:
+        return {}
+    return {k: str(getattr(timeouts, k, "")) for k in ("create", "update", "delete") if getattr(timeouts, k, "")}
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -104,6 +113,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             ignore_changes=sorted(getattr(request, "ignoreChanges", [])),
             protect=bool(getattr(request, "protect", False)),
             aliases=[] if read else alias_urns(request, urn),
+            custom_timeouts=_timeouts(request),
         )
         self.order.append(urn)
 

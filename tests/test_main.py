@@ -764,3 +764,11 @@ def test_the_airflow_release_outlasts_the_migrations_its_pods_wait_for(distinct_
     needed = BACKOFF_CAP + wait + BACKOFF_CAP + deadline
     assert needed > PROVIDER_DEFAULT_TIMEOUT  # the provider's default would not do
     assert _timeout(release) >= needed
+
+
+def test_prod_releases_wait_for_the_pool_their_pods_run_on(prod_run: RunResult) -> None:
+    """prod's system pool is tainted CriticalAddonsOnly: until the user pool exists, a release's
+    pods have no node, and the release would spend its timeout Pending."""
+    (pool,) = prod_run.by_type("azure-native:containerservice:AgentPool")
+    for release in prod_run.by_type("kubernetes:helm.sh/v3:Release"):
+        assert f"{pool.type}::{pool.name}" in deps_of(prod_run, release), release.name

@@ -471,3 +471,33 @@ def test_authorized_ranges_restrict_the_api_server() -> None:
     result, _, _ = _placed(apiServerAuthorizedIpRanges='["203.0.113.7", "198.51.100.0/24"]')
     aks = result.one("azure-native:containerservice:ManagedCluster").inputs
     assert aks["apiServerAccessProfile"] == {"authorizedIPRanges": ["203.0.113.7", "198.51.100.0/24"]}
+
+
+# ------------------------------------------------------------ an autoscaling pool for Airflow (issue 12)
+def test_a_user_pool_autoscales_and_the_system_pool_keeps_to_critical_add_ons() -> None:
+    result, cluster, _ = _placed(networkMode="create", userPoolMinCount="3", userPoolMaxCount="10", maxPodsPerNode="60")
+    aks = result.one("azure-native:containerservice:ManagedCluster")
+    (system,) = aks.inputs["agentPoolProfiles"]
+    # the taint AKS documents for a system pool that runs critical add-ons only
+    assert system["nodeTaints"] == ["CriticalAddonsOnly=true:NoSchedule"]
+    assert system["maxPods"] == 60
+    pool = result.one("azure-native:containerservice:AgentPool")
+    assert pool.inputs["mode"] == "User"
+    assert (pool.inputs["enableAutoScaling"], pool.inputs["minCount"], pool.inputs["maxCount"]) == (True, 3, 10)
+    assert pool.inputs["count"] == 3
+    assert pool.inputs["maxPods"] == 60
+    assert pool.inputs["availabilityZones"] == system["availabilityZones"]
+    assert pool.inputs["vnetSubnetID"] == system["vnetSubnetID"]
+    assert pool.inputs["resourceName"] == aks.inputs["resourceName"]
+    assert pool.ignore_changes == ["count"]  # the autoscaler's, once it runs
+    assert cluster.workload_pools
+    assert "azure-native:containerservice:ManagedCluster::cluster-aks" in deps_of(result, pool)
+
+
+def test_without_a_user_pool_the_articles_single_pool_runs_everything() -> None:
+    result, cluster, _ = _placed()
+    (system,) = result.one("azure-native:containerservice:ManagedCluster").inputs["agentPoolProfiles"]
+    assert "nodeTaints" not in system
+    assert "maxPods" not in system  # AKS's default; a pool's max pods cannot change in place
+    assert result.by_type("azure-native:containerservice:AgentPool") == []
+    assert cluster.workload_pools == []

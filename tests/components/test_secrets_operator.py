@@ -222,6 +222,25 @@ def test_ready_waits_outlast_a_propagating_grant() -> None:
         assert result.one(typ).inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
 
 
+def _minutes(duration: str) -> int:
+    assert duration.endswith("m"), duration
+    return int(duration[:-1])
+
+
+def test_ready_waits_on_create_and_update_are_longer_than_the_providers_default() -> None:
+    """pulumi-kubernetes awaits an object for 10 minutes unless told otherwise; a Key Vault grant
+    or federated credential still propagating keeps ESO retrying with a growing back-off, on
+    the first create and again on an update (a changed ExternalSecret is awaited Ready anew)."""
+    result, _ = _operator()
+    waited = [*result.by_type("kubernetes:external-secrets.io/v1:SecretStore")]
+    waited += result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+    assert waited
+    for record in waited:
+        timeouts = record.custom_timeouts
+        assert _minutes(timeouts["create"]) > 10, record.name
+        assert _minutes(timeouts["update"]) > 10, record.name
+
+
 def test_release_waits_for_the_registry_grant() -> None:
     result, _ = _operator()
     release = result.one("kubernetes:helm.sh/v3:Release")

@@ -116,6 +116,9 @@ IP_RANGE = "must be an IPv4 address such as 203.0.113.7 or an IPv4 CIDR such as 
 SUB = "/subscriptions/5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4f"
 SUBNET = f"{SUB}/resourceGroups/net-rg/providers/Microsoft.Network/virtualNetworks/hub-vnet/subnets/aks-nodes"
 EXISTING_CLUSTER = {"clusterMode": "existing", "clusterName": "corp-aks", "clusterResourceGroup": "corp-rg"}
+POOL_NODES = "must be a whole number from 0 to 1000"
+MAX_PODS = "must be a whole number from 30 to 250"
+VM_SIZE = "an Azure VM size such as Standard_DS4_v2"
 
 CASES: list[Case] = [
     # ---- location and naming
@@ -532,6 +535,12 @@ CASES: list[Case] = [
     ),
     bad("adminEmail-local-part-65", "adminEmail", "a" * 65 + "@example.com", "at most 64 characters before the @"),
     bad("adminEmail-label-64", "adminEmail", "admin@" + "b" * 64 + ".com", "63 per domain label"),
+    bad(  # one millicore over the cap: the cap is exact
+        "workerResources-1024-cores-and-1m",
+        "workerResources",
+        "cpu=1,memory=1Gi,cpuLimit=1024001m,memoryLimit=1Gi",
+        "cpuLimit '1024001m' is more than 1024 cores",
+    ),
     bad(
         "workerResources-2000-cores",
         "workerResources",
@@ -933,6 +942,80 @@ CASES: list[Case] = [
         "<namePrefix>-<stack>-aks-identity = ",
         stack="s" * 108,
     ),
+    # ---- issue 12: an autoscaling user pool
+    bad("userPoolMaxCount-negative", "userPoolMaxCount", "-1", POOL_NODES),
+    bad("userPoolMaxCount-1001", "userPoolMaxCount", "1001", POOL_NODES),
+    bad("userPoolMaxCount-fraction", "userPoolMaxCount", "2.5", POOL_NODES),
+    bad("userPoolMaxCount-float-text", "userPoolMaxCount", "10.0", POOL_NODES),
+    bad("userPoolMaxCount-exponent", "userPoolMaxCount", "1e3", POOL_NODES),
+    bad("userPoolMaxCount-word", "userPoolMaxCount", "ten", POOL_NODES),
+    bad("userPoolMaxCount-boolean", "userPoolMaxCount", "true", POOL_NODES),
+    bad("userPoolMaxCount-empty", "userPoolMaxCount", "", POOL_NODES),
+    bad("userPoolMaxCount-30-digits", "userPoolMaxCount", "9" * 30, POOL_NODES),
+    bad("userPoolMinCount-negative", "userPoolMinCount", "-1", POOL_NODES),
+    bad("userPoolMinCount-1001", "userPoolMinCount", "1001", POOL_NODES),
+    bad("userPoolMinCount-fraction", "userPoolMinCount", "1.5", POOL_NODES),
+    bad("userPoolMinCount-word", "userPoolMinCount", "one", POOL_NODES),
+    bad("userPoolMinCount-boolean", "userPoolMinCount", "false", POOL_NODES),
+    bad("userPoolMinCount-empty", "userPoolMinCount", "", POOL_NODES),
+    bad("userPoolVmSize-no-Standard-prefix", "userPoolVmSize", "D8ds_v5", VM_SIZE),
+    bad("userPoolVmSize-lowercase-prefix", "userPoolVmSize", "standard_D8ds_v5", VM_SIZE),
+    bad("userPoolVmSize-space", "userPoolVmSize", "Standard D8ds_v5", VM_SIZE),
+    bad("userPoolVmSize-empty", "userPoolVmSize", "", VM_SIZE),
+    bad("userPoolVmSize-65-chars", "userPoolVmSize", "Standard_" + "D" * 56, "more than 64: must be " + VM_SIZE),
+    bad("userPoolVmSize-newline", "userPoolVmSize", "Standard_D8ds_v5\n", "U+000A at position 16"),
+    bad("maxPodsPerNode-29", "maxPodsPerNode", "29", MAX_PODS),
+    bad("maxPodsPerNode-251", "maxPodsPerNode", "251", MAX_PODS),
+    bad("maxPodsPerNode-zero", "maxPodsPerNode", "0", MAX_PODS),
+    bad("maxPodsPerNode-negative", "maxPodsPerNode", "-110", MAX_PODS),
+    bad("maxPodsPerNode-float-text", "maxPodsPerNode", "110.0", MAX_PODS),
+    bad("maxPodsPerNode-word", "maxPodsPerNode", "many", MAX_PODS),
+    bad("maxPodsPerNode-boolean", "maxPodsPerNode", "true", MAX_PODS),
+    bad("maxPodsPerNode-empty", "maxPodsPerNode", "", MAX_PODS),
+    conflict(
+        "userPoolMinCount-above-userPoolMaxCount",
+        {"userPoolMaxCount": "3", "userPoolMinCount": "5"},
+        "userPoolMinCount",
+        "must be at most userPoolMaxCount (3): the autoscaler keeps the user pool between the two",
+        shown="5",
+    ),
+    conflict(
+        "userPoolMaxCount-on-an-existing-cluster",
+        {**EXISTING_CLUSTER, "userPoolMaxCount": "5"},
+        "userPoolMaxCount",
+        "needs clusterMode=create: the stack adds its user pool to the cluster it creates, and an existing "
+        "cluster's pools are its own; leave it 0",
+        shown="5",
+    ),
+    conflict(
+        "userPoolMinCount-one-with-highAvailability",
+        {"highAvailability": "true", "userPoolMaxCount": "5", "userPoolMinCount": "1"},
+        "userPoolMinCount",
+        "must be at least 2 with highAvailability: Airflow runs on the user pool, and two replicas of each component "
+        "need 2 nodes to spread over, but the autoscaler may shrink the pool to userPoolMinCount (1); raise it to 2",
+        shown="1",
+    ),
+    conflict(
+        "userPoolMinCount-zero-with-highAvailability-and-one-node-at-most",
+        {"highAvailability": "true", "userPoolMaxCount": "1", "userPoolMinCount": "0"},
+        "userPoolMinCount",
+        "(0); raise it to 2, and userPoolMaxCount (1) with it",
+        shown="0",
+    ),
+    # with a user pool the HA rule moves from nodeCount (the system pool) to userPoolMinCount
+    conflict(
+        "userPoolMinCount-one-with-highAvailability-and-one-system-node",
+        {
+            "highAvailability": "true",
+            "nodeCount": "1",
+            "availabilityZones": '["1"]',
+            "userPoolMaxCount": "4",
+            "userPoolMinCount": "1",
+        },
+        "userPoolMinCount",
+        "must be at least 2 with highAvailability",
+        shown="1",
+    ),
     # ---- unknown key
     Case("typo-exectuor", {"exectuor": "LocalExecutor"}, "exectuor", "did you mean airflow-aks:executor?"),
     Case("typo-nodecount-lowercase", {"nodecount": "3"}, "nodecount", "did you mean airflow-aks:nodeCount?"),
@@ -1200,6 +1283,92 @@ def test_network_keys_survive_hostile_values_where_their_cross_checks_read_them(
     values.update({_full(k): v for k, v in NETWORK_BASES[base].items()})
     for value in HOSTILE:
         _assert_reported_safely("dev", {**values, _full(key): value})
+
+
+POOL_BASES = {
+    "user-pool": {"userPoolMaxCount": "5"},
+    "user-pool-ha": {"userPoolMaxCount": "5", "userPoolMinCount": "2", "highAvailability": "true"},
+    "user-pool-existing-cluster": {**EXISTING_CLUSTER, "userPoolMaxCount": "5", "highAvailability": "true"},
+    "ha-without-user-pool": {"highAvailability": "true"},
+}
+
+
+@pytest.mark.parametrize("base", list(POOL_BASES))
+@pytest.mark.parametrize(
+    "key",
+    [
+        "userPoolMaxCount",
+        "userPoolMinCount",
+        "userPoolVmSize",
+        "maxPodsPerNode",
+        "highAvailability",
+        "nodeCount",
+        "availabilityZones",
+        "clusterMode",
+    ],
+)
+def test_pool_keys_survive_hostile_values_where_their_cross_checks_read_them(key: str, base: str) -> None:
+    """On the dev config the user-pool checks stop early (userPoolMaxCount is 0): here they
+    run, so one that reads a field it does not declare meets it invalid."""
+    values = dict(load_stack_config("dev").values)
+    values.update({_full(k): v for k, v in POOL_BASES[base].items()})
+    for value in HOSTILE:
+        _assert_reported_safely("dev", {**values, _full(key): value})
+
+
+# Settings on which every branch of every cross-check runs (conflicting ones among them).
+_CHECK_BASES: list[dict[str, Any]] = [
+    {},
+    {"cluster_mode": "existing", "cluster_name": "corp-aks", "cluster_resource_group": "corp-rg"},
+    {"cluster_mode": "existing", "cluster_name": "corp-aks"},
+    {"cluster_resource_group": "aks-rg"},
+    {"cluster_name": "airflow_aks", "resource_group_name": "r" * 70},
+    {"stack": "s" * 100},
+    {"dags_git_repo": "", "dags_git_sub_path": "x", "dags_git_branch": "x", "dags_git_rev": "x", "dags_git_depth": 5},
+    {"airflow_image_tag": "3.1.7", "executor": "CeleryKubernetesExecutor"},
+    {"airflow_image_tag": "2.10.5", "airflow_chart_version": "1.19.0"},
+    {"high_availability": True, "node_count": 1, "availability_zones": ["1"]},
+    {"high_availability": True, "user_pool_max_count": 1, "user_pool_min_count": 0},
+    {"high_availability": True, "user_pool_max_count": 5, "user_pool_min_count": 2},
+    {"user_pool_max_count": 3, "user_pool_min_count": 5, "cluster_mode": "existing"},
+    {"cluster_admin_group_object_id": "5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4f", "cluster_auth": "entra"},
+    {"kubernetes_version": "1.33.2"},
+    {"namespace": "n" * 60},
+    {"grant_acr_pull": False},
+    {"network_mode": "create", "vnet_address_space": "10.0.0.0/16"},
+    {"network_mode": "existing", "node_subnet_id": ""},
+    {"node_subnet_id": SUBNET},
+    {"api_server_authorized_ip_ranges": ["203.0.113.7"], "cluster_mode": "existing"},
+    {"postgresql_enabled": False, "external_database_secret_name": "db"},
+]
+_READS: set[str] = set()
+
+
+class _Recording(Settings):
+    """Settings that note every field read (directly or through a derived property)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in Settings.model_fields:
+            _READS.add(name)
+        return super().__getattribute__(name)
+
+
+def test_every_cross_check_declares_exactly_the_fields_it_reads() -> None:
+    """A check declares what it reads (in _CROSS_CHECKS) so that it runs beside invalid
+    fields it does not read: a field too few and it meets an invalid value; one too many and
+    it is skipped for nothing, a problem reported one run later."""
+    from config.checks import _CROSS_CHECKS
+
+    dev_s = parse_settings("dev", load_stack_config("dev").values)
+    bases = [dev_s.model_copy(update=update) for update in _CHECK_BASES]
+    bases.append(parse_settings("prod", load_stack_config("prod").values))
+    for declared, check in _CROSS_CHECKS:
+        read: set[str] = set()
+        for base in bases:
+            _READS.clear()
+            check(_Recording.model_construct(**{name: getattr(base, name) for name in Settings.model_fields}))
+            read |= _READS
+        assert read == declared, f"{check.__name__}: reads {sorted(read)}, declares {sorted(declared)}"
 
 
 @pytest.mark.parametrize("name", list(Settings.model_fields))

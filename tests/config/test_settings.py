@@ -153,12 +153,20 @@ def test_defaults_come_from_pulumi_yaml() -> None:
     assert s.effective_resource_group == "airflow-staging-rg"
     assert (s.network_mode, s.vnet_address_space, s.node_subnet_id) == ("aks-managed", "10.42.0.0/16", "")
     assert s.api_server_authorized_ip_ranges == []
+    assert (s.user_pool_max_count, s.user_pool_min_count, s.user_pool_vm_size, s.max_pods_per_node) == (
+        0,
+        1,
+        "Standard_D8ds_v5",
+        110,
+    )
+    assert not s.has_user_pool  # the article's single pool
 
 
 def test_project_defaults_are_encoded_as_the_engine_passes_them() -> None:
     defaults = project_defaults()
     assert defaults[f"{PROJECT}:nodeCount"] == "3"
     assert defaults[f"{PROJECT}:keyVaultPurgeProtection"] == "true"
+    assert (defaults[f"{PROJECT}:userPoolMaxCount"], defaults[f"{PROJECT}:maxPodsPerNode"]) == ("0", "110")
     assert json.loads(defaults[f"{PROJECT}:availabilityZones"]) == ["1", "2", "3"]
     assert set(defaults) == {f"{PROJECT}:{k}" for k in CONFIG_KEYS} - REQUIRED
 
@@ -366,6 +374,12 @@ def test_a_stack_name_with_characters_azure_names_refuse_is_reported_on_the_stac
         ("clusterName", "a" * 54, "cluster_name", "a" * 54),
         ("logsRetentionDays", "1", "logs_retention_days", 1),
         ("logsRetentionDays", "3650", "logs_retention_days", 3650),
+        ("userPoolMaxCount", "1000", "user_pool_max_count", 1000),
+        ("userPoolMinCount", "0", "user_pool_min_count", 0),
+        ("userPoolMinCount", "1000", "user_pool_min_count", 1000),  # no user pool: unused, not compared
+        ("userPoolVmSize", "Standard_E8-4ds_v5", "user_pool_vm_size", "Standard_E8-4ds_v5"),
+        ("maxPodsPerNode", "30", "max_pods_per_node", 30),
+        ("maxPodsPerNode", "250", "max_pods_per_node", 250),
         (
             "workerResources",
             "cpu=2,memory=4Gi,cpuLimit=2,memoryLimit=4Gi",
@@ -424,13 +438,16 @@ def test_prod_stack_sizes_every_component_and_keeps_logs_longer() -> None:
         assert getattr(prod, name) != getattr(dev_s, name), f"prod keeps the dev size for {name}"
 
 
-def test_prod_requests_fit_its_nodes_with_one_node_drained() -> None:
-    """Pulumi.prod.yaml's sizing arithmetic: the long-running pods (two of each HA
-    component) request less than four D8ds_v5 nodes can give, and every pod fits one node."""
+def test_prod_requests_fit_its_user_pool_with_one_node_drained() -> None:
+    """Pulumi.prod.yaml's sizing arithmetic: Airflow runs on the user pool (the system pool,
+    tainted CriticalAddonsOnly, runs add-ons only). The long-running pods (two of each HA
+    component) fit on the minimum pool less one draining node, and every pod fits one node;
+    the numbers the comment there states."""
     from config import cpu_millicores, memory_bytes
 
     s = parse_settings("prod", load_stack_config("prod").values)
-    assert (s.node_vm_size, s.node_count, s.high_availability) == ("Standard_D8ds_v5", 5, True)
+    assert (s.node_vm_size, s.node_count, s.high_availability) == ("Standard_D4ds_v5", 3, True)
+    assert (s.user_pool_vm_size, s.user_pool_min_count, s.user_pool_max_count) == ("Standard_D8ds_v5", 3, 10)
     git = s.git_sync_resources
     pods = {  # pod -> (replicas, containers)
         "scheduler": (2, [s.scheduler_resources]),  # chart 1.19: DAGs parsed by the DAG processor
@@ -442,15 +459,22 @@ def test_prod_requests_fit_its_nodes_with_one_node_drained() -> None:
         "statsd": (1, [s.statsd_resources]),
         "redis": (1, [s.redis_resources]),
         "postgresql": (1, [s.postgresql_resources]),
-        "external-secrets": (1, [s.secrets_operator_resources]),
+        "external-secrets": (1, [s.secrets_operator_resources]),  # no add-on: the user pool too
     }
     cpu = sum(n * sum(cpu_millicores(c.cpu) or 0 for c in cs) for n, cs in pods.values())
     memory = sum(n * sum(memory_bytes(c.memory) or 0 for c in cs) for n, cs in pods.values())
-    # per node, allocatable after AKS reservations (about 7.8 vCPU, 27 GiB) less ~1 vCPU /
-    # 3 GiB of system pods (CoreDNS, CSI drivers, ESO, ...)
+    assert (cpu, memory / 2**30) == (10_250, 19.75)  # "10.25 vCPU and 19.75 GiB"
+    # per D8ds_v5 node, allocatable after AKS reservations (about 7.8 vCPU, 27+ GiB) less ~1 vCPU /
+    # 3 GiB of per-node DaemonSets (Cilium, CSI node drivers, ...)
     node_cpu, node_memory = 6800, 24 * 2**30
-    assert cpu <= 4 * node_cpu * 0.5, cpu  # half of four nodes: the rest is for task pods
-    assert memory <= 4 * node_memory * 0.5, memory / 2**30
+    task_pod_cpu = cpu_millicores(s.worker_resources.cpu) or 0
+    assert task_pod_cpu == 1000  # "1 vCPU each"
+    drained = s.user_pool_min_count - 1  # one node of the minimum pool draining
+    assert cpu <= drained * node_cpu, cpu  # "the release alone still fits on the other two"
+    assert memory <= drained * node_memory, memory / 2**30
+    assert (drained * node_cpu - cpu) // 1000 == 3  # "only about 3 vCPU to spare"
+    assert round((s.user_pool_min_count * node_cpu - cpu) / 1000) == 10  # "about 10 vCPU" on 3 nodes
+    assert round((s.user_pool_max_count * node_cpu - cpu) / 1000) == 58  # "at 10 nodes about 58"
     for name, (_, containers) in pods.items():
         assert sum(cpu_millicores(c.cpu_limit) or 0 for c in containers) <= node_cpu, name
         assert sum(memory_bytes(c.memory_limit) or 0 for c in containers) <= node_memory, name
@@ -625,6 +649,7 @@ def test_a_100_character_stack_is_refused_with_every_name_it_breaks() -> None:
     assert "has 111 characters, at most 90" in p.message
     assert "AKS DNS prefix <namePrefix>-<stack>-aks = " in p.message
     assert "has 112 characters, at most 54" in p.message
+    assert "has 111 characters, at most 90; AKS DNS prefix" in p.message  # one clause per name
     assert "AKS node resource group MC_<resource group>_<cluster>_<location>" in p.message
     assert "or set resourceGroupName and clusterName explicitly" in p.message
 
@@ -994,3 +1019,83 @@ def test_a_network_conflict_is_reported_beside_a_bad_network_value() -> None:
         f"{PROJECT}:apiServerAuthorizedIpRanges",
         f"{PROJECT}:networkMode",
     ]
+
+
+# ------------------------------------------------------------- issue 12: a user pool
+def test_prod_has_an_autoscaling_user_pool_and_dev_keeps_the_articles_single_pool() -> None:
+    prod = parse_settings("prod", load_stack_config("prod").values)
+    dev_s = parse_settings("dev", load_stack_config("dev").values)
+
+    assert prod.has_user_pool
+    assert (prod.user_pool_min_count, prod.user_pool_max_count, prod.user_pool_vm_size) == (3, 10, "Standard_D8ds_v5")
+    assert (prod.node_count, prod.node_vm_size, prod.max_pods_per_node) == (3, "Standard_D4ds_v5", 110)
+    assert (prod.high_availability, prod.cluster_mode) == (True, "create")
+    assert not dev_s.has_user_pool
+    assert dev_s.user_pool_max_count == 0
+    assert (dev_s.node_count, dev_s.node_vm_size) == (3, "Standard_DS4_v2")
+
+
+def test_a_user_pool_may_scale_to_zero_without_high_availability() -> None:
+    s = parse_settings("dev", dev(userPoolMaxCount="5", userPoolMinCount="0"))
+    assert (s.has_user_pool, s.user_pool_min_count, s.user_pool_max_count) == (True, 0, 5)
+    s = parse_settings("dev", dev(userPoolMaxCount="1", userPoolMinCount="1"))
+    assert (s.user_pool_min_count, s.user_pool_max_count) == (1, 1)
+
+
+def test_without_a_user_pool_its_minimum_is_not_compared() -> None:
+    """userPoolMaxCount 0: no pool, so userPoolMinCount (and highAvailability's rule on it) is unused."""
+    s = parse_settings("dev", dev(userPoolMinCount="5", highAvailability="true"))
+    assert (s.has_user_pool, s.user_pool_min_count) == (False, 5)
+    s = parse_settings("dev", dev(userPoolMinCount="0", highAvailability="true"))
+    assert (s.has_user_pool, s.user_pool_min_count) == (False, 0)
+
+
+def test_high_availability_needs_two_nodes_where_airflow_runs() -> None:
+    """Without a user pool Airflow runs on the system pool (nodeCount); with one, on the user
+    pool, which may shrink to userPoolMinCount: the rule follows Airflow, not both pools."""
+    one_system_node = {"nodeCount": "1", "availabilityZones": '["1"]', "highAvailability": "true"}
+    (p,) = problems_of(dev(**one_system_node))
+    assert (p.key, p.value) == (f"{PROJECT}:highAvailability", True)
+    assert p.message == "needs at least 2 nodes to spread two replicas over (nodeCount is 1)"
+
+    s = parse_settings("dev", dev(**one_system_node, userPoolMaxCount="4", userPoolMinCount="2"))
+    assert (s.node_count, s.user_pool_min_count, s.high_availability) == (1, 2, True)
+
+    (p,) = problems_of(dev(highAvailability="true", userPoolMaxCount="4", userPoolMinCount="1"))
+    assert (p.key, p.value) == (f"{PROJECT}:userPoolMinCount", 1)
+    assert "the autoscaler may shrink the pool to userPoolMinCount (1); raise it to 2" in p.message
+    assert "userPoolMaxCount (4) with it" not in p.message  # 4 is enough
+
+
+def test_a_user_pool_on_an_existing_cluster_is_reported_with_its_other_problems() -> None:
+    """All at once: the pool belongs to a created cluster, and its bounds are crossed."""
+    values = dev(
+        clusterMode="existing",
+        clusterName="corp-aks",
+        clusterResourceGroup="corp-rg",
+        userPoolMaxCount="3",
+        userPoolMinCount="5",
+        maxPodsPerNode="5",
+    )
+    problems = {p.key: p for p in problems_of(values)}
+    assert set(problems) == {f"{PROJECT}:userPoolMaxCount", f"{PROJECT}:userPoolMinCount", f"{PROJECT}:maxPodsPerNode"}
+    assert "needs clusterMode=create" in problems[f"{PROJECT}:userPoolMaxCount"].message
+    assert problems[f"{PROJECT}:userPoolMinCount"].message.startswith("must be at most userPoolMaxCount (3)")
+    assert problems[f"{PROJECT}:maxPodsPerNode"].message == "must be a whole number from 30 to 250"
+
+
+def test_high_availability_on_an_existing_cluster_reads_no_pool_size() -> None:
+    """An existing cluster's nodes are its own: neither nodeCount nor userPoolMinCount is held to 2."""
+    existing = {"clusterMode": "existing", "clusterName": "corp-aks", "clusterResourceGroup": "corp-rg"}
+    s = parse_settings("dev", dev(**existing, highAvailability="true", nodeCount="1", userPoolMinCount="0"))
+    assert (s.node_count, s.user_pool_min_count, s.has_user_pool) == (1, 0, False)
+
+
+def test_zones_are_held_to_the_system_pool_only() -> None:
+    """The user pool spans the same zones with the autoscaler, which balances them as it
+    grows: a minimum below the zone count is no problem; the system pool's fixed count is."""
+    s = parse_settings("dev", dev(userPoolMaxCount="6", userPoolMinCount="1"))
+    assert (s.availability_zones, s.user_pool_min_count) == (["1", "2", "3"], 1)
+    (p,) = problems_of(dev(nodeCount="2", userPoolMaxCount="6", userPoolMinCount="3"))
+    assert p.key == f"{PROJECT}:availabilityZones"
+    assert "but nodeCount is 2" in p.message
