@@ -116,6 +116,17 @@ class _Placement:
     join: authorization.RoleAssignment  # its grant on the node subnet
 
 
+def _pool_alike(s: Settings, placement: _Placement | None) -> dict[str, Any]:
+    """What every node pool the stack creates shares: the zones, Linux on VM scale sets, and
+    the subnet (AKS's own VNet when the stack places none)."""
+    return {
+        "availability_zones": list(s.availability_zones),
+        "os_type": containerservice.OSType.LINUX,
+        "type": containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+        "vnet_subnet_id": placement.node_subnet_id if placement else None,
+    }
+
+
 @dataclass
 class ClusterArgs:
     settings: Settings
@@ -282,10 +293,7 @@ class Cluster(pulumi.ComponentResource):
             max_count=s.user_pool_max_count,
             count=s.user_pool_min_count,
             max_pods=s.max_pods_per_node,
-            availability_zones=list(s.availability_zones),
-            os_type=containerservice.OSType.LINUX,
-            type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
-            vnet_subnet_id=placement.node_subnet_id if placement else None,
+            **_pool_alike(s, placement),
             # the autoscaler owns the node count once the pool exists
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
         )
@@ -377,10 +385,7 @@ class Cluster(pulumi.ComponentResource):
                     mode=containerservice.AgentPoolMode.SYSTEM,
                     count=s.node_count,
                     vm_size=s.node_vm_size,
-                    availability_zones=list(s.availability_zones),
-                    os_type=containerservice.OSType.LINUX,
-                    type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
-                    vnet_subnet_id=placement.node_subnet_id if placement else None,
+                    **_pool_alike(s, placement),
                     # a pool's max pods cannot change in place: the article's cluster (AKS's
                     # own VNet) keeps AKS's default
                     max_pods=s.max_pods_per_node if placement else None,
