@@ -1184,6 +1184,36 @@ def test_a_secret_pasted_into_another_key_is_masked_whole_in_its_json_form() -> 
     assert f'  - {PROJECT}:dagsGitBranch = "feature/***": must be a git branch' in text
 
 
+def test_a_secret_resources_value_keeps_each_of_its_numbers_out_of_the_message() -> None:
+    """A problem quotes one part of a comma-separated value ('2000' of cpuLimit=2000): each
+    part of a secret value is masked on its own, not only the whole string."""
+    values = dict(load_stack_config("dev").values)
+    values[f"{PROJECT}:workerResources"] = "cpu=1,memory=1Gi,cpuLimit=2000,memoryLimit=1Gi"
+    with pytest.raises(ConfigError) as caught:
+        parse_settings("dev", values, (f"{PROJECT}:workerResources",))
+    text = str(caught.value)
+    assert "cpuLimit '***' is more than 1024 cores" in text
+    assert "2000" not in text
+
+
+def test_an_unknown_key_gets_a_suggestion_up_to_64_characters_only() -> None:
+    """difflib is quadratic: keys longer than 64 characters (no real key is half that) are not
+    compared, even one that contains a real key."""
+    values = dict(load_stack_config("dev").values)
+    for extra, suggested in ((33, True), (34, False)):
+        key = "keyVaultSoftDeleteRetentionDays" + "x" * extra
+        with pytest.raises(ConfigError) as caught:
+            parse_settings("dev", {**values, f"{PROJECT}:{key}": "1"})
+        assert ("did you mean airflow-aks:keyVaultSoftDeleteRetentionDays?" in str(caught.value)) is suggested, len(key)
+
+
+def test_clip_keeps_a_text_of_exactly_the_limit() -> None:
+    from config.report import clip
+
+    assert clip("a" * 60) == "a" * 60
+    assert clip("a" * 61) == "a" * 60 + "... (61 characters)"
+
+
 # ---------------------------------------------- hostile values: a Problem, never a traceback
 HOSTILE: list[Any] = [
     None,
