@@ -242,7 +242,9 @@ def _fixture(root: Path) -> Path:
 def test_driver_reports_killed_survived_and_timeout_on_a_tiny_project(tmp_path: Path) -> None:
     project = _fixture(tmp_path)
     out = tmp_path / "result.json"
-    argv = ["--tree", str(project), "--file", "calc.py", "--jobs", "2", "--timeout", "5", "--json", str(out)]
+    # --timeout: room for a slow start on a loaded machine (a mutation run beside it), still
+    # short for the mutant that never ends
+    argv = ["--tree", str(project), "--file", "calc.py", "--jobs", "2", "--timeout", "15", "--json", str(out)]
     assert mutation.main([*argv, "--min-score", "100"]) == 1  # a survivor: the score is not met
     data = json.loads(out.read_text(encoding="utf-8"))
     by_line: dict[int, set[str]] = {}
