@@ -1044,6 +1044,7 @@ def test_bad_config_is_rejected_with_key_value_and_what_is_allowed(case: Case) -
     # precise: nothing else is blamed (the override touched only these keys)
     assert {p.key for p in err.problems} == {case.full_key} | case.also, text
     assert text.startswith(f"invalid stack configuration ({len(err.problems)} problem")
+    assert text.splitlines()[1:] == [f"  - {p}" for p in err.problems]  # one line each, nothing after
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if "acrName" not in c.overrides], ids=lambda c: c.id)

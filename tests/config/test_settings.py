@@ -342,6 +342,8 @@ def test_a_stack_name_with_characters_azure_names_refuse_is_reported_on_the_stac
         ("airflowEnv", "[]", "airflow_env", []),
         ("logsVolumeSize", "512Mi", "logs_volume_size", "512Mi"),
         ("logsVolumeSize", "1.5Ti", "logs_volume_size", "1.5Ti"),
+        ("logsVolumeSize", "5Pi", "logs_volume_size", "5Pi"),  # an account's maximum, exactly
+        ("logsVolumeSize", "5120Ti", "logs_volume_size", "5120Ti"),
         ("namespace", "a" * 59, "namespace", "a" * 59),  # <namespace>-eso has 63
         ("serviceAccountName", "airflow.workers-1", "service_account_name", "airflow.workers-1"),
         ("serviceAccountName", "a" * 253, "service_account_name", "a" * 253),
@@ -515,6 +517,16 @@ def test_resources_limits_below_requests_are_refused_with_both_values() -> None:
     assert "cpuLimit 1500m is below cpu 2" in p.message
     assert "memoryLimit 4000Mi is below memory 4Gi" in p.message
     assert "a limit must be at least its request" in p.message
+
+
+@pytest.mark.parametrize(
+    ("memory", "limit"),
+    # Kubernetes' units: Ki/Mi/Gi/Ti are powers of 1024, k/M/G/T of 1000
+    [("1024Ki", "1Mi"), ("1024Mi", "1Gi"), ("1024Gi", "1Ti"), ("1000k", "1M"), ("1000M", "1G"), ("1000G", "1T")],
+)
+def test_a_limit_equal_to_its_request_in_another_unit_is_accepted(memory: str, limit: str) -> None:
+    value = f"cpu=1,memory={memory},cpuLimit=1000m,memoryLimit={limit}"
+    assert parse_settings("dev", dev(workerResources=value)).worker_resources.memory == memory
 
 
 def test_resources_are_typed_for_the_builder() -> None:
