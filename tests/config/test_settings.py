@@ -512,6 +512,16 @@ def test_resources_report_every_problem_of_one_value_at_once() -> None:
         assert part in p.message, p.message
 
 
+def test_a_field_given_with_a_bad_value_is_not_also_called_missing() -> None:
+    for value, said in (
+        ("cpu=lots,memory=1Gi,cpuLimit=1,memoryLimit=1Gi", "cpu 'lots' is not a CPU quantity"),
+        ("cpu=,memory=1Gi,cpuLimit=1,memoryLimit=1Gi", "cpu is empty"),
+    ):
+        (p,) = problems_of(dev(schedulerResources=value))
+        assert said in p.message
+        assert "missing" not in p.message
+
+
 def test_resources_limits_below_requests_are_refused_with_both_values() -> None:
     (p,) = problems_of(dev(workerResources="cpu=2,memory=4Gi,cpuLimit=1500m,memoryLimit=4000Mi"))
     assert "cpuLimit 1500m is below cpu 2" in p.message

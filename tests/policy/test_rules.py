@@ -42,7 +42,7 @@ from policy.rules import (
     is_secret,
     stack_urn,
 )
-from synth.mocks import Secret
+from synth.mocks import Secret, Unknown
 from synth.project import PROJECT_DIR
 from synth.reference import airflow_chart_schema
 
@@ -796,6 +796,17 @@ COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
         ),
     ),
     ("production-network-isolation", "prod cluster in its subnet with Cilium", _add(_prod_aks())),
+    # a preview: values a resource computes are not known yet, and are judged on `up`
+    (
+        "no-unmarked-credentials",
+        "secret value not known yet",
+        _set("kv-secret", "properties", "value", value=Unknown()),
+    ),
+    (
+        "federated-subject-matches-service-account",
+        "subject not known yet",
+        _set("fic", "subject", value=Unknown()),
+    ),
     (
         "production-network-isolation",
         "prod cluster with Calico, engine name in capitals",
