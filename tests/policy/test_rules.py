@@ -618,6 +618,44 @@ def _sdk_permission_kinds() -> dict[str, type]:
     return kinds
 
 
+def _airflow2_only_executors() -> list[str]:
+    """What chart 1.19.0's own values.yaml says Airflow 3 no longer runs."""
+    from synth.reference import find
+
+    text = find("airflow-chart/1.19.0/values.yaml").read_text(encoding="utf-8")
+    (names,) = re.findall(r"# For Airflow <3\.0, (.+) are also supported\.", text)
+    return sorted(re.findall(r"\w+Executor", names))
+
+
+def test_the_chart_names_the_executors_airflow_3_dropped() -> None:
+    assert _airflow2_only_executors() == ["CeleryKubernetesExecutor", "LocalKubernetesExecutor"]
+
+
+@pytest.mark.parametrize("executor", _airflow2_only_executors())
+def test_an_executor_airflow_3_dropped_is_flagged_on_airflow_3(executor: str) -> None:
+    violations = _violations(
+        lambda rs: (
+            _set("airflow", "values", "airflowVersion", value="3.1.7")(rs),
+            _set("airflow", "values", "apiSecretKeySecretName", value="airflow-api-secret-key")(rs),
+            _set("airflow", "values", "jwtSecretName", value="airflow-jwt-secret")(rs),
+            _set("airflow", "values", "executor", value=executor)(rs),
+        )
+    )
+    assert [v.policy for v in violations] == ["airflow-hardened-release"]
+    assert executor in violations[0].message
+
+
+def test_a_foreign_subject_is_named_with_every_account_of_the_stack() -> None:
+    second = _res(SERVICE_ACCOUNT, "sa2", {"metadata": {"name": "kv-reader", "namespace": "data"}})
+    violations = _violations(
+        lambda rs: (rs.append(second), _set("fic", "subject", value="system:serviceaccount:airflow:other")(rs))
+    )
+    (message,) = [v.message for v in violations]
+    assert message.endswith(
+        "(ServiceAccounts: system:serviceaccount:airflow:airflow, system:serviceaccount:data:kv-reader)"
+    )
+
+
 def test_the_policy_engines_are_the_sdks_network_policies_except_none() -> None:
     from pulumi_azure_native import containerservice
 
