@@ -94,3 +94,36 @@ def test_no_version_string_is_branched_on_outside_the_profiles() -> None:
             if branch.search(line):
                 offenders.append(f"{path.relative_to(PROJECT_DIR)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+@pytest.mark.parametrize("version", sorted(profiles.PROFILES))
+def test_the_images_that_fall_back_to_the_airflow_image_are_the_airflow_image(version: str) -> None:
+    """The chart's values.yaml leaves `images.<key>.repository` empty where a component runs
+    the Airflow image itself (the pod template, flower): the profile must mirror exactly that
+    image for them, or the mirror list names a repository nothing pulls."""
+    from synth.reference import chart_default_values
+
+    defaults = chart_default_values("airflow", version)["images"]
+    profile = profiles.PROFILES[version]
+    falls_back = {k for k, image in defaults.items() if isinstance(image, dict) and image.get("repository") is None}
+    assert falls_back == set(profile.airflow_image_keys)
+    for key in falls_back:
+        assert profile.images[key] == profile.images["airflow"], key
+
+
+@pytest.mark.parametrize("version", sorted(profiles.PROFILES))
+def test_every_replicated_component_the_chart_can_protect_gets_a_disruption_budget(version: str) -> None:
+    """With highAvailability, each component run twice whose values have a
+    `podDisruptionBudget` in the chart's own schema gets one; no other does."""
+    from synth.reference import airflow_chart_schema
+    from tests.helpers import settings_for
+
+    schema = airflow_chart_schema(version)["properties"]
+    with_pdb = {
+        k for k, p in schema.items() if isinstance(p, dict) and "podDisruptionBudget" in (p.get("properties") or {})
+    }
+    settings = settings_for(airflowChartVersion=version, executor="CeleryExecutor", highAvailability="true")
+    values = airflow_values(settings, build_plan(settings))
+    replicated = {k for k, v in values.items() if isinstance(v, dict) and v.get("replicas") == 2}
+    assert {"scheduler", "pgbouncer", "workers"} <= replicated
+    assert {k for k in replicated if "podDisruptionBudget" in values[k]} == replicated & with_pdb
