@@ -56,31 +56,19 @@ CONFIG_SCHEMA = PolicyConfigSchema(
 )
 
 
-# Which stacks must protect their stateful resources (default: prod).
+def _stacks_schema(key: str, whose: str) -> PolicyConfigSchema:
+    """A policy's one setting: the stack names it applies to (default: prod)."""
+    description = f'stack names whose {whose}; default ["prod"]'
+    setting = {"type": "array", "items": {"type": "string"}, "description": description}
+    return PolicyConfigSchema(properties={key: setting})
+
+
+# Which stacks must protect their stateful resources.
 PROTECTION_POLICY = "stateful-resources-protected"
-PROTECTION_SCHEMA = PolicyConfigSchema(
-    properties={
-        "protectedStacks": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": 'stack names whose stateful resources must be protected; default ["prod"]',
-        }
-    }
-)
-
-
-# Which stacks' clusters must be network-isolated (default: prod).
+PROTECTION_SCHEMA = _stacks_schema("protectedStacks", "stateful resources must be protected")
+# Which stacks' clusters must be network-isolated.
 ISOLATION_POLICY = "production-network-isolation"
-ISOLATION_SCHEMA = PolicyConfigSchema(
-    properties={
-        "isolatedStacks": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "stack names whose AKS clusters must join the stack's network with a policy engine; "
-            'default ["prod"]',
-        }
-    }
-)
+ISOLATION_SCHEMA = _stacks_schema("isolatedStacks", "AKS clusters must join the stack's network with a policy engine")
 
 
 def _stacks(raw: Any, default: tuple[str, ...]) -> tuple[str, ...]:
