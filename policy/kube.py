@@ -53,17 +53,17 @@ def lookup(node: Any, *path: str) -> Any:
     return node
 
 
-def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """Every (dotted path, node) under `value`, the root included (at `path`), secrets
-    unwrapped; list items as `path[i]`."""
+def walk(value: Any, path: str = "", keys: tuple[str, ...] = ()) -> Iterator[tuple[str, tuple[str, ...], Any]]:
+    """Every (dotted path, mapping keys above it, node) under `value`, the root included (at
+    `path`), secrets unwrapped, in document order; list items as `path[i]` (an index is no key)."""
     node = plain(value)
-    yield path, node
+    yield path, keys, node
     if isinstance(node, Mapping):
         for key, child in node.items():
-            yield from walk(child, f"{path}.{key}" if path else str(key))
+            yield from walk(child, f"{path}.{key}" if path else str(key), (*keys, str(key)))
     elif is_list(node):
         for i, child in enumerate(node):
-            yield from walk(child, f"{path}[{i}]")
+            yield from walk(child, f"{path}[{i}]", keys)
 
 
 # ---------------------------------------------------------------------------- images
@@ -93,7 +93,7 @@ def images(values: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
     every Airflow image without a repository of its own falls back to). Paths start at `path`:
     "values" gives `values.images.statsd`, "" gives `images.statsd`.
     """
-    for where, node in walk(values, path):
+    for where, _keys, node in walk(values, path):
         if not isinstance(node, Mapping):
             continue
         ref = image_ref(node)

@@ -20,10 +20,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 if __package__:  # imported as policy.rules (synth, tests)
-    from policy.kube import DEFAULT_NAMESPACE, images, is_list, is_secret, lookup, plain, registry_path
+    from policy.kube import DEFAULT_NAMESPACE, images, is_list, is_secret, lookup, plain, registry_path, walk
     from policy.kube import service_account_subject as subject_of
 else:  # the Pulumi CLI runs policy/ as a script directory: its modules are top-level there
-    from kube import DEFAULT_NAMESPACE, images, is_list, is_secret, lookup, plain, registry_path  # type: ignore[no-redef]
+    from kube import (  # type: ignore[no-redef]
+        DEFAULT_NAMESPACE,
+        images,
+        is_list,
+        is_secret,
+        lookup,
+        plain,
+        registry_path,
+        walk,
+    )
     from kube import service_account_subject as subject_of  # type: ignore[no-redef]
 
 # Resource type tokens the policies look at.
@@ -115,7 +124,7 @@ class Policy:
 
 
 # ---------------------------------------------------------------------------- value helpers
-# is_secret, plain (secrets unwrapped), lookup (a nested value) and is_list: see kube.py.
+# is_secret, plain (secrets unwrapped), lookup (a nested value), is_list and walk: see kube.py.
 def is_unknown(value: Any) -> bool:
     """True for a value not known yet (synth.mocks.Unknown)."""
     return type(value).__name__ == "Unknown"
@@ -198,24 +207,13 @@ def credential_material(value: Any, path: str = "") -> list[str]:
     Secret-marked or not: a credential in Helm values ends up in the release's Secret and in
     every `helm get values`. The empty string (the charts' "unset") is allowed.
     """
-    found: list[str] = []
-
-    def visit(node: Any, where: str, parents: tuple[str, ...]) -> None:
-        node = plain(node)
-        if isinstance(node, Mapping):
-            found.extend(
-                f"{where}.{key}" if where else str(key)
-                for key in node
-                if is_credential_key_at(str(key), parents) and _nonempty_str(plain(node[key]))
-            )
-            for key, child in node.items():
-                visit(child, f"{where}.{key}" if where else str(key), (*parents, str(key)))
-        elif is_list(node):
-            for i, child in enumerate(node):
-                visit(child, f"{where}[{i}]", parents)
-
-    visit(value, path, ())
-    return found
+    return [
+        f"{where}.{key}" if where else str(key)
+        for where, parents, node in walk(value, path)
+        if isinstance(node, Mapping)
+        for key in node
+        if is_credential_key_at(str(key), parents) and _nonempty_str(plain(node[key]))
+    ]
 
 
 # ---------------------------------------------------------------------------- 1. credentials

@@ -114,7 +114,8 @@ def test_lookup_and_walk() -> None:
     assert kube.lookup(values, "logs", "persistence", "existingClaim") == "airflow-logs"
     assert kube.lookup(values, "logs", "missing", "existingClaim") is None
     assert kube.lookup(values, "args", "0") is None  # keys only, no list indices
-    assert [p for p, _ in kube.walk(values, "values")] == [
+    walked = list(kube.walk(values, "values"))
+    assert [p for p, _, _ in walked] == [
         "values",
         "values.logs",
         "values.logs.persistence",
@@ -124,6 +125,10 @@ def test_lookup_and_walk() -> None:
         "values.args[1]",
         "values.args[1].b",
     ]
+    # the mapping keys above each node: a list index is no key
+    keys_at = {p: keys for p, keys, _ in walked}
+    assert keys_at["values.args[1].b"] == ("args", "b")
+    assert keys_at["values.logs.persistence"] == ("logs", "persistence")
     assert kube.is_list(("a",))
     assert not kube.is_list("a")
     assert not kube.is_list(b"a")
