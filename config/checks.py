@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from config.limits import (
     AKS_DNS_PREFIX_MAX,
@@ -338,19 +339,23 @@ def _check_zones(s: Settings) -> list[Problem]:
     return []
 
 
+def _created_cluster_only(s: Settings, key: str, value: Any, what: str, leave: str) -> list[Problem]:
+    """`key` set while clusterMode is existing: the stack changes only the cluster it creates."""
+    if s.cluster_mode == "create":
+        return []
+    return [Problem(project_key(key), value, f"needs clusterMode=create: {what}; leave {leave}")]
+
+
 def _check_user_pool(s: Settings) -> list[Problem]:
     if not s.has_user_pool:
         return []
-    problems: list[Problem] = []
-    if s.cluster_mode != "create":
-        problems.append(
-            Problem(
-                project_key("userPoolMaxCount"),
-                s.user_pool_max_count,
-                "needs clusterMode=create: the stack adds its user pool to the cluster it creates, and an existing "
-                "cluster's pools are its own; leave it 0",
-            )
-        )
+    problems = _created_cluster_only(
+        s,
+        "userPoolMaxCount",
+        s.user_pool_max_count,
+        "the stack adds its user pool to the cluster it creates, and an existing cluster's pools are its own",
+        "it 0",
+    )
     if s.user_pool_min_count > s.user_pool_max_count:
         problems.append(
             Problem(
@@ -425,16 +430,16 @@ def _check_operator_namespace(s: Settings) -> list[Problem]:
 
 
 def _check_network_mode(s: Settings) -> list[Problem]:
-    if s.network_mode != "aks-managed" and s.cluster_mode != "create":
-        return [
-            Problem(
-                project_key("networkMode"),
-                s.network_mode,
-                f"needs clusterMode=create: networkMode={s.network_mode} places the nodes of the cluster the stack "
-                "creates, and an existing cluster keeps its own network; leave it aks-managed",
-            )
-        ]
-    return []
+    if s.network_mode == "aks-managed":
+        return []
+    return _created_cluster_only(
+        s,
+        "networkMode",
+        s.network_mode,
+        f"networkMode={s.network_mode} places the nodes of the cluster the stack creates, and an existing cluster "
+        "keeps its own network",
+        "it aks-managed",
+    )
 
 
 def _check_node_subnet(s: Settings) -> list[Problem]:
@@ -460,16 +465,15 @@ def _check_node_subnet(s: Settings) -> list[Problem]:
 
 
 def _check_authorized_ranges(s: Settings) -> list[Problem]:
-    if s.api_server_authorized_ip_ranges and s.cluster_mode != "create":
-        return [
-            Problem(
-                project_key("apiServerAuthorizedIpRanges"),
-                s.api_server_authorized_ip_ranges,
-                "needs clusterMode=create: the stack sets them on the API server of the cluster it creates, and an "
-                "existing cluster keeps its own; leave the list empty",
-            )
-        ]
-    return []
+    if not s.api_server_authorized_ip_ranges:
+        return []
+    return _created_cluster_only(
+        s,
+        "apiServerAuthorizedIpRanges",
+        s.api_server_authorized_ip_ranges,
+        "the stack sets them on the API server of the cluster it creates, and an existing cluster keeps its own",
+        "the list empty",
+    )
 
 
 def _check_address_space(s: Settings) -> list[Problem]:
