@@ -189,7 +189,7 @@ class Cluster(pulumi.ComponentResource):
                 )
                 placement = self._control_plane_identity(name, s, group, args.network, self.network, args)
             aks = self._create_aks(name, s, group, args, placement)
-            if s.user_pool_max_count > 0:
+            if s.has_user_pool:
                 self.workload_pools.append(self._user_pool(name, s, group, aks, placement))
             if s.cluster_auth == "entra":
                 access.append(self._grant_admins(name, s, aks, args))
@@ -389,7 +389,7 @@ class Cluster(pulumi.ComponentResource):
                     # a pool's max pods cannot change in place: the article's cluster (AKS's
                     # own VNet) keeps AKS's default
                     max_pods=s.max_pods_per_node if placement else None,
-                    node_taints=[CRITICAL_ADDONS_ONLY] if s.user_pool_max_count > 0 else None,
+                    node_taints=[CRITICAL_ADDONS_ONLY] if s.has_user_pool else None,
                 )
             ],
             network_profile=network_profile,

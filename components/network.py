@@ -26,7 +26,6 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:network:Network", name, None, opts)
         plan = args.plan
-        self.vnet_id: pulumi.Output[str] | None = None
         if plan.mode == "existing":
             self.node_subnet_id = pulumi.Output.from_input(str(plan.node_subnet_id))
         else:
@@ -49,7 +48,6 @@ class Network(pulumi.ComponentResource):
                 ],
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.vnet_id = vnet.id
             subnet_name = str(plan.node_subnet_name)
             self.node_subnet_id = vnet.subnets.apply(
                 lambda subnets: next(str(s.id) for s in subnets or [] if s.name == subnet_name)

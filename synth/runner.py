@@ -38,7 +38,7 @@ class ResourceRecord:
     ignore_changes: list[str] = field(default_factory=list)
     protect: bool = False
     aliases: list[str] = field(default_factory=list)  # former URNs the engine would adopt
-    # the customTimeouts option: create/update/delete -> duration ("" where not set)
+    # the customTimeouts option: create/update/delete -> duration (the ones set)
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     # a component's register_outputs, as `pulumi stack export` shows them (None: never called)
     outputs: dict[str, Any] | None = None
@@ -66,9 +66,7 @@ def alias_urns(request: Any, urn: str) -> list[str]:
 
 def _timeouts(request: Any) -> dict[str, str]:
     timeouts = getattr(request, "customTimeouts", None)
-    if timeouts is None:
-        return {}
-    return {k: str(getattr(timeouts, k, "")) for k in ("create", "update", "delete") if getattr(timeouts, k, "")}
+    return {k: str(v) for k in ("create", "update", "delete") if (v := getattr(timeouts, k, ""))}
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import pytest
 
@@ -48,6 +48,9 @@ POSTGRES_SUPERUSER = "postgres"
 
 class ServerUnavailable(Exception):  # noqa: N818 - a state to report, like synth.helm.NotRendered
     """A server cannot start on this machine (what is missing is the message)."""
+
+
+T = TypeVar("T")
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -435,30 +438,28 @@ def servers_root() -> Iterator[tuple[Path, RunAs]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres_server(servers_root: tuple[Path, RunAs]) -> Iterator[Postgres]:
-    root, user = servers_root
+def _serve(what: str, start: Callable[[], T], stop: Callable[[T], None]) -> Iterator[T]:
+    """A server for the session: started (or the tests skipped, loudly), stopped at the end."""
     try:
-        server = start_postgres(root, user)
+        server = start()
     except ServerUnavailable as err:
-        unavailable(f"PostgreSQL: {err}")
+        unavailable(f"{what}: {err}")
     try:
         yield server
     finally:
-        server.stop()
+        stop(server)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(servers_root: tuple[Path, RunAs]) -> Iterator[Postgres]:
+    root, user = servers_root
+    yield from _serve("PostgreSQL", lambda: start_postgres(root, user), Postgres.stop)
 
 
 @pytest.fixture(scope="session")
 def redis_server(servers_root: tuple[Path, RunAs]) -> Iterator[Redis]:
     root, user = servers_root
-    try:
-        server = start_redis(root, user)
-    except ServerUnavailable as err:
-        unavailable(f"Redis: {err}")
-    try:
-        yield server
-    finally:
-        server.process.stop(signal.SIGTERM)
+    yield from _serve("Redis", lambda: start_redis(root, user), lambda server: server.process.stop(signal.SIGTERM))
 
 
 @pytest.fixture(scope="session")
