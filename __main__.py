@@ -9,13 +9,30 @@ from pulumi_azure_native import authorization
 from components.airflow import Airflow, AirflowArgs
 from components.airflow_values import airflow_values
 from components.cluster import Cluster, ClusterArgs
-from components.identity import Identity, IdentityArgs
+from components.database import Database, DatabaseArgs
+from components.identity import Identity, IdentityArgs, PodIdentity, PodIdentityArgs
 from components.key_vault import KeyVault, KeyVaultArgs
-from components.log_storage import LogStorage, LogStorageArgs
+from components.log_storage import ContainerGrant, LogStorage, LogStorageArgs
 from components.namespace import Namespace, NamespaceArgs
+from components.private_endpoints import (
+    BLOB_LINK,
+    KEY_VAULT_LINK,
+    PrivateEndpoints,
+    PrivateEndpointsArgs,
+    PrivateEndpointTarget,
+)
 from components.secrets_operator import ExternalSecretSpec, SecretsOperator, SecretsOperatorArgs
 from config import load_settings
-from plan import ADMIN_PASSWORD_SECRET, FERNET_KEY_SECRET, LOGS_SECRET, build_plan
+from plan import (
+    ADMIN_PASSWORD_SECRET,
+    DATABASE_ADMIN_PASSWORD_SECRET,
+    DATABASE_HOST_SECRET,
+    DATABASE_NAME,
+    FERNET_KEY_SECRET,
+    LOGS_SECRET,
+    LOGS_SECRET_DATA,
+    build_plan,
+)
 
 settings = load_settings()  # raises one error listing every problem, before any resource exists
 plan = build_plan(settings)  # every shared name, computed once
@@ -36,10 +53,16 @@ cluster = Cluster(
     ),
 )
 
-# kubectl create namespace; with the stack's network (a policy engine), deny ingress by default.
+# kubectl create namespace; with the stack's network (a policy engine), deny ingress by default
+# and let the UI reach the log servers where the chart's own policies forget it.
 namespace = Namespace(
     "namespace",
-    NamespaceArgs(name=plan.namespace, provider=cluster.provider, deny_ingress=plan.network is not None),
+    NamespaceArgs(
+        name=plan.namespace,
+        provider=cluster.provider,
+        deny_ingress=plan.network is not None,
+        allow=plan.network_policies,
+    ),
 )
 
 # Managed identity, ServiceAccount, federated credential (workload identity).
@@ -58,6 +81,25 @@ identity = Identity(
     ),
 )
 
+# logsMode=remote: the identities Airflow's own ServiceAccounts assume to write and read task
+# logs in Blob storage (no key): one for the writers, one for the UI, which only reads.
+log_identities = [
+    (
+        spec,
+        PodIdentity(
+            f"logs-{spec.key}",
+            PodIdentityArgs(
+                resource_group_name=cluster.resource_group_name,
+                location=settings.location,
+                identity_name=spec.name,
+                subjects=spec.subjects(plan.namespace),
+                oidc_issuer_url=cluster.oidc_issuer_url,
+            ),
+        ),
+    )
+    for spec in plan.log_identities
+]
+
 # Key Vault, the identity's read grant, the generated secrets.
 vault = KeyVault(
     "keyvault",
@@ -75,10 +117,13 @@ vault = KeyVault(
         admin_password_secret=ADMIN_PASSWORD_SECRET,
         fernet_key_secret=FERNET_KEY_SECRET,
         passwords=plan.generated_passwords,
+        mixed_passwords=frozenset({DATABASE_ADMIN_PASSWORD_SECRET}),
+        private=settings.private_networking,
     ),
 )
 
-# Storage account and container for task logs, mounted through a Blob CSI volume.
+# Storage account and container for task logs: mounted through a Blob CSI volume (logsMode=pv,
+# the article), or written by Airflow itself through workload identity (remote, no key).
 logs = LogStorage(
     "logs",
     LogStorageArgs(
@@ -93,15 +138,69 @@ logs = LogStorage(
         volume_name=plan.logs_volume,
         storage_class=plan.storage_class,
         driver_secret=LOGS_SECRET,
-        driver_secret_data=plan.secrets[LOGS_SECRET].data,
+        driver_secret_data=LOGS_SECRET_DATA,
         vault_name=vault.vault_name,
         provider=cluster.provider,
         protect=settings.protect_stateful_resources,
+        mode=settings.logs_mode,
+        subscription_id=client.subscription_id,
+        grants=[ContainerGrant(spec.role, pod_identity.principal_id) for spec, pod_identity in log_identities],
+        private=settings.private_networking,
     ),
 )
 
+# privateNetworking: Key Vault and the logs account lose their public endpoints; the cluster's
+# pods reach them through private endpoints in the VNet, resolved by private DNS zones.
+private_endpoints: list[pulumi.Resource] = []
+if settings.private_networking and cluster.network is not None and cluster.network.endpoint_subnet_id is not None:
+    private_endpoints = PrivateEndpoints(
+        "private",
+        PrivateEndpointsArgs(
+            resource_group_name=cluster.resource_group_name,
+            location=settings.location,
+            subnet_id=cluster.network.endpoint_subnet_id,
+            vnet_id=cluster.network.vnet_id,
+            targets=[
+                PrivateEndpointTarget.of("vault", vault.vault_id, KEY_VAULT_LINK),
+                PrivateEndpointTarget.of("blob", logs.account_id, BLOB_LINK),
+            ],
+        ),
+    ).endpoints
+
+# databaseMode=managed: Azure Database for PostgreSQL Flexible Server in the VNet's delegated
+# subnet (private access only, TLS required), the `airflow` database, its host in Key Vault.
+database = None
+if settings.managed_database and cluster.network is not None and cluster.network.database_subnet_id is not None:
+    database = Database(
+        "database",
+        DatabaseArgs(
+            resource_group_name=cluster.resource_group_name,
+            location=settings.location,
+            name_prefix=f"{settings.name_prefix}-{settings.stack}",
+            version=settings.database_version,
+            sku_name=settings.database_sku,
+            sku_tier=settings.database_sku_tier,
+            storage_size_gb=settings.database_storage_size_gb,
+            high_availability=settings.database_high_availability,
+            availability_zones=list(settings.availability_zones),
+            backup_retention_days=settings.database_backup_retention_days,
+            geo_redundant_backup=settings.database_geo_redundant_backup,
+            maintenance=settings.database_maintenance,
+            admin_login=settings.database_admin_login,
+            admin_password=vault.generated[DATABASE_ADMIN_PASSWORD_SECRET],
+            database_name=DATABASE_NAME,
+            delegated_subnet_id=cluster.network.database_subnet_id,
+            vnet_id=cluster.network.vnet_id,
+            private_dns_zone_name=str(plan.database_dns_zone),
+            builtin_pgbouncer=settings.pgbouncer_enabled,
+            vault_name=vault.vault_name,
+            host_secret=DATABASE_HOST_SECRET,
+            protect=settings.protect_stateful_resources,
+        ),
+    )
+
 # External Secrets Operator, a SecretStore on the vault, one ExternalSecret per Secret.
-vault_secrets = {**logs.vault_secrets, **vault.secrets}
+vault_secrets = {**logs.vault_secrets, **vault.secrets, **(database.vault_secrets if database else {})}
 operator = SecretsOperator(
     "secrets",
     SecretsOperatorArgs(
@@ -115,7 +214,7 @@ operator = SecretsOperator(
         install=settings.install_secrets_operator,
         resources=settings.secrets_operator_resources.kubernetes(),
         provider=cluster.provider,
-        store_depends_on=[*identity.federated_credentials, vault.read_grant],
+        store_depends_on=[*identity.federated_credentials, vault.read_grant, *private_endpoints],
         release_depends_on=[*cluster.image_pull_access, *cluster.workload_pools],
         external_secrets=[
             ExternalSecretSpec(target, src.data, [vault_secrets[kv] for kv in src.data.values()], src.template)
@@ -132,13 +231,20 @@ app = Airflow(
         chart_version=plan.profile.chart_version,
         namespace=namespace.name,
         port_forward=plan.ui_port_forward,
-        values=airflow_values(settings, plan),
+        values=airflow_values(
+            settings,
+            plan,
+            {spec.name: pod_identity.client_id for spec, pod_identity in log_identities},
+        ),
         provider=cluster.provider,
         # Images pull once AcrPull is granted; pods start once their nodes, claim and Secrets exist.
         depends_on=[
             *cluster.image_pull_access,
             *cluster.workload_pools,
-            logs.claim,
+            *logs.ready,
+            *(database.ready if database else []),
+            *private_endpoints,
+            *(credential for _, pod_identity in log_identities for credential in pod_identity.federated_credentials),
             *operator.external_secrets.values(),
         ],
     ),

@@ -14,6 +14,7 @@ the Key Vault secrets the stack generates, the chart profile, and every image to
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -51,10 +52,38 @@ LOGS_SECRET_DATA: Mapping[str, str] = MappingProxyType(
 # The AKS Blob CSI driver's built-in BlobFuse2 class (the PV, the claim and the chart's logs values).
 STORAGE_CLASS = "azureblob-fuse-premium"
 
+# logsMode=remote: Airflow's Azure Blob remote logging (the wasb handler) writes each task's
+# log into the logs container under this prefix. It must start with "wasb" (that selects the
+# handler); a plain prefix rather than a wasb:// URL, because Airflow 3.0/3.1 use the value
+# as the blob prefix as it is, and later releases strip only a leading "wasb://".
+REMOTE_LOG_FOLDER = "wasb-task-logs"
+# The Airflow connection the handler reads (the provider's WasbHook.default_conn_name),
+# given to every Airflow container as AIRFLOW_CONN_WASB_DEFAULT from an ESO-made Secret.
+REMOTE_LOG_CONN_ID = "wasb_default"
+REMOTE_LOG_CONN_ENV = "AIRFLOW_CONN_WASB_DEFAULT"
+ACCOUNT_VAR = "account"
+HOST_VAR = "host"
+
+# databaseMode=managed: the Flexible Server's database for Airflow, its host (known only once
+# Azure has created the server; the Database component writes it into Key Vault) and the
+# administrator's generated password (Azure wants three of upper, lower, digit, symbol).
+DATABASE_NAME = "airflow"
+DATABASE_HOST_SECRET = "airflow-database-host"
+DATABASE_ADMIN_PASSWORD_SECRET = "airflow-database-admin-password"
+# The server's built-in PgBouncer listens here (pgbouncerEnabled with databaseMode=managed).
+BUILTIN_PGBOUNCER_PORT = 6432
+
 # The template variable ESO fills with the generated password (ExternalSecret data.secretKey).
 PASSWORD_VAR = "password"
 _PASSWORD = "{{ ." + PASSWORD_VAR + " }}"
 _PASSWORD_IN_URL = "{{ ." + PASSWORD_VAR + " | urlquery }}"
+_ACCOUNT = "{{ ." + ACCOUNT_VAR + " }}"
+_HOST = "{{ ." + HOST_VAR + " }}"
+# The chart's log servers (values `ports.workerLogs`, `ports.triggererLogs`): the UI reads a
+# running task's log from the worker (or triggerer) that runs it.
+WORKER_LOGS_PORT = 8793
+TRIGGERER_LOGS_PORT = 8794
+UI_LOG_ACCESS_POLICY = "allow-ui-to-log-servers"
 POSTGRES_USER = "postgres"
 POSTGRES_PORT = 5432
 PGBOUNCER_PORT = 6543
@@ -87,6 +116,9 @@ class SecretNames:
     pgbouncer_stats: str = "airflow-pgbouncer-exporter"
     redis_password: str = "airflow-redis-auth"
     broker_url: str = "airflow-celery-broker"
+    # logsMode=remote: the `wasb_default` connection (the logs account's URL, no credential)
+    remote_logs_connection: str = "airflow-remote-logs-connection"
+    remote_logs_connection_key: str = "connection"
 
 
 @dataclass(frozen=True)
@@ -97,8 +129,12 @@ class SecretSource:
     template: Mapping[str, str] | None = None  # key -> template over the variables in `data`
 
 
-# The subnet the nodes join in a VNet the stack creates (networkMode=create).
+# The subnets of a VNet the stack creates (networkMode=create): the nodes; the Flexible
+# Server's (delegated to it, databaseMode=managed); the private endpoints (privateNetworking).
 NODE_SUBNET = "aks-nodes"
+DATABASE_SUBNET = "postgres"
+ENDPOINT_SUBNET = "private-endpoints"
+DATABASE_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
 
 
 @dataclass(frozen=True)
@@ -121,6 +157,23 @@ class NetworkPlan:
     node_subnet_name: str | None = None  # create: the node subnet, inside the VNet
     node_subnet_prefix: str | None = None
     node_subnet_id: str | None = None  # existing: the subnet, by its ARM id
+    # databaseMode=managed: the subnet delegated to the Flexible Server (create: name and
+    # prefix inside the VNet; existing: its ARM id)
+    database_subnet_name: str | None = None
+    database_subnet_prefix: str | None = None
+    database_subnet_id: str | None = None
+    # privateNetworking: the subnet the private endpoints take their addresses from
+    endpoint_subnet_name: str | None = None
+    endpoint_subnet_prefix: str | None = None
+    endpoint_subnet_id: str | None = None
+
+    @property
+    def vnet_id(self) -> str | None:
+        """existing: the VNet the node subnet belongs to (its ARM id, the subnet id's parent);
+        private DNS zones are linked to it, so the nodes resolve private endpoints."""
+        if self.node_subnet_id is None:
+            return None
+        return self.node_subnet_id.rsplit("/subnets/", 1)[0]
 
 
 def network_plan(settings: Settings) -> NetworkPlan | None:
@@ -135,15 +188,65 @@ def network_plan(settings: Settings) -> NetworkPlan | None:
         "dns_service_ip": DNS_SERVICE_IP,
     }
     if settings.network_mode == "existing":
-        return NetworkPlan(**common, node_subnet_id=settings.node_subnet_id)
+        return NetworkPlan(
+            **common,
+            node_subnet_id=settings.node_subnet_id,
+            database_subnet_id=settings.database_subnet_id or None,
+            endpoint_subnet_id=settings.private_endpoint_subnet_id or None,
+        )
     space = ipaddress.IPv4Network(settings.vnet_address_space)
-    nodes, _reserved = space.subnets(prefixlen_diff=1)
+    nodes, reserved = space.subnets(prefixlen_diff=1)
+    # the second half's first two /24s (the address space is /16 to /22, so the half holds both)
+    database, endpoints = list(reserved.subnets(new_prefix=24))[:2]
+    extra: dict[str, str] = {}
+    if settings.managed_database:
+        extra.update(database_subnet_name=DATABASE_SUBNET, database_subnet_prefix=str(database))
+    if settings.private_networking:
+        extra.update(endpoint_subnet_name=ENDPOINT_SUBNET, endpoint_subnet_prefix=str(endpoints))
     return NetworkPlan(
         **common,
         vnet_name=settings.vnet_name,
         address_space=str(space),
         node_subnet_name=NODE_SUBNET,
         node_subnet_prefix=str(nodes),
+        **extra,
+    )
+
+
+@dataclass(frozen=True)
+class LogIdentity:
+    """A managed identity Airflow's pods use for remote task logs (logsMode=remote): the
+    role it holds on the logs container, and the chart ServiceAccounts that assume it
+    (values key of the component -> the ServiceAccount's name, set in the chart values)."""
+
+    key: str  # writer | reader: its part of resource names
+    name: str  # the managed identity's name
+    role: str  # an Azure built-in role name (components.azure_roles)
+    service_accounts: Mapping[str, str]
+
+    def subjects(self, namespace: str) -> dict[str, str]:
+        """Federated credential name -> the exact token subject, one per ServiceAccount."""
+        return {sa: service_account_subject(namespace, sa) for sa in self.service_accounts.values()}
+
+
+LOGS_WRITER_ROLE = "Storage Blob Data Contributor"
+LOGS_READER_ROLE = "Storage Blob Data Reader"
+
+
+def log_identities(settings: Settings, profile: ChartProfile, release: str) -> tuple[LogIdentity, ...]:
+    """logsMode=remote: who writes task logs (tasks, the triggerer, the scheduler, the DAG
+    processor: Contributor) and who only reads them (the UI: Reader), each on the container.
+    The ServiceAccounts are named here, as the chart would name them, and the values set
+    those names, so the chart and the federated credentials cannot disagree."""
+    if settings.logs_mode != "remote":
+        return ()
+
+    def accounts(keys: Mapping[str, str]) -> dict[str, str]:
+        return {key: f"{release}-{component}" for key, component in keys.items()}
+
+    return (
+        LogIdentity("writer", settings.logs_writer_identity_name, LOGS_WRITER_ROLE, accounts(profile.log_writers)),
+        LogIdentity("reader", settings.logs_reader_identity_name, LOGS_READER_ROLE, accounts(profile.log_readers)),
     )
 
 
@@ -170,12 +273,46 @@ class StackPlan:
     # custom `airflowImageTag`, which you build and push yourself)
     images: Mapping[str, str | None] = field(default_factory=dict)
     network: NetworkPlan | None = None  # None: AKS makes its own VNet (the article)
+    # logsMode=remote: the identities Airflow's pods write and read task logs with
+    log_identities: tuple[LogIdentity, ...] = ()
+    # databaseMode=managed: the private DNS zone the Flexible Server registers in
+    database_dns_zone: str | None = None
+    # NetworkPolicies of the stack's own in Airflow's namespace: name -> spec (ui_log_access)
+    network_policies: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
     @property
     def ui_port_forward(self) -> str:
         """The UI: the webserver on Airflow 2, the API server on Airflow 3 (both on 8080)."""
         service = f"{self.airflow_release}-{self.profile.ui_service}"
         return f"kubectl port-forward svc/{service} 8080:8080 --namespace {self.namespace}"
+
+
+def ui_log_access(profile: ChartProfile, release: str, network: NetworkPlan | None) -> dict[str, dict[str, object]]:
+    """NetworkPolicy name -> spec (Kubernetes' camelCase) the stack adds to what the chart's
+    policies allow: with a policy engine (the stack's network) on a chart line whose worker and
+    triggerer policies do not admit its UI, the UI component to their log servers (a running
+    or deferred task's log is there until it ends)."""
+    if network is None or profile.log_servers_admit_ui:
+        return {}
+    airflow = {"tier": "airflow", "release": release}
+    return {
+        UI_LOG_ACCESS_POLICY: {
+            "podSelector": {
+                "matchLabels": airflow,
+                "matchExpressions": [{"key": "component", "operator": "In", "values": ["worker", "triggerer"]}],
+            },
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [{"podSelector": {"matchLabels": {**airflow, "component": profile.ui_service}}}],
+                    "ports": [
+                        {"protocol": "TCP", "port": WORKER_LOGS_PORT},
+                        {"protocol": "TCP", "port": TRIGGERER_LOGS_PORT},
+                    ],
+                }
+            ],
+        }
+    }
 
 
 def build_plan(settings: Settings) -> StackPlan:
@@ -202,6 +339,13 @@ def build_plan(settings: Settings) -> StackPlan:
         generated_passwords=generated_passwords(settings),
         images={**image_mirrors(settings), **operator_image_mirrors(settings.secrets_operator_chart_version)},
         network=network_plan(settings),
+        log_identities=log_identities(settings, profile, AIRFLOW_RELEASE),
+        network_policies=ui_log_access(profile, AIRFLOW_RELEASE, network_plan(settings)),
+        database_dns_zone=(
+            f"{settings.name_prefix}-{settings.stack}.private.postgres.database.azure.com"
+            if settings.managed_database
+            else None
+        ),
     )
 
 
@@ -215,6 +359,8 @@ def generated_passwords(settings: Settings) -> dict[str, int]:
     wanted = {static_secret(key): STATIC_KEY_LENGTH for key in PROFILES[settings.airflow_chart_version].static_keys}
     if settings.postgresql_enabled:
         wanted[POSTGRES_PASSWORD_SECRET] = PASSWORD_LENGTH
+    if settings.managed_database:
+        wanted[DATABASE_ADMIN_PASSWORD_SECRET] = PASSWORD_LENGTH
     if uses_celery(settings):
         wanted[REDIS_PASSWORD_SECRET] = PASSWORD_LENGTH
     return wanted
@@ -222,20 +368,39 @@ def generated_passwords(settings: Settings) -> dict[str, int]:
 
 def secret_sources(settings: Settings, names: SecretNames) -> dict[str, SecretSource]:
     """Every Kubernetes Secret the pods read, and where ESO gets its content: the logs
-    account for the Blob CSI driver, the admin password, the Fernet key, the chart line's
-    static keys, then the database and broker credentials (templates over a password)."""
-    sources = {
-        LOGS_SECRET: SecretSource(LOGS_SECRET_DATA),
-        names.admin_password: SecretSource({names.admin_password_key: ADMIN_PASSWORD_SECRET}),
-        names.fernet_key: SecretSource({names.fernet_key_key: FERNET_KEY_SECRET}),
-    }
+    account (logsMode=pv: name and key for the Blob CSI driver; remote: the `wasb_default`
+    connection, the account's URL and no credential), the admin password, the Fernet key,
+    the chart line's static keys, then the database and broker credentials (templates over
+    a password, and over the managed server's host)."""
+    sources: dict[str, SecretSource] = {}
+    if settings.logs_mode == "remote":
+        sources[names.remote_logs_connection] = SecretSource(
+            {ACCOUNT_VAR: LOGS_ACCOUNT_NAME_SECRET},
+            {names.remote_logs_connection_key: remote_logs_connection(_ACCOUNT)},
+        )
+    else:
+        sources[LOGS_SECRET] = SecretSource(LOGS_SECRET_DATA)
+    sources[names.admin_password] = SecretSource({names.admin_password_key: ADMIN_PASSWORD_SECRET})
+    sources[names.fernet_key] = SecretSource({names.fernet_key_key: FERNET_KEY_SECRET})
     for key, target in names.static_keys.items():
         sources[target] = SecretSource({key: static_secret(key)})
-    database = {names.postgresql, names.metadata, names.pgbouncer_config, names.pgbouncer_stats}
+    bundled = {names.postgresql, names.metadata, names.pgbouncer_config, names.pgbouncer_stats}
     for target, template in credential_templates(settings, names, AIRFLOW_RELEASE).items():
-        password = POSTGRES_PASSWORD_SECRET if target in database else REDIS_PASSWORD_SECRET
-        sources[target] = SecretSource({PASSWORD_VAR: password}, template)
+        if settings.managed_database and target == names.metadata:
+            data = {PASSWORD_VAR: DATABASE_ADMIN_PASSWORD_SECRET, HOST_VAR: DATABASE_HOST_SECRET}
+        else:
+            data = {PASSWORD_VAR: POSTGRES_PASSWORD_SECRET if target in bundled else REDIS_PASSWORD_SECRET}
+        sources[target] = SecretSource(data, template)
     return sources
+
+
+def remote_logs_connection(account: str) -> str:
+    """The `wasb_default` connection (Airflow's JSON form) for the storage account `account`:
+    its blob endpoint as the host and nothing else. WasbHook.get_conn (provider 10.1 to 13)
+    then falls through to DefaultAzureCredential(), which takes workload identity from the
+    environment the AKS webhook injects; connection extras would be passed on to
+    BlobServiceClient as keyword arguments, so there are none."""
+    return json.dumps({"conn_type": "wasb", "host": f"https://{account}.blob.core.windows.net/"}, sort_keys=True)
 
 
 def image_mirrors(settings: Settings) -> dict[str, str | None]:
@@ -276,6 +441,14 @@ def credential_templates(settings: Settings, names: SecretNames, release: str) -
     """
     out: dict[str, dict[str, str]] = {}
     ns = settings.namespace
+    if settings.managed_database:
+        # The Flexible Server: TLS required by the server (require_secure_transport) and by
+        # the client; through its built-in PgBouncer (pgbouncerEnabled) or straight to it.
+        port = BUILTIN_PGBOUNCER_PORT if settings.pgbouncer_enabled else POSTGRES_PORT
+        login = settings.database_admin_login
+        out[names.metadata] = {
+            "connection": f"postgresql://{login}:{_PASSWORD_IN_URL}@{_HOST}:{port}/{DATABASE_NAME}?sslmode=require"
+        }
     if settings.postgresql_enabled:
         # the bitnami subchart's auth.existingSecret (auth.secretKeys.adminPasswordKey)
         out[names.postgresql] = {"postgres-password": _PASSWORD}

@@ -56,6 +56,18 @@ class ChartProfile:
     # The UI component also serves the Task Execution API every task and component calls
     # (Airflow 3): with NetworkPolicies on, Airflow's pods must be let in.
     execution_api: bool
+    # Remote task logs (logsMode=remote): the components that write them and the ones that
+    # only read them, values key -> the chart's component name (its ServiceAccount is
+    # `<release>-<component>`). KubernetesExecutor task pods run as the workers' account.
+    log_writers: dict[str, str]
+    log_readers: dict[str, str]
+    # The values paths of the per-replica log disks the chart gives Celery workers and the
+    # triggerer when `logs.persistence` is off (on by default): remote logs need neither.
+    log_disk_keys: tuple[tuple[str, ...], ...]
+    # The chart's worker and triggerer NetworkPolicies let the UI component in to their log
+    # servers (chart 1.15: `component: webserver`). Chart 1.19 still names the webserver, which
+    # Airflow 3 does not run: its API server needs a policy of the stack's own.
+    log_servers_admit_ui: bool
     airflow_image_keys: tuple[str, ...] = field(default=("airflow", "pod_template", "flower"))
 
     @property
@@ -91,6 +103,10 @@ PROFILES: dict[str, ChartProfile] = {
         ui_service="webserver",
         ui_service_key="webserver",
         execution_api=False,
+        log_writers={"scheduler": "scheduler", "workers": "worker", "triggerer": "triggerer"},
+        log_readers={"webserver": "webserver"},
+        log_disk_keys=(("workers", "persistence"), ("triggerer", "persistence")),
+        log_servers_admit_ui=True,
         pdb_keys=("scheduler", "webserver", "pgbouncer"),
         executors=("LocalExecutor", "CeleryExecutor", "KubernetesExecutor", "CeleryKubernetesExecutor"),
         default_user_key="webserver",
@@ -118,6 +134,17 @@ PROFILES: dict[str, ChartProfile] = {
         ui_service="api-server",
         ui_service_key="apiServer",
         execution_api=True,
+        log_writers={
+            "scheduler": "scheduler",
+            "workers": "worker",
+            "triggerer": "triggerer",
+            "dagProcessor": "dag-processor",
+        },
+        log_readers={"apiServer": "api-server"},
+        # workers.persistence is deprecated in 1.19 for workers.celery.persistence (which
+        # falls back to it when unset)
+        log_disk_keys=(("workers", "celery", "persistence"), ("triggerer", "persistence")),
+        log_servers_admit_ui=False,
         pdb_keys=("scheduler", "apiServer", "triggerer", "pgbouncer", "workers"),
         # Airflow 3 has no CeleryKubernetesExecutor: several executors side by side replace it
         # (a task picks one with `executor=`; the first is the default).

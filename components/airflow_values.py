@@ -12,18 +12,31 @@ branches on a version string.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from plan import SecretNames, StackPlan, uses_celery
+from plan import REMOTE_LOG_CONN_ENV, REMOTE_LOG_CONN_ID, REMOTE_LOG_FOLDER, SecretNames, StackPlan, uses_celery
 from profiles import AIRFLOW_GID, AIRFLOW_UID, ChartProfile
 
 if TYPE_CHECKING:
     from config import Settings
 
 
-def airflow_values(settings: Settings, plan: StackPlan) -> dict[str, Any]:
+# The label the AKS workload identity webhook acts on: it gives the pod the token and the
+# AZURE_* environment of its ServiceAccount's identity (annotated with the client id).
+WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
+WORKLOAD_IDENTITY_CLIENT_ID = "azure.workload.identity/client-id"
+
+
+def airflow_values(
+    settings: Settings, plan: StackPlan, log_client_ids: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The chart values for one stack: deterministic, JSON-serialisable, secret-free. Every
-    name (Secrets, claim, storage class) comes from the plan."""
+    name (Secrets, claim, storage class) comes from the plan.
+
+    `log_client_ids` (logsMode=remote): each of the plan's log identities, by name -> its
+    client id, which Azure assigns when it creates the identity (a Pulumi output, passed
+    through untouched; a string in tests)."""
     profile, names = plan.profile, plan.names
     registry = settings.registry_server
     airflow_tag = settings.airflow_image_tag or profile.airflow_version
@@ -50,18 +63,12 @@ def airflow_values(settings: Settings, plan: StackPlan) -> dict[str, Any]:
             "pod": _pod_security(AIRFLOW_UID, AIRFLOW_GID, fs_group=AIRFLOW_GID),
             "containers": _container_security(),
         },
-        "pgbouncer": {"enabled": settings.pgbouncer_enabled},
+        # With databaseMode=managed, pgbouncerEnabled means the server's built-in PgBouncer.
+        "pgbouncer": {"enabled": settings.pgbouncer_enabled and not settings.managed_database},
         "statsd": {
             "resources": settings.statsd_resources.kubernetes(),
             "securityContexts": {"pod": _pod_security(STATSD_UID), "container": _container_security()},
             "serviceAccount": _no_token(),
-        },
-        "logs": {
-            "persistence": {
-                "enabled": True,
-                "existingClaim": names.logs_claim,
-                "storageClassName": plan.storage_class,
-            }
         },
         # Task logs live in Blob storage (lifecycle managed there): no log groomers.
         "scheduler": {
@@ -95,6 +102,9 @@ def airflow_values(settings: Settings, plan: StackPlan) -> dict[str, Any]:
         },
     }
     values["dags"] = {"gitSync": _git_sync(settings)}
+    # logsMode=pv: the Blob CSI claim every Airflow pod mounts; remote: none (_remote_logs)
+    persistence = {"enabled": True, "existingClaim": names.logs_claim, "storageClassName": plan.storage_class}
+    values["logs"] = {"persistence": persistence if settings.logs_mode == "pv" else {"enabled": False}}
     if settings.postgresql_enabled:
         values["postgresql"] = {
             "enabled": True,
@@ -133,6 +143,10 @@ def airflow_values(settings: Settings, plan: StackPlan) -> dict[str, Any]:
                     "securityContexts": {"container": _container_security()},
                 },
             )
+    elif settings.managed_database:
+        # The Flexible Server: the connection (its host, sslmode=require) assembled by ESO.
+        values["postgresql"] = {"enabled": False}
+        values["data"] = {"metadataSecretName": names.metadata}
     else:
         values["postgresql"] = {"enabled": False}
         values["data"] = {"metadataSecretName": settings.external_database_secret_name}
@@ -158,11 +172,70 @@ def airflow_values(settings: Settings, plan: StackPlan) -> dict[str, Any]:
         # in a pre-install hook while Redis is enabled.
         values["redis"] = {"enabled": False}
     _merge(values, _version_specific(profile, settings, names))
+    if settings.logs_mode == "remote":
+        _merge(values, _remote_logs(settings, plan, log_client_ids or {}))
     if settings.high_availability:
         _merge(values, _high_availability(profile, settings))
     if plan.network is not None:
         _merge(values, _network_policies(settings, plan))
     return values
+
+
+def _remote_logs(settings: Settings, plan: StackPlan, client_ids: Mapping[str, Any]) -> dict[str, Any]:
+    """logsMode=remote: Airflow's Azure Blob remote logging (the provider's wasb handler)
+    into the logs container, authenticated by workload identity: no volume, no key.
+
+    Each component that writes or reads task logs runs under a ServiceAccount named by the
+    plan, annotated with its identity's client id, and its pods carry the webhook's label
+    (the workers' label also reaches every KubernetesExecutor task pod through the chart's
+    pod template). Every Airflow container gets the `wasb_default` connection (the
+    account's URL, from Key Vault through ESO)."""
+    out: dict[str, Any] = {
+        "config": {
+            "logging": {
+                "remote_logging": "True",
+                "remote_base_log_folder": REMOTE_LOG_FOLDER,
+                "remote_log_conn_id": REMOTE_LOG_CONN_ID,
+                # uploaded logs are the record: no copy piles up on the pods' emptyDirs
+                "delete_local_logs": "True",
+            },
+            "azure_remote_logging": {"remote_wasb_log_container": settings.logs_container_name},
+        },
+        "secret": [
+            {
+                "envName": REMOTE_LOG_CONN_ENV,
+                "secretName": plan.names.remote_logs_connection,
+                "secretKey": plan.names.remote_logs_connection_key,
+            }
+        ],
+    }
+    # the chart would otherwise give each Celery worker and triggerer replica a log disk of its own
+    for path in plan.profile.log_disk_keys:
+        _merge(out, _nested(path, {"enabled": False}))
+    for identity in plan.log_identities:
+        for values_key, account in identity.service_accounts.items():
+            _merge(
+                out,
+                {
+                    values_key: {
+                        "labels": {WORKLOAD_IDENTITY_LABEL: "true"},
+                        "serviceAccount": {
+                            "create": True,
+                            "name": account,
+                            "annotations": {WORKLOAD_IDENTITY_CLIENT_ID: client_ids[identity.name]},
+                        },
+                    }
+                },
+            )
+    return out
+
+
+def _nested(path: tuple[str, ...], leaf: dict[str, Any]) -> dict[str, Any]:
+    """{path[0]: {path[1]: ... leaf}}."""
+    out = leaf
+    for key in reversed(path):
+        out = {key: out}
+    return out
 
 
 def _network_policies(settings: Settings, plan: StackPlan) -> dict[str, Any]:

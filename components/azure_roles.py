@@ -16,6 +16,9 @@ ACR_PULL = "AcrPull"
 KEY_VAULT_SECRETS_USER = "Key Vault Secrets User"
 AKS_RBAC_CLUSTER_ADMIN = "Azure Kubernetes Service RBAC Cluster Admin"
 NETWORK_CONTRIBUTOR = "Network Contributor"
+# remote task logs: the writers' and the UI's roles on the logs container (plan.LOGS_*_ROLE)
+STORAGE_BLOB_DATA_CONTRIBUTOR = "Storage Blob Data Contributor"
+STORAGE_BLOB_DATA_READER = "Storage Blob Data Reader"
 
 # Microsoft's role name -> role definition id
 BUILT_IN_ROLES: dict[str, str] = {
@@ -23,6 +26,8 @@ BUILT_IN_ROLES: dict[str, str] = {
     KEY_VAULT_SECRETS_USER: "4633458b-17de-408a-b874-0445c86b69e6",
     AKS_RBAC_CLUSTER_ADMIN: "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
     NETWORK_CONTRIBUTOR: "4d97b98b-1d4f-4787-a291-c67834d212e7",
+    STORAGE_BLOB_DATA_CONTRIBUTOR: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    STORAGE_BLOB_DATA_READER: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
 }
 
 

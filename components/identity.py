@@ -66,24 +66,9 @@ class Identity(pulumi.ComponentResource):
         )
         self.service_account_name = sa.metadata.name
 
-        # Azure rejects concurrent credential writes on one identity
-        # (ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity):
-        # each credential waits for the one before it.
-        self.federated_credentials = []
-        previous: list[pulumi.Resource] = []
-        for role, subject in args.subjects.items():
-            fic = managedidentity.FederatedIdentityCredential(
-                f"{name}-fic-{role}",
-                federated_identity_credential_resource_name=role,
-                resource_name_=uami.name,
-                resource_group_name=args.resource_group_name,
-                issuer=args.oidc_issuer_url,
-                subject=subject,
-                audiences=[TOKEN_AUDIENCE],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
-            )
-            self.federated_credentials.append(fic)
-            previous = [fic]
+        self.federated_credentials = chained_credentials(
+            name, uami, args.subjects, args.resource_group_name, args.oidc_issuer_url, parent=self
+        )
 
         self.register_outputs(
             {
@@ -92,3 +77,70 @@ class Identity(pulumi.ComponentResource):
                 "serviceAccountName": self.service_account_name,
             }
         )
+
+
+def chained_credentials(
+    name: str,
+    uami: managedidentity.UserAssignedIdentity,
+    subjects: Mapping[str, str],
+    resource_group_name: pulumi.Input[str],
+    oidc_issuer_url: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> list[managedidentity.FederatedIdentityCredential]:
+    """One federated credential per subject (credential name -> exact token subject).
+
+    Azure rejects concurrent credential writes on one identity
+    (ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity): each credential
+    waits for the one before it."""
+    credentials: list[managedidentity.FederatedIdentityCredential] = []
+    previous: list[pulumi.Resource] = []
+    for role, subject in subjects.items():
+        fic = managedidentity.FederatedIdentityCredential(
+            f"{name}-fic-{role}",
+            federated_identity_credential_resource_name=role,
+            resource_name_=uami.name,
+            resource_group_name=resource_group_name,
+            issuer=oidc_issuer_url,
+            subject=subject,
+            audiences=[TOKEN_AUDIENCE],
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=previous),
+        )
+        credentials.append(fic)
+        previous = [fic]
+    return credentials
+
+
+@dataclass
+class PodIdentityArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    identity_name: str
+    # the chart's ServiceAccounts that assume it: credential name -> exact token subject
+    subjects: Mapping[str, str]
+    oidc_issuer_url: pulumi.Input[str]
+
+
+class PodIdentity(pulumi.ComponentResource):
+    """A user-assigned identity for ServiceAccounts someone else creates (the Airflow chart,
+    annotated with `client_id` through its values): the identity and its federated
+    credentials, no ServiceAccount."""
+
+    client_id: pulumi.Output[str]
+    principal_id: pulumi.Output[str]
+    federated_credentials: list[managedidentity.FederatedIdentityCredential]
+
+    def __init__(self, name: str, args: PodIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airflow-aks:identity:PodIdentity", name, None, opts)
+        uami = managedidentity.UserAssignedIdentity(
+            f"{name}-uami",
+            resource_name_=args.identity_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.client_id = uami.client_id
+        self.principal_id = uami.principal_id
+        self.federated_credentials = chained_credentials(
+            name, uami, args.subjects, args.resource_group_name, args.oidc_issuer_url, parent=self
+        )
+        self.register_outputs({"clientId": self.client_id, "principalId": self.principal_id})

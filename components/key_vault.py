@@ -43,6 +43,12 @@ class KeyVaultArgs:
     passwords: Mapping[str, int]
     # protect the vault: `pulumi destroy` (or a replacing change) stops instead of deleting it
     protect: bool = False
+    # Of `passwords`, those that must mix upper case, lower case and digits (at least one
+    # each): Azure Database for PostgreSQL refuses an administrator password with fewer than
+    # three character classes, which 32 random letters and digits miss now and then.
+    mixed_passwords: frozenset[str] = frozenset()
+    # privateNetworking: no public endpoint; pods reach it through a private endpoint
+    private: bool = False
 
 
 class KeyVault(pulumi.ComponentResource):
@@ -53,6 +59,8 @@ class KeyVault(pulumi.ComponentResource):
     vault_id: pulumi.Output[str]
     read_grant: pulumi.Resource
     secrets: dict[str, keyvault.Secret]
+    # the generated values themselves (secret outputs), for resources that take them as input
+    generated: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:key_vault:KeyVault", name, None, opts)
@@ -86,6 +94,18 @@ class KeyVault(pulumi.ComponentResource):
                 soft_delete_retention_in_days=args.soft_delete_retention_days,
                 # Azure accepts only `true` or an absent value here.
                 enable_purge_protection=True if args.purge_protection else None,
+                # Secrets are written through Azure Resource Manager (keyvault.Secret is an ARM
+                # resource), which the vault's network rules do not apply to (README: "Private
+                # networking"); only reads by ESO cross them, through the private endpoint.
+                public_network_access=keyvault.PublicNetworkAccess.DISABLED if args.private else None,
+                network_acls=(
+                    keyvault.NetworkRuleSetArgs(
+                        default_action=keyvault.NetworkRuleAction.DENY,
+                        bypass=keyvault.NetworkRuleBypassOptions.NONE,
+                    )
+                    if args.private
+                    else None
+                ),
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
@@ -115,8 +135,18 @@ class KeyVault(pulumi.ComponentResource):
         }
         for secret_name, length in args.passwords.items():
             role = secret_name.removeprefix("airflow-")
-            password = random.RandomPassword(f"{name}-{role}", length=length, special=False, opts=child)
+            least = 1 if secret_name in args.mixed_passwords else None  # None: the provider's default, 0
+            password = random.RandomPassword(
+                f"{name}-{role}",
+                length=length,
+                special=False,
+                min_upper=least,
+                min_lower=least,
+                min_numeric=least,
+                opts=child,
+            )
             generated[secret_name] = password.result
+        self.generated = {secret_name: pulumi.Output.secret(value) for secret_name, value in generated.items()}
         self.secrets = {
             secret_name: vault_secret(
                 f"{name}-{secret_name}", self.vault_name, args.resource_group_name, secret_name, value, parent=self

@@ -1,15 +1,18 @@
-"""Log storage: storage account and container, their Key Vault secrets, Blob CSI PV and claim."""
+"""Log storage: storage account and container, their Key Vault secrets, and either a Blob CSI
+PV and claim (logsMode=pv, the article) or role grants for Airflow's identities on the
+container (logsMode=remote: no account key anywhere, shared-key access off)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
-from pulumi_azure_native import keyvault, storage
+from pulumi_azure_native import authorization, keyvault, storage
 
+from components.azure_roles import role_definition_id
 from components.key_vault import vault_secret
 from plan import PART_OF_LABELS
 from profiles import AIRFLOW_GID, AIRFLOW_UID
@@ -60,6 +63,14 @@ def storage_account_name(prefix: str, suffix: str) -> str:
     return f"{prefix}logs{suffix}"
 
 
+@dataclass(frozen=True)
+class ContainerGrant:
+    """A role on the logs container for a principal (logsMode=remote)."""
+
+    role: str  # an Azure built-in role name (components.azure_roles)
+    principal_id: pulumi.Input[str]
+
+
 @dataclass
 class LogStorageArgs:
     resource_group_name: pulumi.Input[str]
@@ -82,6 +93,13 @@ class LogStorageArgs:
     # protect the account, the container, the PV and the claim: `pulumi destroy` (or a
     # replacing change) stops instead of deleting them
     protect: bool = False
+    # pv: the Blob CSI volume mounted with the account key; remote: no volume, no key, and
+    # shared-key access off; Airflow's identities get `grants` on the container instead
+    mode: str = "pv"
+    subscription_id: pulumi.Input[str] = ""
+    grants: Sequence[ContainerGrant] = field(default_factory=tuple)
+    # privateNetworking: no public endpoint (reached through a private endpoint)
+    private: bool = False
 
 
 class LogStorage(pulumi.ComponentResource):
@@ -89,10 +107,13 @@ class LogStorage(pulumi.ComponentResource):
 
     account_name: pulumi.Output[str]
     container_name: pulumi.Output[str]
-    claim_name: pulumi.Output[str]
-    volume: k8s.core.v1.PersistentVolume
-    claim: k8s.core.v1.PersistentVolumeClaim
+    account_id: pulumi.Output[str]
+    claim_name: pulumi.Output[str] | None  # pv only
+    volume: k8s.core.v1.PersistentVolume | None
+    claim: k8s.core.v1.PersistentVolumeClaim | None
     vault_secrets: dict[str, keyvault.Secret]  # Key Vault secret name -> secret
+    # what Airflow's pods need before they start: the claim (pv), or the grants (remote)
+    ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: LogStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:log_storage:LogStorage", name, None, opts)
@@ -111,6 +132,9 @@ class LogStorage(pulumi.ComponentResource):
             enable_https_traffic_only=True,
             minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
             allow_blob_public_access=False,
+            # remote: Entra ID only; nothing can sign a request with an account key
+            allow_shared_key_access=False if args.mode == "remote" else None,
+            public_network_access=storage.PublicNetworkAccess.DISABLED if args.private else None,
             opts=stateful,
         )
         container = storage.BlobContainer(
@@ -122,6 +146,7 @@ class LogStorage(pulumi.ComponentResource):
             opts=stateful,
         )
         self.account_name = account.name
+        self.account_id = account.id
         self.container_name = container.name
         storage.BlobServiceProperties(
             f"{name}-blob-service",
@@ -143,10 +168,6 @@ class LogStorage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),
         )
 
-        keys = storage.list_storage_account_keys_output(
-            resource_group_name=args.resource_group_name, account_name=account.name
-        )
-        account_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: str(k.keys[0].value)))
         # what the driver reads, by its documented key: the account's name and key
         account_name_secret = args.driver_secret_data["azurestorageaccountname"]
         account_key_secret = args.driver_secret_data["azurestorageaccountkey"]
@@ -159,15 +180,51 @@ class LogStorage(pulumi.ComponentResource):
                 account.name,
                 parent=self,
             ),
-            account_key_secret: vault_secret(
-                f"{name}-kv-account-key",
-                args.vault_name,
-                args.resource_group_name,
-                account_key_secret,
-                account_key,
-                parent=self,
-            ),
         }
+        self.volume = None
+        self.claim = None
+        self.claim_name = None
+        if args.mode == "remote":
+            self.ready = [
+                authorization.RoleAssignment(
+                    f"{name}-{grant.role.lower().replace(' ', '-')}",
+                    scope=container.id,
+                    role_definition_id=role_definition_id(args.subscription_id, grant.role),
+                    principal_id=grant.principal_id,
+                    # a just-created identity: without the type ARM looks it up and may not find it yet
+                    principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                    opts=child,
+                )
+                for grant in args.grants
+            ]
+        else:
+            self.ready = [self._volume(name, args, account, container, account_key_secret, stateful_kube)]
+        self.register_outputs(
+            {"accountName": self.account_name, "containerName": self.container_name, "claimName": self.claim_name}
+        )
+
+    def _volume(
+        self,
+        name: str,
+        args: LogStorageArgs,
+        account: storage.StorageAccount,
+        container: storage.BlobContainer,
+        account_key_secret: str,
+        stateful_kube: pulumi.ResourceOptions,
+    ) -> k8s.core.v1.PersistentVolumeClaim:
+        """logsMode=pv: the account key into Key Vault, the Blob CSI volume and its claim."""
+        keys = storage.list_storage_account_keys_output(
+            resource_group_name=args.resource_group_name, account_name=account.name
+        )
+        account_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: str(k.keys[0].value)))
+        self.vault_secrets[account_key_secret] = vault_secret(
+            f"{name}-kv-account-key",
+            args.vault_name,
+            args.resource_group_name,
+            account_key_secret,
+            account_key,
+            parent=self,
+        )
 
         namespace = pulumi.Output.from_input(args.namespace)
         self.volume = k8s.core.v1.PersistentVolume(
@@ -195,7 +252,7 @@ class LogStorage(pulumi.ComponentResource):
             ),
             opts=stateful_kube,
         )
-        self.claim = k8s.core.v1.PersistentVolumeClaim(
+        claim = self.claim = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-pvc",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.claim_name, namespace=namespace),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
@@ -206,7 +263,5 @@ class LogStorage(pulumi.ComponentResource):
             ),
             opts=stateful_kube,
         )
-        self.claim_name = self.claim.metadata.name
-        self.register_outputs(
-            {"accountName": self.account_name, "containerName": self.container_name, "claimName": self.claim_name}
-        )
+        self.claim_name = claim.metadata.name
+        return claim

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -21,6 +23,8 @@ class NamespaceArgs:
     provider: k8s.Provider
     # With a network policy engine: deny every ingress the charts' policies do not allow.
     deny_ingress: bool = False
+    # ...and let in what they should but do not: name -> NetworkPolicy spec (plan.network_policies)
+    allow: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
 
 # Selects every pod in the namespace and allows no ingress: NetworkPolicies add up, so a pod
@@ -34,6 +38,7 @@ class Namespace(pulumi.ComponentResource):
     name: pulumi.Output[str]
     resource: k8s.core.v1.Namespace
     deny_ingress: k8s.networking.v1.NetworkPolicy | None
+    allow: list[k8s.networking.v1.NetworkPolicy]
 
     def __init__(self, name: str, args: NamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:namespace:Namespace", name, None, opts)
@@ -62,4 +67,13 @@ class Namespace(pulumi.ComponentResource):
             if args.deny_ingress
             else None
         )
+        self.allow = [
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{policy}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=policy, namespace=self.name, labels=dict(PART_OF_LABELS)),
+                spec=cast("k8s.networking.v1.NetworkPolicySpecArgsDict", dict(spec)),
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            )
+            for policy, spec in args.allow.items()
+        ]
         self.register_outputs({"name": self.name})

@@ -99,6 +99,15 @@ def _derived_names(s: Settings, stack: str) -> list[_Derived]:
     """The Azure names these settings build from the stack name (with `stack` as the stack)."""
     t = s.model_copy(update={"stack": stack})
     names = [_Derived("managed identity", "<namePrefix>-<stack>-identity", t.identity_name, IDENTITY_MAX)]
+    if s.logs_mode == "remote":
+        names += [
+            _Derived(
+                "log writer identity", "<namePrefix>-<stack>-logs-writer", t.logs_writer_identity_name, IDENTITY_MAX
+            ),
+            _Derived(
+                "log reader identity", "<namePrefix>-<stack>-logs-reader", t.logs_reader_identity_name, IDENTITY_MAX
+            ),
+        ]
     if not s.resource_group_name:
         names.append(
             _Derived("resource group", "<namePrefix>-<stack>-rg", t.effective_resource_group, RESOURCE_GROUP_MAX)
@@ -205,32 +214,170 @@ def _check_acr_pull(s: Settings) -> list[Problem]:
 
 def _check_database(s: Settings) -> list[Problem]:
     problems: list[Problem] = []
-    if not s.postgresql_enabled and not s.external_database_secret_name:
+    external = s.database_mode == "external"
+    if external and not s.external_database_secret_name:
         problems.append(
             Problem(
                 project_key("externalDatabaseSecretName"),
                 "",
-                "required when postgresqlEnabled is false: a Secret with a 'connection' key for the metadata database",
+                "required when databaseMode is 'external': a Secret with a 'connection' key for the metadata database",
             )
         )
-    if s.postgresql_enabled and s.external_database_secret_name:
+    if not external and s.external_database_secret_name:
         problems.append(
             Problem(
                 project_key("externalDatabaseSecretName"),
                 s.external_database_secret_name,
-                "conflicts with postgresqlEnabled=true: use one metadata database, not both",
+                f"only used with databaseMode=external, and databaseMode is {s.database_mode} (a database the stack "
+                "runs and connects to itself): use one metadata database, not both; leave it empty",
             )
         )
-    if s.pgbouncer_enabled and not s.postgresql_enabled:
+    if s.pgbouncer_enabled and external:
         problems.append(
             Problem(
                 project_key("pgbouncerEnabled"),
                 True,
-                "only supported with the bundled PostgreSQL (postgresqlEnabled=true); set it to false for an "
-                "external database",
+                "not supported with databaseMode=external: PgBouncer runs in front of the bundled PostgreSQL (the "
+                "chart's) or a managed flexible server (its built-in one); set it to false for an external database",
             )
         )
     return problems
+
+
+# The flexible server's network: private access only, in a subnet of the stack's VNet.
+_STACK_VNET = (
+    "with networkMode=aks-managed AKS makes its own VNet, which the stack cannot add a subnet to; set networkMode "
+    "to create (the stack adds the subnet) or existing"
+)
+
+
+def _check_managed_database_network(s: Settings) -> list[Problem]:
+    if not s.managed_database or s.network_mode in ("create", "existing"):
+        return []
+    return [
+        Problem(
+            project_key("databaseMode"),
+            s.database_mode,
+            f"needs networkMode create or existing (networkMode is {s.network_mode}): the flexible server has "
+            f"private access only, through a subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers; "
+            f"{_STACK_VNET} (with databaseSubnetId)",
+        )
+    ]
+
+
+_NOT_BURSTABLE = (
+    "choose a General Purpose (Standard_D...) or Memory Optimized (Standard_E...) databaseSku, such as Standard_D2ds_v5"
+)
+
+
+def _check_managed_database_tier(s: Settings) -> list[Problem]:
+    """Azure offers neither high availability nor the built-in PgBouncer on the Burstable tier.
+    Without databaseMode=managed the database* keys are unused: nothing to check."""
+    if not s.managed_database or s.database_sku_tier != "Burstable":
+        return []
+    problems: list[Problem] = []
+    if s.database_high_availability != "Disabled":
+        problems.append(
+            Problem(
+                project_key("databaseHighAvailability"),
+                s.database_high_availability,
+                f"needs a non-Burstable databaseSku (databaseSku is {s.database_sku}): Azure Database for "
+                f"PostgreSQL offers no high availability on the Burstable tier; {_NOT_BURSTABLE}, or set "
+                "databaseHighAvailability to Disabled",
+            )
+        )
+    if s.pgbouncer_enabled:
+        problems.append(
+            Problem(
+                project_key("pgbouncerEnabled"),
+                True,
+                f"with databaseMode=managed turns on the flexible server's built-in PgBouncer, which Azure does not "
+                f"offer on the Burstable tier (databaseSku is {s.database_sku}): {_NOT_BURSTABLE}, or set "
+                "pgbouncerEnabled to false",
+            )
+        )
+    return problems
+
+
+def _check_private_networking(s: Settings) -> list[Problem]:
+    if not s.private_networking or s.network_mode in ("create", "existing"):
+        return []
+    return [
+        Problem(
+            project_key("privateNetworking"),
+            True,
+            f"needs networkMode create or existing (networkMode is {s.network_mode}): the private endpoints of Key "
+            f"Vault and the storage account go into a subnet of the stack's VNet; {_STACK_VNET} (with "
+            "privateEndpointSubnetId)",
+        )
+    ]
+
+
+def _subnet_use(key: str, subnet: str, used: bool, when: tuple[str, str], what: str, now: str) -> list[Problem]:
+    """A subnet ID that is `used` (then required) or not (then refused). `when`: the settings
+    that use it, as a sentence and as key=value; `now`: what they are."""
+    if used and not subnet:
+        return [
+            Problem(
+                project_key(key),
+                subnet,
+                f"required when {when[0]}: the resource ID of {what} (/subscriptions/<guid>/resourceGroups/<group>"
+                "/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>)",
+            )
+        ]
+    if subnet and not used:
+        return [Problem(project_key(key), subnet, f"only used with {when[1]} ({now}): leave it empty")]
+    return []
+
+
+def _check_database_subnet(s: Settings) -> list[Problem]:
+    return _subnet_use(
+        "databaseSubnetId",
+        s.database_subnet_id,
+        s.managed_database and s.network_mode == "existing",
+        ("databaseMode is 'managed' and networkMode is 'existing'", "databaseMode=managed and networkMode=existing"),
+        "the subnet the flexible server goes into, delegated to Microsoft.DBforPostgreSQL/flexibleServers and "
+        "reachable from the nodes (with networkMode=create the stack creates it)",
+        f"databaseMode is {s.database_mode}, networkMode is {s.network_mode}",
+    )
+
+
+def _check_private_endpoint_subnet(s: Settings) -> list[Problem]:
+    return _subnet_use(
+        "privateEndpointSubnetId",
+        s.private_endpoint_subnet_id,
+        s.private_networking and s.network_mode == "existing",
+        ("privateNetworking is true and networkMode is 'existing'", "privateNetworking=true and networkMode=existing"),
+        "the subnet the private endpoints of Key Vault and the storage account go into, reachable from the nodes "
+        "(with networkMode=create the stack creates it)",
+        f"privateNetworking is {'true' if s.private_networking else 'false'}, networkMode is {s.network_mode}",
+    )
+
+
+def _same_arm_id(a: str, b: str) -> bool:
+    """ARM compares resource IDs case-insensitively (ASCII)."""
+    fold = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+    return a.translate(fold) == b.translate(fold)
+
+
+def _check_delegated_subnet_alone(s: Settings) -> list[Problem]:
+    """A subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers holds flexible servers
+    only: neither the nodes nor private endpoints can go into it."""
+    if not (s.managed_database and s.network_mode == "existing" and s.database_subnet_id):
+        return []
+    others = [("nodeSubnetId", s.node_subnet_id)]
+    if s.private_networking:
+        others.append(("privateEndpointSubnetId", s.private_endpoint_subnet_id))
+    return [
+        Problem(
+            project_key("databaseSubnetId"),
+            s.database_subnet_id,
+            f"is also {key}: a subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers holds flexible "
+            f"servers only; give the database a subnet of its own",
+        )
+        for key, other in others
+        if other and _same_arm_id(other, s.database_subnet_id)
+    ]
 
 
 def _check_executor(s: Settings) -> list[Problem]:
@@ -507,8 +654,29 @@ _CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]],
     (_CLUSTER_FIELDS, _check_existing_cluster),
     (_CLUSTER_FIELDS, _check_created_cluster),
     # not cluster_resource_group: only an existing cluster has one, and it has no derived names
-    ((_CLUSTER_FIELDS - {"cluster_resource_group"}) | {"location", "network_mode"}, _check_stack_names),
-    (frozenset({"postgresql_enabled", "pgbouncer_enabled", "external_database_secret_name"}), _check_database),
+    ((_CLUSTER_FIELDS - {"cluster_resource_group"}) | {"location", "network_mode", "logs_mode"}, _check_stack_names),
+    (frozenset({"database_mode", "pgbouncer_enabled", "external_database_secret_name"}), _check_database),
+    (frozenset({"database_mode", "network_mode"}), _check_managed_database_network),
+    (
+        frozenset({"database_mode", "database_sku", "database_high_availability", "pgbouncer_enabled"}),
+        _check_managed_database_tier,
+    ),
+    (frozenset({"private_networking", "network_mode"}), _check_private_networking),
+    (frozenset({"database_mode", "network_mode", "database_subnet_id"}), _check_database_subnet),
+    (frozenset({"private_networking", "network_mode", "private_endpoint_subnet_id"}), _check_private_endpoint_subnet),
+    (
+        frozenset(
+            {
+                "database_mode",
+                "network_mode",
+                "database_subnet_id",
+                "node_subnet_id",
+                "private_networking",
+                "private_endpoint_subnet_id",
+            }
+        ),
+        _check_delegated_subnet_alone,
+    ),
     (
         frozenset({"dags_git_repo", "dags_git_sub_path", "dags_git_branch", "dags_git_rev", "dags_git_depth"}),
         _check_git_sync,
@@ -550,9 +718,16 @@ def advisories(s: Settings) -> list[str]:
     notes: list[str] = []
     if s.high_availability and s.postgresql_enabled:
         notes.append(
-            "highAvailability runs two of each Airflow component, but the bundled PostgreSQL (postgresqlEnabled) "
-            "stays one pod on one zonal disk: losing its node or zone still stops Airflow; for production use an "
-            "external database (postgresqlEnabled=false, externalDatabaseSecretName)"
+            "highAvailability runs two of each Airflow component, but the bundled PostgreSQL (databaseMode=bundled) "
+            "stays one pod on one zonal disk: losing its node or zone still stops Airflow; for production use "
+            "databaseMode=managed (Azure Database for PostgreSQL flexible server, with databaseHighAvailability) or "
+            "an external database (databaseMode=external, externalDatabaseSecretName)"
+        )
+    if s.high_availability and s.managed_database and s.database_high_availability == "Disabled":
+        notes.append(
+            "highAvailability runs two of each Airflow component, but the managed flexible server has no standby "
+            "(databaseHighAvailability=Disabled): an outage of its zone stops Airflow; set "
+            "databaseHighAvailability to ZoneRedundant (or SameZone) with a non-Burstable databaseSku"
         )
     if not s.key_vault_purge_protection and _PRODUCTION_STACK.search(s.stack):
         notes.append(

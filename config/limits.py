@@ -54,6 +54,14 @@ CPU_MAX_MILLICORES = 1024 * 1000
 MEMORY_MAX_BYTES = 32 * 2**40
 LOGS_VOLUME_MAX_BYTES = 5 * 2**50  # an Azure storage account holds at most 5 PiB
 
+# Azure Database for PostgreSQL flexible server (databaseMode=managed).
+DATABASE_ADMIN_LOGIN_MAX = 63  # the administrator login: 1-63 characters (a PostgreSQL identifier)
+# The storage sizes a server offers, in GiB (P4 to P80 disks; 32767, not 32768, is the largest).
+DATABASE_STORAGE_SIZES_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767)
+DATABASE_BACKUP_RETENTION_MIN = 7  # backup retention: 7-35 days
+DATABASE_BACKUP_RETENTION_MAX = 35
+MAINTENANCE_WINDOW_MAX = 9  # "Sun 02:00"
+
 # The cluster-internal ranges the stack gives a cluster it creates (Azure CNI Overlay): pods
 # and services take their addresses from these, never from the VNet, so a created VNet's
 # address space must not overlap them (AKS refuses the cluster). The DNS service IP lies in

@@ -24,6 +24,7 @@ from config.model import (
     FIELD_BY_KEY,
     PROJECT,
     PROVIDER_LOCATION_KEY,
+    RETIRED_KEYS,
     STACK_KEY,
     Settings,
     project_key,
@@ -67,6 +68,8 @@ def _parse_raw(key: str, raw: Any) -> Any:
 
 def _unknown_key(key: str, value: Any) -> Problem:
     name = key.removeprefix(f"{PROJECT}:")
+    if name in RETIRED_KEYS:
+        return Problem(key, value, RETIRED_KEYS[name])
     close = difflib.get_close_matches(name, CONFIG_KEYS, n=1) if len(name) <= 64 else []
     hint = f"did you mean {project_key(close[0])}? " if close else ""
     return Problem(key, value, f"unknown key; {hint}known keys: {', '.join(sorted(CONFIG_KEYS))}")
@@ -83,8 +86,8 @@ def parse_settings(stack: str, values: Mapping[str, Any], secret_keys: Collectio
 
     `secret_keys`: the keys the stack marks secret (`secure:`); their values never appear
     in the error, nor anywhere else in it. Raises ConfigError listing every problem:
-    unknown keys, missing keys, bad values, conflicting options and a stack name that does
-    not fit the Azure names made from it. Nothing else is raised, whatever the values.
+    unknown and retired keys, missing keys, bad values, conflicting options and a stack name
+    that does not fit the Azure names made from it. Nothing else is raised, whatever the values.
     """
     problems: list[Problem] = []
     prefix = f"{PROJECT}:"

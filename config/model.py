@@ -16,6 +16,10 @@ from config import validators as v
 from config.limits import (
     AKS_NAME_MAX,
     CIDR_MAX,
+    DATABASE_ADMIN_LOGIN_MAX,
+    DATABASE_BACKUP_RETENTION_MAX,
+    DATABASE_BACKUP_RETENTION_MIN,
+    DATABASE_STORAGE_SIZES_GB,
     DNS_LABEL_MAX,
     DNS_SUBDOMAIN_MAX,
     EMAIL_MAX,
@@ -24,6 +28,7 @@ from config.limits import (
     IMAGE_TAG_MAX,
     KUBERNETES_VERSION_MAX,
     LOCATION_MAX,
+    MAINTENANCE_WINDOW_MAX,
     MAX_PODS_MAX,
     MAX_PODS_MIN,
     QUANTITY_MAX,
@@ -56,6 +61,17 @@ ClusterTier = Literal["Free", "Standard", "Premium"]
 AutoUpgradeChannel = Literal["none", "patch", "stable", "rapid", "node-image"]
 NodeOsUpgradeChannel = Literal["None", "Unmanaged", "NodeImage", "SecurityPatch"]
 KeyVaultAuthorization = Literal["rbac", "accessPolicy"]
+# bundled: the chart's PostgreSQL pod (the article); managed: an Azure Database for PostgreSQL
+# flexible server the stack creates (private access in the stack's VNet); external: a database
+# the stack does not manage, reached through the Secret externalDatabaseSecretName.
+DatabaseMode = Literal["bundled", "managed", "external"]
+# The flexible server's major versions and high-availability modes, spelled as the SDK's
+# dbforpostgresql.PostgresMajorVersion and PostgreSqlFlexibleServerHighAvailabilityMode.
+DatabaseVersion = Literal["16", "17"]
+DatabaseHighAvailability = Literal["Disabled", "SameZone", "ZoneRedundant"]
+# pv: a Blob CSI volume mounted with the storage account key (the article); remote: Airflow's
+# Azure Blob remote logging through the workload identity, no account key anywhere.
+LogsMode = Literal["pv", "remote"]
 SecretsOperatorChartVersion = Literal["2.9.0"]
 Executor = Literal[
     "LocalExecutor",
@@ -91,6 +107,7 @@ ContainerResources = Annotated[v.Resources, PlainValidator(v.never_raises(v.reso
 VmSize = Annotated[
     str, v.pattern(VM_SIZE_MAX, r"Standard_[A-Za-z0-9][A-Za-z0-9_-]*", "an Azure VM size such as Standard_DS4_v2")
 ]
+SubnetIdOrEmpty = Annotated[str, v.text(SUBNET_ID_MAX, v.SUBNET_ID_RULE, v.subnet_id, empty=True)]
 UserPoolNodes = Annotated[int, v.between(0, USER_POOL_NODES_MAX)]
 
 
@@ -165,14 +182,15 @@ class Settings(BaseModel):
     vnet_address_space: Annotated[str, v.text(CIDR_MAX, v.VNET_ADDRESS_SPACE_RULE, v.vnet_address_space)] = Field(
         alias="vnetAddressSpace"
     )
-    node_subnet_id: Annotated[str, v.text(SUBNET_ID_MAX, v.SUBNET_ID_RULE, v.subnet_id, empty=True)] = Field(
-        alias="nodeSubnetId"
-    )
+    node_subnet_id: SubnetIdOrEmpty = Field(alias="nodeSubnetId")
     api_server_authorized_ip_ranges: Annotated[
         list[str],
         BeforeValidator(v.string_list(v.AUTHORIZED_RANGES_EXAMPLE)),
         AfterValidator(v.authorized_ip_ranges),
     ] = Field(alias="apiServerAuthorizedIpRanges")
+    # Private endpoints for Key Vault and the logs storage account, public network access off on both.
+    private_networking: Boolean = Field(alias="privateNetworking")
+    private_endpoint_subnet_id: SubnetIdOrEmpty = Field(alias="privateEndpointSubnetId")
 
     acr_name: Annotated[
         str, v.pattern(50, r"[A-Za-z0-9]{5,50}", "an Azure Container Registry name: 5-50 letters and digits")
@@ -221,6 +239,7 @@ class Settings(BaseModel):
         ),
     ] = Field(alias="logsContainerName")
     logs_retention_days: Annotated[int, v.between(1, 3650)] = Field(alias="logsRetentionDays")
+    logs_mode: Annotated[LogsMode, v.choice(LogsMode)] = Field(alias="logsMode")
 
     airflow_chart_version: Annotated[str, v.text(32, "a chart version with a values profile", v.chart_version)] = Field(
         alias="airflowChartVersion"
@@ -244,12 +263,39 @@ class Settings(BaseModel):
         str, v.pattern(SUB_PATH_MAX, v.SUB_PATH, "a relative path inside the repository, without '..'", empty=True)
     ] = Field(alias="dagsGitSubPath")
     dags_git_depth: Annotated[int, v.between(0, 10000)] = Field(alias="dagsGitDepth")
-    postgresql_enabled: Boolean = Field(alias="postgresqlEnabled")
+    database_mode: Annotated[DatabaseMode, v.choice(DatabaseMode)] = Field(alias="databaseMode")
+    # bundled: the chart's PgBouncer; managed: the flexible server's built-in one (port 6432).
     pgbouncer_enabled: Boolean = Field(alias="pgbouncerEnabled")
     external_database_secret_name: Annotated[
         str,
         v.pattern(DNS_SUBDOMAIN_MAX, v.DNS_SUBDOMAIN, f"a Kubernetes Secret name, {_SUBDOMAIN_RULE}", empty=True),
     ] = Field(alias="externalDatabaseSecretName")
+    # The flexible server of databaseMode=managed (unused otherwise).
+    database_sku: Annotated[str, v.text(VM_SIZE_MAX, v.DATABASE_SKU_RULE, v.database_sku)] = Field(alias="databaseSku")
+    database_version: Annotated[DatabaseVersion, v.choice(DatabaseVersion)] = Field(alias="databaseVersion")
+    database_storage_size_gb: Annotated[
+        int,
+        v.one_of_numbers(DATABASE_STORAGE_SIZES_GB, "GiB: the storage sizes Azure Database for PostgreSQL offers"),
+    ] = Field(alias="databaseStorageSizeGb")
+    database_high_availability: Annotated[DatabaseHighAvailability, v.choice(DatabaseHighAvailability)] = Field(
+        alias="databaseHighAvailability"
+    )
+    database_backup_retention_days: Annotated[
+        int, v.between(DATABASE_BACKUP_RETENTION_MIN, DATABASE_BACKUP_RETENTION_MAX)
+    ] = Field(alias="databaseBackupRetentionDays")
+    database_geo_redundant_backup: Boolean = Field(alias="databaseGeoRedundantBackup")
+    database_maintenance_window: Annotated[
+        str,
+        v.text(
+            MAINTENANCE_WINDOW_MAX,
+            v.MAINTENANCE_WINDOW_RULE,
+            v.check(v.MAINTENANCE_WINDOW, v.MAINTENANCE_WINDOW_RULE),
+        ),
+    ] = Field(alias="databaseMaintenanceWindow")
+    database_admin_login: Annotated[
+        str, v.text(DATABASE_ADMIN_LOGIN_MAX, v.DATABASE_ADMIN_LOGIN_RULE, v.database_admin_login)
+    ] = Field(alias="databaseAdminLogin")
+    database_subnet_id: SubnetIdOrEmpty = Field(alias="databaseSubnetId")
     high_availability: Boolean = Field(alias="highAvailability")
     admin_username: Annotated[
         str,
@@ -284,6 +330,35 @@ class Settings(BaseModel):
         return self.user_pool_max_count > 0
 
     @property
+    def postgresql_enabled(self) -> bool:
+        """The chart's bundled PostgreSQL runs (databaseMode=bundled)."""
+        return self.database_mode == "bundled"
+
+    @property
+    def managed_database(self) -> bool:
+        """The stack creates an Azure Database for PostgreSQL flexible server (databaseMode=managed)."""
+        return self.database_mode == "managed"
+
+    @property
+    def database_sku_tier(self) -> str:
+        """The flexible server's tier, as the SDK's dbforpostgresql.SkuTier spells it: Burstable,
+        GeneralPurpose or MemoryOptimized (the letter after Standard_ in databaseSku)."""
+        return v.DATABASE_SKU_TIERS[self.database_sku.removeprefix("Standard_")[0]]
+
+    @property
+    def database_maintenance(self) -> tuple[int, int, int]:
+        """databaseMaintenanceWindow as the flexible server's maintenanceWindow takes it:
+        (day_of_week, start_hour, start_minute), day 0 = Sunday .. 6 = Saturday, UTC."""
+        day, _, time = self.database_maintenance_window.partition(" ")
+        hour, _, minute = time.partition(":")
+        return v.MAINTENANCE_DAYS.index(day), int(hour), int(minute)
+
+    @property
+    def remote_logs(self) -> bool:
+        """Task logs go to Blob storage through Airflow's remote logging (logsMode=remote)."""
+        return self.logs_mode == "remote"
+
+    @property
     def effective_resource_group(self) -> str:
         return self.resource_group_name or f"{self.name_prefix}-{self.stack}-rg"
 
@@ -299,6 +374,16 @@ class Settings(BaseModel):
     def identity_name(self) -> str:
         """The workload identity's managed identity (what __main__ passes to Identity)."""
         return f"{self.name_prefix}-{self.stack}-identity"
+
+    @property
+    def logs_writer_identity_name(self) -> str:
+        """logsMode=remote: the managed identity of the pods that write task logs."""
+        return f"{self.name_prefix}-{self.stack}-logs-writer"
+
+    @property
+    def logs_reader_identity_name(self) -> str:
+        """logsMode=remote: the managed identity of the UI, which only reads task logs."""
+        return f"{self.name_prefix}-{self.stack}-logs-reader"
 
     @property
     def vnet_name(self) -> str:
@@ -337,5 +422,11 @@ class Settings(BaseModel):
 CONFIG_KEYS: tuple[str, ...] = tuple(f.alias for f in Settings.model_fields.values() if f.alias)
 # The keys whose engine value is JSON text of an array.
 ARRAY_KEYS = frozenset({"availabilityZones", "airflowEnv", "apiServerAuthorizedIpRanges"})
+# Keys this program once read, with what replaced them: a stack file that still sets one gets
+# this message instead of "unknown key".
+RETIRED_KEYS: dict[str, str] = {
+    "postgresqlEnabled": "postgresqlEnabled was replaced by databaseMode: true -> bundled, false -> external "
+    "(or managed for Azure Database for PostgreSQL Flexible Server); set databaseMode and remove this key",
+}
 # Config key (or `stack`, `location`) -> field name.
 FIELD_BY_KEY: dict[str, str] = {f.alias or name: name for name, f in Settings.model_fields.items()}

@@ -162,20 +162,36 @@ def then(*checks: Callable[[str], str]) -> Callable[[str], str]:
     return validate
 
 
-def _whole_number(lo: int, hi: int) -> Callable[[Any], int]:
-    """Integers as the engine passes them (decimal text); booleans and '3.0' are not integers."""
+def _integer(value: Any) -> int | None:
+    """An integer as the engine passes it (decimal text), or None: booleans and '3.0' are not integers."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        return int(value)
+    return None
 
+
+def _whole_number(lo: int, hi: int) -> Callable[[Any], int]:
     def validate(value: Any) -> int:
-        number: int | None = None
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        elif isinstance(value, str) and _INTEGER.fullmatch(value):
-            number = int(value)
+        number = _integer(value)
         if number is None or not lo <= number <= hi:
             raise ValueError(f"must be a whole number from {lo} to {hi}")
         return number
 
     return never_raises(validate)
+
+
+def one_of_numbers(options: tuple[int, ...], what: str) -> BeforeValidator:
+    """One of a few whole numbers (`what` says what they are), written as the engine passes them."""
+    allowed = f"{', '.join(str(o) for o in options[:-1])} or {options[-1]}"
+
+    def validate(value: Any) -> int:
+        number = _integer(value)
+        if number is None or number not in options:
+            raise ValueError(f"must be one of {allowed} ({what})")
+        return number
+
+    return BeforeValidator(never_raises(validate))
 
 
 def boolean(value: Any) -> bool:
@@ -245,6 +261,59 @@ def guid(value: str) -> str:
         raise ValueError("must be an Entra object id (a GUID such as 5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4f)")
     if value == _NIL_GUID:
         raise ValueError("is the nil GUID, which is no object: give the object id of an Entra group")
+    return value
+
+
+# ----------------------------------------- Azure Database for PostgreSQL flexible server
+# A compute size: Standard_<family><vCPUs><features>[_v<version>], e.g. Standard_B1ms,
+# Standard_D2ds_v5, Standard_E4ads_v5. The family decides the tier (the SDK's SkuTier).
+DATABASE_SKU_TIERS = {"B": "Burstable", "D": "GeneralPurpose", "E": "MemoryOptimized"}
+DATABASE_SKU = re.compile(r"Standard_(?P<family>[A-Za-z]{1,4})[1-9][0-9]{0,2}[a-z]{0,4}(_v[1-9][0-9]?)?")
+DATABASE_SKU_RULE = (
+    "an Azure Database for PostgreSQL flexible server compute size Standard_<family><vCPUs><features>[_v<n>] "
+    "of family B (Burstable), D (General Purpose) or E (Memory Optimized), such as Standard_B2s, "
+    "Standard_D2ds_v5 or Standard_E4ds_v5"
+)
+
+
+def database_sku(value: str) -> str:
+    match = DATABASE_SKU.fullmatch(value)
+    if not match:
+        raise ValueError(f"must be {DATABASE_SKU_RULE}")
+    if match["family"] not in DATABASE_SKU_TIERS:
+        raise ValueError(
+            f"is of family {match['family']!r}, which Azure Database for PostgreSQL flexible server does not offer: "
+            f"must be {DATABASE_SKU_RULE}"
+        )
+    return value
+
+
+# Azure's day numbering for a server's maintenance window: 0 = Sunday .. 6 = Saturday.
+MAINTENANCE_DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+MAINTENANCE_WINDOW = re.compile(
+    rf"(?P<day>{'|'.join(MAINTENANCE_DAYS)}) (?P<hour>[01][0-9]|2[0-3]):(?P<minute>[0-5][0-9])"
+)
+MAINTENANCE_WINDOW_RULE = (
+    "a weekly start time in UTC, '<day> HH:MM' with day Sun, Mon, Tue, Wed, Thu, Fri or Sat and a 24-hour "
+    "time, such as 'Sun 02:00'"
+)
+
+DATABASE_ADMIN_LOGIN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
+DATABASE_ADMIN_LOGIN_RULE = "a PostgreSQL administrator login: 1-63 letters, digits and '_', starting with a letter"
+# Names Azure Database for PostgreSQL refuses as the administrator login, and its reserved prefix.
+RESERVED_DATABASE_LOGINS = ("azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public")
+_RESERVED_LOGIN_PREFIX = "pg_"
+
+
+def database_admin_login(value: str) -> str:
+    check(DATABASE_ADMIN_LOGIN, DATABASE_ADMIN_LOGIN_RULE)(value)
+    folded = value.lower()  # ASCII only, by the pattern; PostgreSQL folds unquoted names to lower case
+    if folded in RESERVED_DATABASE_LOGINS or folded.startswith(_RESERVED_LOGIN_PREFIX):
+        raise ValueError(
+            f"is reserved: Azure Database for PostgreSQL refuses {', '.join(RESERVED_DATABASE_LOGINS)} (in any "
+            f"case) and every name starting with {_RESERVED_LOGIN_PREFIX} as the administrator login; pick another, "
+            "such as airflowadmin"
+        )
     return value
 
 

@@ -66,9 +66,25 @@ def _stacks_schema(key: str, whose: str) -> PolicyConfigSchema:
 # Which stacks must protect their stateful resources.
 PROTECTION_POLICY = "stateful-resources-protected"
 PROTECTION_SCHEMA = _stacks_schema("protectedStacks", "stateful resources must be protected")
-# Which stacks' clusters must be network-isolated.
-ISOLATION_POLICY = "production-network-isolation"
-ISOLATION_SCHEMA = _stacks_schema("isolatedStacks", "AKS clusters must join the stack's network with a policy engine")
+# The production stacks: one setting, isolatedStacks (rules.PolicyConfig.isolated_stacks), read by
+# every production-* policy. CrossGuard scopes config per policy, so each of them declares it and
+# a list other than the default goes into each of their blocks.
+PRODUCTION_SCHEMAS = {
+    "production-network-isolation": _stacks_schema(
+        "isolatedStacks", "AKS clusters must join the stack's network with a policy engine"
+    ),
+    "production-managed-database": _stacks_schema(
+        "isolatedStacks", "Airflow must use a zone-redundant, backed-up, private PostgreSQL Flexible Server"
+    ),
+    "production-no-shared-key": _stacks_schema(
+        "isolatedStacks", "storage accounts must refuse shared keys and Key Vault must hold no account key"
+    ),
+    "production-private-paas": _stacks_schema(
+        "isolatedStacks", "Key Vaults and storage accounts must refuse public network access"
+    ),
+}
+# Each configurable policy's schema, resource and stack policies alike.
+SCHEMAS = {CONFIGURED_POLICY: CONFIG_SCHEMA, PROTECTION_POLICY: PROTECTION_SCHEMA, **PRODUCTION_SCHEMAS}
 
 
 def _stacks(raw: Any, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -116,7 +132,7 @@ def _resource_policy(policy: rules.Policy) -> ResourceValidationPolicy:
         description=policy.rationale,
         validate=validate,
         enforcement_level=EnforcementLevel.MANDATORY,
-        config_schema={CONFIGURED_POLICY: CONFIG_SCHEMA, ISOLATION_POLICY: ISOLATION_SCHEMA}.get(policy.name),
+        config_schema=SCHEMAS.get(policy.name),
     )
 
 
@@ -134,11 +150,14 @@ def _stack_policy(policy: rules.Policy) -> StackValidationPolicy:
         description=policy.rationale,
         validate=validate,
         enforcement_level=EnforcementLevel.MANDATORY,
-        config_schema=PROTECTION_SCHEMA if policy.name == PROTECTION_POLICY else None,
+        config_schema=SCHEMAS.get(policy.name),
     )
 
 
 def crossguard_policies() -> list[CrossGuardPolicy]:
+    names = {policy.name for policy in rules.POLICIES}
+    if unknown := sorted(set(SCHEMAS) - names):
+        raise ValueError(f"config schemas for no policy of rules.POLICIES: {', '.join(unknown)}")
     policies: list[CrossGuardPolicy] = []
     for policy in rules.POLICIES:
         if policy.resource_check is not None and policy.stack_check is not None:

@@ -51,6 +51,8 @@ RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 PERSISTENT_VOLUME = "kubernetes:core/v1:PersistentVolume"
 PERSISTENT_VOLUME_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
 POSTGRESQL_FLEXIBLE_SERVER = "azure-native:dbforpostgresql:Server"
+POSTGRESQL_DATABASE = "azure-native:dbforpostgresql:Database"  # Airflow's metadata on a flexible server
+POSTGRESQL_CONFIGURATION = "azure-native:dbforpostgresql:Configuration"  # a server parameter
 # What holds data (or, for a resource group, everything in it): deleting one loses it.
 STATEFUL_TYPES = frozenset(
     {
@@ -62,6 +64,7 @@ STATEFUL_TYPES = frozenset(
         PERSISTENT_VOLUME,
         PERSISTENT_VOLUME_CLAIM,
         POSTGRESQL_FLEXIBLE_SERVER,
+        POSTGRESQL_DATABASE,
     }
 )
 
@@ -96,7 +99,9 @@ class PolicyConfig:
     secret_markers: bool = True
     # Stacks whose stateful resources must be protected against deletion.
     protected_stacks: tuple[str, ...] = ("prod",)
-    # Stacks whose clusters must sit in a network the stack controls, with a policy engine.
+    # The production stacks: their clusters sit in a network the stack controls, with a policy
+    # engine; Airflow's database is a managed, zone-redundant, private Flexible Server; storage
+    # takes no shared keys; Key Vault and storage are reachable through private endpoints only.
     isolated_stacks: tuple[str, ...] = ("prod",)
 
 
@@ -128,6 +133,19 @@ class Policy:
 def is_unknown(value: Any) -> bool:
     """True for a value not known yet (synth.mocks.Unknown)."""
     return type(value).__name__ == "Unknown"
+
+
+def known_at(node: Any, *path: str) -> Any:
+    """`lookup`, except that a value not known yet met on the way is returned as it is, so that a
+    rule can tell "not known yet" (skip it: it is judged on `up`) from "unset" (judge it)."""
+    node = plain(node)
+    for key in path:
+        if is_unknown(node):
+            return node
+        if not isinstance(node, Mapping):
+            return None
+        node = plain(node.get(key))
+    return node
 
 
 def _nonempty_str(value: Any) -> bool:
@@ -187,9 +205,13 @@ def is_credential_key(key: str) -> bool:
 def is_credential_key_at(key: str, parents: Sequence[str] = ()) -> bool:
     """`is_credential_key`, plus the keys that hold a credential only where they are: `parents`
     are the mapping keys above `key`, outermost first (list indexes left out)."""
+    squashed = _squash(key)
+    if squashed == "secretkey" and parents and _squash(parents[-1]) == "secret":
+        # the Airflow chart's `secret: [{envName, secretName, secretKey}]`: an environment
+        # variable from a key of a Kubernetes Secret (the key's name, not its content)
+        return False
     if is_credential_key(key):
         return True
-    squashed = _squash(key)
     if squashed == "key" and parents and _squash(parents[-1]) in _PRIVATE_KEY_PARENTS:
         return True
     return squashed in _SECRET_CONTENT_KEYS and len(parents) >= 2 and _squash(parents[-2]).endswith("secrets")
@@ -388,8 +410,27 @@ def service_account_subject(r: PolicyResource) -> str | None:
     return subject_of(namespace, name)
 
 
+def release_service_account_subjects(r: PolicyResource) -> set[str]:
+    """The federated-credential subjects of the ServiceAccounts a Helm release creates by a
+    name its values give (`<component>.serviceAccount: {create: true, name: ...}`, the
+    Airflow chart's shape), in the release's namespace."""
+    namespace = r.props.get("namespace") or DEFAULT_NAMESPACE
+    if r.type != HELM_RELEASE or not isinstance(namespace, str):
+        return set()
+    return {
+        subject_of(namespace, account["name"])
+        for _where, _parents, node in walk(r.props.get("values"))
+        if isinstance(node, Mapping)
+        and isinstance(account := node.get("serviceAccount"), Mapping)
+        and account.get("create") is True
+        and isinstance(account.get("name"), str)
+        and account["name"]
+    }
+
+
 def check_federated_subjects(resources: Sequence[PolicyResource], _config: PolicyConfig) -> list[tuple[str, str]]:
     accounts = {s for r in resources if r.type == SERVICE_ACCOUNT and (s := service_account_subject(r))}
+    accounts |= {s for r in resources for s in release_service_account_subjects(r)}
     out: list[tuple[str, str]] = []
     for r in resources:
         if r.type != FEDERATED_CREDENTIAL:
@@ -602,6 +643,153 @@ def check_network_isolation(r: PolicyResource, config: PolicyConfig) -> list[str
     return out
 
 
+# ---------------------------------------------------------------------------- production stacks
+def in_production(r: PolicyResource, config: PolicyConfig) -> bool:
+    """True for a resource of a production stack (PolicyConfig.isolated_stacks)."""
+    return stack_name(r.urn) in config.isolated_stacks
+
+
+def _is(value: Any, want: str) -> bool:
+    """An Azure enum value, compared as ARM compares them: case-insensitively."""
+    return isinstance(value, str) and value.strip().lower() == want.lower()
+
+
+def _name_of(r: PolicyResource, prop: str) -> Any:
+    """The Azure name a resource gets: its `prop` input, else its logical name (azure-native
+    derives the name from the logical name when the program gives none)."""
+    name = known_at(r.props, prop)
+    return r.name if name is None else name
+
+
+# ---------------------------------------------------------------------------- 11. managed database
+# Flexible Server HA modes that keep a standby (the SDK's PostgreSqlFlexibleServerHighAvailabilityMode
+# but Disabled, its default).
+HIGH_AVAILABILITY_MODES = ("ZoneRedundant", "SameZone")
+# Point-in-time restore window: Azure keeps 7 to 35 days, 7 by default. A week is the floor: a bad
+# migration or a DAG that corrupted the metadata, noticed after a weekend, can still be undone.
+MIN_BACKUP_RETENTION_DAYS = 7
+# The server parameter that makes the server refuse connections without TLS (on by default).
+SECURE_TRANSPORT_PARAMETER = "require_secure_transport"
+
+
+def postgres_false(value: Any) -> bool:
+    """True for a value PostgreSQL reads as boolean false (parse_bool_with_len in
+    src/backend/utils/adt/bool.c): any case of a prefix of `false` or `no`, `of` or `off` (one
+    `o` is ambiguous), `0`."""
+    if isinstance(value, bool):
+        return not value
+    if not isinstance(value, str):
+        return False
+    text = value.strip().lower()
+    return bool(text) and (
+        "false".startswith(text) or "no".startswith(text) or (len(text) >= 2 and "off".startswith(text)) or text == "0"
+    )
+
+
+def _retention_ok(days: Any) -> bool:
+    # the engine sends numbers as floats (a protobuf Struct holds doubles)
+    return isinstance(days, int | float) and not isinstance(days, bool) and days >= MIN_BACKUP_RETENTION_DAYS
+
+
+def check_managed_database(r: PolicyResource, config: PolicyConfig) -> list[str]:
+    if not in_production(r, config):
+        return []
+    out: list[str] = []
+    stack = stack_name(r.urn)
+    if r.type == HELM_RELEASE and chart_name(r.props.get("chart")) == AIRFLOW_CHART:
+        enabled = known_at(r.props, "values", "postgresql", "enabled")
+        values = lookup(r.props, "values")
+        if not is_unknown(enabled) and airflow_bundles_postgresql(values if isinstance(values, Mapping) else {}):
+            setting = "unset, the chart's default true" if enabled is None else repr(enabled)
+            out.append(
+                f"Airflow release {r.name}: runs the chart's bundled PostgreSQL in stack {stack!r} (postgresql.enabled "
+                f"{setting}): one pod on one disk, no standby, no point-in-time restore; set postgresql.enabled: "
+                "false and use the Flexible Server"
+            )
+    elif r.type == POSTGRESQL_FLEXIBLE_SERVER:
+        mode = known_at(r.props, "highAvailability", "mode")
+        if not is_unknown(mode) and not any(_is(mode, m) for m in HIGH_AVAILABILITY_MODES):
+            out.append(
+                f"PostgreSQL server {r.name}: highAvailability.mode is {mode!r} (ZoneRedundant or SameZone required: "
+                "without a standby every failure or maintenance stops Airflow)"
+            )
+        days = known_at(r.props, "backup", "backupRetentionDays")
+        if not is_unknown(days) and not _retention_ok(days):
+            out.append(
+                f"PostgreSQL server {r.name}: backup.backupRetentionDays is {days!r} (at least "
+                f"{MIN_BACKUP_RETENTION_DAYS}, set explicitly: the restore window must cover a week)"
+            )
+        access = known_at(r.props, "network", "publicNetworkAccess")
+        if not is_unknown(access) and not _is(access, "Disabled"):
+            out.append(f"PostgreSQL server {r.name}: network.publicNetworkAccess is {access!r} (must be Disabled)")
+        subnet = known_at(r.props, "network", "delegatedSubnetResourceId")
+        if not is_unknown(subnet) and not _nonempty_str(subnet):
+            out.append(
+                f"PostgreSQL server {r.name}: network.delegatedSubnetResourceId is unset (the server must sit in a "
+                "subnet of the stack's network delegated to it)"
+            )
+    elif r.type == POSTGRESQL_CONFIGURATION:
+        name = _name_of(r, "configurationName")
+        value = known_at(r.props, "value")
+        if (
+            not is_unknown(name)
+            and _is(name, SECURE_TRANSPORT_PARAMETER)
+            and not is_unknown(value)
+            and postgres_false(value)
+        ):
+            out.append(
+                f"PostgreSQL parameter {r.name}: {SECURE_TRANSPORT_PARAMETER} is {value!r}: the server would accept "
+                "unencrypted connections (leave it on)"
+            )
+    return out
+
+
+# ---------------------------------------------------------------------------- 12. no shared key
+def is_account_key_name(name: str) -> bool:
+    """A Key Vault secret name that announces a storage account key (the article's
+    AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY): `accountkey` in it, case and separators ignored."""
+    return "accountkey" in _squash(name)
+
+
+def check_no_shared_key(r: PolicyResource, config: PolicyConfig) -> list[str]:
+    if not in_production(r, config):
+        return []
+    if r.type == STORAGE_ACCOUNT:
+        allowed = known_at(r.props, "allowSharedKeyAccess")
+        if not is_unknown(allowed) and allowed is not False:
+            return [
+                f"storage account {r.name}: allowSharedKeyAccess is {allowed!r} (must be false; unset means true): "
+                "anyone with an account key or a SAS made from one reads and writes every log, with no identity "
+                "in the audit trail"
+            ]
+    elif r.type == KEY_VAULT_SECRET:
+        name = _name_of(r, "secretName")
+        if isinstance(name, str) and is_account_key_name(name):
+            return [
+                f"Key Vault secret {r.name}: {name!r} looks like a storage account key: production reaches storage "
+                "through workload identity, so no account key is kept"
+            ]
+    return []
+
+
+# ---------------------------------------------------------------------------- 13. private PaaS
+def check_private_paas(r: PolicyResource, config: PolicyConfig) -> list[str]:
+    if not in_production(r, config):
+        return []
+    if r.type == KEY_VAULT:
+        access, where, what = known_at(r.props, "properties", "publicNetworkAccess"), "properties.", "Key Vault"
+    elif r.type == STORAGE_ACCOUNT:
+        access, where, what = known_at(r.props, "publicNetworkAccess"), "", "storage account"
+    else:
+        return []
+    if is_unknown(access) or _is(access, "Disabled"):
+        return []
+    return [
+        f"{what} {r.name}: {where}publicNetworkAccess is {access!r} (must be Disabled: reachable only through its "
+        "private endpoint, from the stack's network)"
+    ]
+
+
 # ---------------------------------------------------------------------------- the pack
 POLICIES: tuple[Policy, ...] = (
     Policy(
@@ -657,6 +845,24 @@ POLICIES: tuple[Policy, ...] = (
         "In a production stack, the cluster's nodes join the stack's own network and a policy engine enforces "
         "NetworkPolicy.",
         resource_check=check_network_isolation,
+    ),
+    Policy(
+        "production-managed-database",
+        "In a production stack, Airflow's database is a Flexible Server with a standby, a week of point-in-time "
+        "restore, no public access and TLS required, never the chart's bundled PostgreSQL.",
+        resource_check=check_managed_database,
+    ),
+    Policy(
+        "production-no-shared-key",
+        "In a production stack, storage accepts Entra ID (workload identity) only: no account key works, and none "
+        "is kept in Key Vault.",
+        resource_check=check_no_shared_key,
+    ),
+    Policy(
+        "production-private-paas",
+        "In a production stack, Key Vault and storage refuse public network access: only their private endpoints "
+        "reach them.",
+        resource_check=check_private_paas,
     ),
 )
 

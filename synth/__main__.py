@@ -201,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"RBAC rendered by {release}:")
                 print("\n".join(f"  {line}" for line in _rbac_lines(info["rbac"])))
         print()
+        print("Data plane:")
+        print("\n".join(f"  {line}" for line in data_plane_lines(result)))
         print(f"Protected (pulumi destroy stops before deleting them): {len(protected) or 'none'}")
         for name in protected:
             print(f"  {name}")
@@ -221,6 +223,94 @@ def main(argv: list[str] | None = None) -> int:
             f"({len(report.errors)} errors, {len(report.warnings)} warnings)"
         )
     return EXIT_INVALID if failed else EXIT_OK
+
+
+def data_plane_lines(result: Any) -> list[str]:
+    """What the stack's data plane is, read from the registrations (not from the config): the
+    network, the node pools, the metadata database, where task logs go, private endpoints and
+    network policies; one line each, for a reviewer."""
+    from policy.kube import lookup
+
+    def of(typ: str) -> list[Any]:
+        return [r for r in result.records if r.type == typ]
+
+    lines: list[str] = []
+    for vnet in of("azure-native:network:VirtualNetwork"):
+        subnets = ", ".join(
+            f"{s.get('name')} {s.get('addressPrefix')}"
+            + (f" (delegated to {s['delegations'][0].get('serviceName')})" if s.get("delegations") else "")
+            for s in vnet.inputs.get("subnets") or []
+        )
+        space = ", ".join(lookup(vnet.inputs, "addressSpace", "addressPrefixes") or [])
+        lines.append(f"network: VNet {vnet.inputs.get('virtualNetworkName')} {space}: {subnets}")
+    for aks in of("azure-native:containerservice:ManagedCluster"):
+        profile = aks.inputs.get("networkProfile") or {}
+        if profile:
+            lines.append(
+                "cluster network: "
+                + ", ".join(
+                    f"{k} {profile[k]}"
+                    for k in ("networkPlugin", "networkPluginMode", "networkDataplane", "networkPolicy")
+                    if profile.get(k)
+                )
+            )
+        for pool in aks.inputs.get("agentPoolProfiles") or []:
+            lines.append(f"pool {pool.get('name')} ({pool.get('mode')}): {pool.get('count')} x {pool.get('vmSize')}")
+    for pool in of("azure-native:containerservice:AgentPool"):
+        i = pool.inputs
+        scale = (
+            f"{i.get('minCount')}-{i.get('maxCount')} (autoscaler)" if i.get("enableAutoScaling") else i.get("count")
+        )
+        lines.append(f"pool {i.get('agentPoolName')} ({i.get('mode')}): {scale} x {i.get('vmSize')}")
+    servers = of("azure-native:dbforpostgresql:Server")
+    for server in servers:
+        i = server.inputs
+        ha = lookup(i, "highAvailability", "mode")
+        standby = lookup(i, "highAvailability", "standbyAvailabilityZone")
+        lines.append(
+            f"database: PostgreSQL Flexible Server {i.get('version')}, {lookup(i, 'sku', 'tier')} "
+            f"{lookup(i, 'sku', 'name')}, HA {ha}"
+            + (f" (zone {i.get('availabilityZone')}, standby zone {standby})" if standby else "")
+            + f", backups {lookup(i, 'backup', 'backupRetentionDays')} days"
+            + f" (geo-redundant {lookup(i, 'backup', 'geoRedundantBackup')})"
+            + f", public access {lookup(i, 'network', 'publicNetworkAccess')}"
+            + f", {lookup(i, 'storage', 'storageSizeGB')} GiB (auto-grow {lookup(i, 'storage', 'autoGrow')})"
+        )
+    releases = [r for r in of("kubernetes:helm.sh/v3:Release") if r.inputs.get("chart") == "airflow"]
+    for release in releases:
+        values = release.inputs.get("values") or {}
+        if lookup(values, "postgresql", "enabled") is not False:
+            lines.append("database: the chart's bundled PostgreSQL (one pod; not for production)")
+        elif not servers:
+            lines.append(f"database: external, Secret {lookup(values, 'data', 'metadataSecretName')}")
+        remote = str(lookup(values, "config", "logging", "remote_logging")).lower() == "true"
+        accounts = of("azure-native:storage:StorageAccount")
+        shared_key = "off" if all(a.inputs.get("allowSharedKeyAccess") is False for a in accounts) else "on"
+        if remote:
+            lines.append(
+                "task logs: Airflow remote logging to Blob container "
+                f"{lookup(values, 'config', 'azure_remote_logging', 'remote_wasb_log_container')} through workload "
+                f"identity; shared-key access {shared_key}"
+            )
+        else:
+            lines.append(
+                f"task logs: Blob CSI volume, claim {lookup(values, 'logs', 'persistence', 'existingClaim')}, "
+                f"mounted with the account key; shared-key access {shared_key}"
+            )
+        policies = "on" if lookup(values, "networkPolicies", "enabled") is True else "off"
+        own = sorted(
+            str(lookup(r.inputs, "metadata", "name")) for r in of("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        )
+        lines.append(f"network policies: the chart's {policies}; the stack's: {', '.join(own) or 'none'}")
+    endpoints = of("azure-native:network:PrivateEndpoint")
+    groups = sorted(
+        g
+        for e in endpoints
+        for c in e.inputs.get("privateLinkServiceConnections") or []
+        for g in c.get("groupIds") or []
+    )
+    lines.append(f"private endpoints: {', '.join(groups) if groups else 'none (public endpoints)'}")
+    return lines
 
 
 def _write_mirrors(mirrors: dict[str, str | None], out: Path) -> Path:

@@ -693,6 +693,16 @@ class AzureMocks(pulumi.runtime.Mocks):
             cluster = inputs.get("resourceName", "cluster")
             state.update(name=pname, provisioningState="Succeeded")
             return _arm_id(rg, "Microsoft.ContainerService/managedClusters", f"{cluster}/agentPools/{pname}"), state
+        # private endpoints and their DNS zone groups (components/private_endpoints.py)
+        if typ == "azure-native:network:PrivateEndpoint":
+            pname = inputs.get("privateEndpointName", name)
+            state.update(name=pname, provisioningState="Succeeded")
+            return _arm_id(rg, "Microsoft.Network/privateEndpoints", pname), state
+        if typ == "azure-native:network:PrivateDnsZoneGroup":
+            gname = inputs.get("privateDnsZoneGroupName", name)
+            endpoint = inputs.get("privateEndpointName", "endpoint")
+            state.update(name=gname, provisioningState="Succeeded")
+            return _arm_id(rg, "Microsoft.Network/privateEndpoints", f"{endpoint}/privateDnsZoneGroups/{gname}"), state
         if typ == "azure-native:network:VirtualNetwork":
             vname = inputs.get("virtualNetworkName", name)
             vnet_id = _arm_id(rg, "Microsoft.Network/virtualNetworks", vname)
@@ -703,6 +713,31 @@ class AzureMocks(pulumi.runtime.Mocks):
             ]
             state.update(name=vname, subnets=subnets, provisioningState="Succeeded")
             return vnet_id, state
+        if typ == "azure-native:privatedns:PrivateZone":
+            zname = inputs.get("privateZoneName", name)
+            state.update(name=zname, provisioningState="Succeeded")
+            return _arm_id(rg, "Microsoft.Network/privateDnsZones", zname), state
+        if typ == "azure-native:privatedns:VirtualNetworkLink":
+            lname = inputs.get("virtualNetworkLinkName", name)
+            zname = inputs.get("privateZoneName", "zone")
+            state.update(name=lname, provisioningState="Succeeded", virtualNetworkLinkState="Completed")
+            return _arm_id(rg, "Microsoft.Network/privateDnsZones", f"{zname}/virtualNetworkLinks/{lname}"), state
+        if typ == "azure-native:dbforpostgresql:Server":
+            sname = inputs.get("serverName", name)
+            # Azure never returns the administrator password.
+            state = {k: v for k, v in inputs.items() if k != "administratorLoginPassword"}
+            state.update(name=sname, fullyQualifiedDomainName=f"{sname}.postgres.database.azure.com", state="Ready")
+            return _arm_id(rg, "Microsoft.DBforPostgreSQL/flexibleServers", sname), state
+        if typ == "azure-native:dbforpostgresql:Database":
+            dname = inputs.get("databaseName", name)
+            state.update(name=dname)
+            server = inputs.get("serverName", "server")
+            return _arm_id(rg, "Microsoft.DBforPostgreSQL/flexibleServers", f"{server}/databases/{dname}"), state
+        if typ == "azure-native:dbforpostgresql:Configuration":
+            cname = inputs.get("configurationName", name)
+            state.update(name=cname)
+            server = inputs.get("serverName", "server")
+            return _arm_id(rg, "Microsoft.DBforPostgreSQL/flexibleServers", f"{server}/configurations/{cname}"), state
         if typ == "time:index/sleep:Sleep":
             return f"{name}-{_token('sleep', name, length=8)}", state
         if typ == "kubernetes:helm.sh/v3:Release":

@@ -17,6 +17,8 @@ from policy.rules import (
     ESO_CHART,
     FEDERATED_CREDENTIAL,
     KEY_VAULT_SECRET,
+    ROLE_ASSIGNMENT,
+    STORAGE_ACCOUNT,
     airflow_bundles_postgresql,
     airflow_uses_celery,
     is_credential_key,
@@ -214,6 +216,18 @@ def check_cross_references(result: RunResult, rendered: Rendered, report: Report
     targets = {(_meta(es)[0], es["spec"]["target"]["name"]) for es in _objects(rendered, "ExternalSecret")}
     stores = {_meta(s) for s in _objects(rendered, "SecretStore")}
     accounts = {_meta(sa) for sa in _objects(rendered, "ServiceAccount")}
+    # the ServiceAccounts a release's values create by name (logsMode=remote: Airflow's,
+    # federated by name; the charts render while these checks run, check_remote_logs reads
+    # the render)
+    chart_accounts = {
+        (str(rendered.helm_meta[release]["namespace"]), str(account["name"]))
+        for release, values in rendered.helm.items()
+        for _where, _parents, node in kube.walk(values)
+        if isinstance(node, Mapping)
+        and isinstance(account := node.get("serviceAccount"), Mapping)
+        and account.get("create") is True
+        and account.get("name")
+    }
     vault_secrets = {str(r.inputs.get("secretName")) for r in result.by_type(KEY_VAULT_SECRET)}
 
     pvs = {_meta(pv)[1]: pv for pv in _objects(rendered, "PersistentVolume")}
@@ -267,7 +281,7 @@ def check_cross_references(result: RunResult, rendered: Rendered, report: Report
         sa = kv.get("serviceAccountRef", {}).get("name")
         xref(f"SecretStore/{ns}/{name}", (ns, sa) in accounts, f"serviceAccountRef {sa} is no ServiceAccount in {ns}")
 
-    subjects = {kube.service_account_subject(ns or kube.DEFAULT_NAMESPACE, n) for ns, n in accounts}
+    subjects = {kube.service_account_subject(ns or kube.DEFAULT_NAMESPACE, n) for ns, n in accounts | chart_accounts}
     for fic in result.by_type(FEDERATED_CREDENTIAL):
         subject = str(fic.inputs.get("subject"))
         xref(
@@ -298,18 +312,24 @@ def check_cross_references(result: RunResult, rendered: Rendered, report: Report
             )
         if rendered.helm_meta[release]["chart"] != AIRFLOW_CHART:
             continue
-        existing = (values.get("logs", {}).get("persistence", {}) or {}).get("existingClaim")
-        xref(
-            f"helm/{release}",
-            (ns, existing) in claims,
-            f"logs.persistence.existingClaim {existing} is no claim in {ns}",
-        )
+        if not remote_logging(values):
+            existing = (values.get("logs", {}).get("persistence", {}) or {}).get("existingClaim")
+            xref(
+                f"helm/{release}",
+                (ns, existing) in claims,
+                f"logs.persistence.existingClaim {existing} is no claim in {ns}",
+            )
         for path, secret in _airflow_secret_refs(values):
             xref(
                 f"helm/{release}",
                 (ns, secret) in targets,
                 f"{path}: Secret {secret} is not produced by any ExternalSecret in {ns}",
             )
+
+
+def remote_logging(values: Mapping[str, Any]) -> bool:
+    """The release's Airflow writes task logs to remote storage ([logging] remote_logging)."""
+    return str(_dig(values, "config.logging.remote_logging")).lower() == "true"
 
 
 def _dig(values: Mapping[str, Any], path: str) -> Any:
@@ -362,6 +382,8 @@ def check_chart_default_images(rendered: Rendered, report: Report, registry: str
         for path, default, _tag in kube.images(defaults):
             if not default:  # `repository: ""`/`~`: the chart falls back to another key
                 continue
+            if _dig(values, f"{path.split('.')[0]}.enabled") is False:
+                continue  # a subchart the values turn off (postgresql with databaseMode external/managed)
             report.validated["chart default image overridden"] += 1
             repository = overrides.get(path)
             if repository is None or kube.registry_path(repository, registry) is None:
@@ -802,6 +824,8 @@ def check_chart_logs_volume(rendered: Rendered, report: Report) -> None:
     for release, rel in _rendered(rendered.charts):
         if rel.chart != AIRFLOW_CHART:
             continue
+        if remote_logging(rendered.helm.get(release) or {}):
+            continue  # check_remote_logs
         claim = _dig(rendered.helm.get(release) or {}, "logs.persistence.existingClaim")
         claim_obj = claims.get((rel.namespace, str(claim)))
         pv_name = str((claim_obj or {}).get("spec", {}).get("volumeName"))
@@ -905,6 +929,110 @@ CONTAINER_RULES: tuple[ContainerRule, ...] = (
 AUTOMOUNT_SEVERITY: Severity | None = "error"  # None: do not check
 
 
+USER_ASSIGNED_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+# Components that only read task logs (the UI); every other log-writing component writes them.
+LOG_READING_COMPONENTS = frozenset({"webserver", "api-server"})
+_WRITE_ROLES = ("Storage Blob Data Contributor", "Storage Blob Data Owner")
+_READ_ROLES = (*_WRITE_ROLES, "Storage Blob Data Reader")
+
+
+def check_remote_logs(result: RunResult, rendered: Rendered, report: Report) -> None:
+    """logsMode=remote, from the real render outward: every Airflow pod that writes or reads
+    task logs carries the workload-identity label; its ServiceAccount (as rendered) is
+    annotated with the client id of the managed identity that has a federated credential for
+    exactly that account, and that identity holds a Storage Blob Data role on the logs
+    container (Contributor to write, Reader enough for the UI); the pod's main container gets
+    the `wasb_default` connection from a Secret the stack makes; and no storage account
+    accepts shared keys."""
+    from components.azure_roles import BUILT_IN_ROLES
+
+    releases = [
+        (name, rel)
+        for name, rel in _rendered(rendered.charts)
+        if rel.chart == AIRFLOW_CHART and remote_logging(rendered.helm.get(name) or {})
+    ]
+    if not releases:
+        return
+    outputs = {k: v for k, (v, _) in result.outputs.items()}
+    client_ids = {
+        str(r.inputs.get("resourceName")): (str(r.state.get("clientId")), str(r.state.get("principalId")))
+        for r in result.by_type(USER_ASSIGNED_IDENTITY)
+    }
+    federated = {
+        str(r.inputs.get("subject")): str(r.inputs.get("resourceName"))
+        for r in result.by_type(FEDERATED_CREDENTIAL)
+        if r.inputs.get("issuer") == outputs.get("oidcIssuerUrl")
+    }
+    role_names = {guid: role for role, guid in BUILT_IN_ROLES.items()}
+    for account in result.by_type(STORAGE_ACCOUNT):
+        report.validated["remote logs (no shared key)"] += 1
+        if account.inputs.get("allowSharedKeyAccess") is not False:
+            report.add(
+                "logs", f"StorageAccount/{account.name}", "allowSharedKeyAccess is not false: account keys still work"
+            )
+    inv = inventory(rendered)
+    for release, rel in releases:
+        values = rendered.helm.get(release) or {}
+        container = str(_dig(values, "config.azure_remote_logging.remote_wasb_log_container"))
+        folder = str(_dig(values, "config.logging.remote_base_log_folder"))
+        if not folder.startswith("wasb"):
+            report.add("logs", f"helm/{release}", f"remote_base_log_folder {folder!r} does not start with 'wasb'")
+        grants = {
+            (str(r.inputs.get("principalId")), role_names.get(str(r.inputs.get("roleDefinitionId")).rsplit("/", 1)[-1]))
+            for r in result.by_type(ROLE_ASSIGNMENT)
+            if str(r.inputs.get("scope")).endswith(f"/blobServices/default/containers/{container}")
+        }
+        pods = [p for p in chart_pods({release: rel}) if p.labels.get("component") in LOG_WRITING_COMPONENTS]
+        if not pods:
+            report.add("logs", f"helm/{release}", "no Airflow pod that writes logs found in the render")
+        for pod in pods:
+            report.validated["remote logs (Airflow pod)"] += 1
+            component = str(pod.labels.get("component"))
+            if str(pod.labels.get("azure.workload.identity/use")).lower() != "true":
+                report.add("logs", pod.subject, "no azure.workload.identity/use label: the pod gets no Azure token")
+            sa = str(pod.spec.get("serviceAccountName") or "default")
+            sa_obj = inv.accounts.get((pod.namespace, sa)) or {}
+            annotated = ((sa_obj.get("metadata") or {}).get("annotations") or {}).get(
+                "azure.workload.identity/client-id"
+            )
+            identity = federated.get(kube.service_account_subject(pod.namespace, sa))
+            if identity is None:
+                report.add("logs", pod.subject, f"ServiceAccount {sa}: no federated credential for it")
+                continue
+            client_id, principal_id = client_ids.get(identity, ("", ""))
+            if annotated != client_id:
+                report.add(
+                    "logs",
+                    pod.subject,
+                    f"ServiceAccount {sa}: client-id annotation {annotated!r} is not identity {identity}'s",
+                )
+            wanted = _READ_ROLES if component in LOG_READING_COMPONENTS else _WRITE_ROLES
+            if not any((principal_id, role) in grants for role in wanted):
+                report.add(
+                    "logs",
+                    pod.subject,
+                    f"identity {identity} has none of {', '.join(wanted)} on the logs container {container}",
+                )
+            names = LOG_WRITING_COMPONENTS[component]
+            containers = [c for w, c in _containers(pod) if ".containers[" in w]
+            main = next((c for c in containers if c.get("name") in names), containers[0] if containers else {})
+            refs = [
+                (e.get("valueFrom") or {}).get("secretKeyRef") or {}
+                for e in main.get("env") or []
+                if e.get("name") == "AIRFLOW_CONN_WASB_DEFAULT"
+            ]
+            if not refs:
+                report.add("logs", pod.subject, "no AIRFLOW_CONN_WASB_DEFAULT: the wasb handler has no connection")
+            for ref in refs:
+                keys = inv.secrets.get((pod.namespace, str(ref.get("name"))), set())
+                if keys is not None and ref.get("key") not in keys:
+                    report.add(
+                        "logs",
+                        pod.subject,
+                        f"AIRFLOW_CONN_WASB_DEFAULT: Secret {ref.get('name')} has no key {ref.get('key')}",
+                    )
+
+
 def check_chart_hardening(rendered: Rendered, report: Report) -> None:
     inv = inventory(rendered)
     for pod in chart_pods(rendered.charts):
@@ -1003,6 +1131,7 @@ def check_charts(
     check_chart_references(rendered, report)
     check_chart_images(rendered.charts, report, registry, mirrors)
     check_chart_logs_volume(rendered, report)
+    check_remote_logs(result, rendered, report)
     check_chart_hardening(rendered, report)
     check_chart_credentials(result, rendered, report)
 

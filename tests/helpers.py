@@ -118,8 +118,8 @@ def mutate_airflow_values(monkeypatch: Any, mutate: Callable[[dict[str, Any]], o
 
     real = values_module.airflow_values
 
-    def mutated(settings: Settings, plan: StackPlan) -> dict[str, Any]:
-        values = real(settings, plan)
+    def mutated(settings: Settings, plan: StackPlan, *args: Any) -> dict[str, Any]:
+        values = real(settings, plan, *args)
         mutate(values)
         return values
 

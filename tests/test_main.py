@@ -263,71 +263,145 @@ def test_stack_has_no_violation_and_no_leak(stack: str) -> None:
     assert release.inputs["values"]["executor"] == settings.executor
 
 
-def test_prod_protects_everything_that_holds_data(prod_run: RunResult) -> None:
-    from policy.rules import STATEFUL_TYPES
-
-    result = prod_run
-    stateful = [r for r in result.records if r.type in STATEFUL_TYPES]
-    assert {r.type for r in stateful} == {
+# What holds data, by type: deleting one (or replacing it) loses it. Every stack has the first
+# five; the logs volume exists with logsMode=pv, the flexible server and its database with
+# databaseMode=managed.
+HOLDS_DATA = frozenset(
+    {
         "azure-native:resources:ResourceGroup",
         "azure-native:containerservice:ManagedCluster",
         "azure-native:keyvault:Vault",
         "azure-native:storage:StorageAccount",
         "azure-native:storage:BlobContainer",
-        "kubernetes:core/v1:PersistentVolume",
-        "kubernetes:core/v1:PersistentVolumeClaim",
     }
+)
+LOGS_VOLUME = frozenset({"kubernetes:core/v1:PersistentVolume", "kubernetes:core/v1:PersistentVolumeClaim"})
+MANAGED_DATABASE = frozenset({"azure-native:dbforpostgresql:Server", "azure-native:dbforpostgresql:Database"})
+# prod as its stack file says (a managed database, remote logs), and prod on the bundled
+# database with the logs volume (the article's choices, under prod's protection)
+PROD_VARIANTS = {
+    "prod": ({}, HOLDS_DATA | MANAGED_DATABASE),
+    "prod-bundled-pv": ({"databaseMode": "bundled", "logsMode": "pv"}, HOLDS_DATA | LOGS_VOLUME),
+}
+_PROD_RUNS: dict[str, RunResult] = {}
+
+
+def _prod_variant(variant: str, prod_run: RunResult) -> RunResult:
+    """The prod stack file run under the mocks, with the variant's keys changed (once each)."""
+    import dataclasses
+
+    overrides, _ = PROD_VARIANTS[variant]
+    if not overrides:
+        return prod_run
+    if variant not in _PROD_RUNS:
+        config = load_stack_config("prod")
+        values = {**config.values, **{f"airflow-aks:{k}": v for k, v in overrides.items()}}
+        _PROD_RUNS[variant] = run_stack(dataclasses.replace(config, values=values))
+    return _PROD_RUNS[variant]
+
+
+@pytest.mark.parametrize("variant", PROD_VARIANTS)
+def test_prod_protects_everything_that_holds_data(variant: str, prod_run: RunResult) -> None:
+    from policy.rules import STATEFUL_TYPES
+
+    result = _prod_variant(variant, prod_run)
+    _, holds_data = PROD_VARIANTS[variant]
+    stateful = [r for r in result.records if r.type in holds_data]
+    assert {r.type for r in stateful} == holds_data
+    # a managed database and remote logs leave nothing stateful in the cluster, and the other way round
+    others = (LOGS_VOLUME | MANAGED_DATABASE) - holds_data
+    assert [r.name for r in result.records if r.type in others] == []
     assert all(r.protect for r in stateful), [r.name for r in stateful if not r.protect]
     # ... and nothing else: a protected Helm release or secret would block ordinary updates
     assert {r.name for r in result.records if r.protect} == {r.name for r in stateful}
+    # ... and the policy guards each of them: one left unprotected fails stateful-resources-protected
+    assert holds_data <= STATEFUL_TYPES, sorted(holds_data - STATEFUL_TYPES)
 
 
-def test_prod_without_protection_fails_the_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("variant", PROD_VARIANTS)
+def test_prod_without_protection_fails_the_policy(
+    variant: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], prod_run: RunResult
+) -> None:
     import yaml
 
     from synth.project import PROJECT_DIR
 
+    overrides, holds_data = PROD_VARIANTS[variant]
     text = (PROJECT_DIR / "Pulumi.prod.yaml").read_text()
     data = yaml.safe_load(text)
+    data["config"].update({f"airflow-aks:{k}": v for k, v in overrides.items()})
     data["config"]["airflow-aks:protectStatefulResources"] = False
     path = tmp_path / "Pulumi.prod.yaml"
     path.write_text(yaml.safe_dump(data))
     assert main(["prod", "--stack-file", str(path), "--no-write"]) == 1
     out = capsys.readouterr().out
-    assert out.count("MANDATORY [stateful-resources-protected]") == 7
+    # one violation for each resource that holds data (the protected run names them)
+    stateful = [r for r in _prod_variant(variant, prod_run).records if r.type in holds_data]
+    assert out.count("MANDATORY [stateful-resources-protected]") == len(stateful) == 7
+    for r in stateful:
+        assert f"{r.type.rsplit(':', 1)[-1]} {r.name} holds data in stack 'prod' but is not protected" in out, r.name
     assert "Vault keyvault-vault holds data in stack 'prod' but is not protected" in out
 
 
-def test_prod_celery_credentials_come_from_key_vault_through_eso(prod_run: RunResult) -> None:
+# prod's Secrets besides the database's and the logs': Airflow 3's API secret key and JWT secret
+# replace the webserver key, and Celery's Redis password and broker URL join them.
+PROD_COMMON_TARGETS = {
+    "airflow-admin",
+    "airflow-api-secret-key",
+    "airflow-jwt-secret",
+    "airflow-fernet-key",
+    "airflow-redis-auth",
+    "airflow-celery-broker",
+}
+# variant -> (the database's and the logs' Secrets: target -> the Key Vault secrets ESO reads)
+PROD_VARIANT_TARGETS: dict[str, dict[str, set[str]]] = {
+    # the managed server's connection (its administrator password and host); remote logging's
+    # connection (the account name only: no key)
+    "prod": {
+        "airflow-metadata-connection": {"airflow-database-admin-password", "airflow-database-host"},
+        "airflow-remote-logs-connection": {"AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME"},
+    },
+    # the bundled PostgreSQL's four, from its one password; the Blob CSI driver's account name and key
+    "prod-bundled-pv": {
+        "airflow-postgresql-auth": {"airflow-postgres-password"},
+        "airflow-metadata-connection": {"airflow-postgres-password"},
+        "airflow-pgbouncer-auth": {"airflow-postgres-password"},
+        "airflow-pgbouncer-exporter": {"airflow-postgres-password"},
+        "airflow-logs-storage": {"AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME", "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY"},
+    },
+}
+
+
+@pytest.mark.parametrize("variant", PROD_VARIANTS)
+def test_prod_celery_credentials_come_from_key_vault_through_eso(variant: str, prod_run: RunResult) -> None:
     """prod runs Airflow 3 with Celery and Kubernetes executors side by side: the API secret key and
-    JWT secret replace the webserver key, and the Redis password and broker URL join the database's."""
-    result = prod_run
-    targets = {
-        es.inputs["spec"]["target"]["name"] for es in result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+    JWT secret replace the webserver key, and the Redis password and broker URL join the database's
+    credentials (the managed server's, or on the bundled database its four), every one assembled by
+    ESO from Key Vault."""
+    result = _prod_variant(variant, prod_run)
+    external = {
+        es.inputs["spec"]["target"]["name"]: es.inputs["spec"]
+        for es in result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
     }
-    assert targets == {
-        "airflow-logs-storage",
-        "airflow-admin",
-        "airflow-api-secret-key",
-        "airflow-jwt-secret",
-        "airflow-fernet-key",
-        "airflow-postgresql-auth",
-        "airflow-metadata-connection",
-        "airflow-pgbouncer-auth",
-        "airflow-pgbouncer-exporter",
-        "airflow-redis-auth",
-        "airflow-celery-broker",
-    }
+    own = PROD_VARIANT_TARGETS[variant]
+    assert set(external) == PROD_COMMON_TARGETS | set(own)
+    remote = {target: {d["remoteRef"]["key"] for d in spec["data"]} for target, spec in external.items()}
+    assert remote["airflow-redis-auth"] == remote["airflow-celery-broker"] == {"airflow-redis-password"}
+    for target, keys in own.items():
+        assert remote[target] == keys, target
     vault = {r.inputs["secretName"] for r in result.by_type("azure-native:keyvault:Secret")}
-    assert {"airflow-postgres-password", "airflow-redis-password"} <= vault
+    assert {kv for keys in remote.values() for kv in keys} <= vault
+    # no password for a database the variant does not run
+    unused = {"airflow-postgres-password"} if variant == "prod" else {"airflow-database-admin-password"}
+    assert not unused & vault
     release = next(r for r in result.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")
     values = release.inputs["values"]
     assert values["redis"]["passwordSecretName"] == "airflow-redis-auth"
     assert values["data"]["brokerUrlSecretName"] == "airflow-celery-broker"
-    assert (
-        sum(d.startswith("urn:pulumi:prod::airflow-aks::") and "ExternalSecret::" in d for d in release.dependencies)
-        == 11
-    )
+    assert values["data"]["metadataSecretName"] == "airflow-metadata-connection"
+    assert sum(
+        d.startswith("urn:pulumi:prod::airflow-aks::") and "ExternalSecret::" in d for d in release.dependencies
+    ) == len(external)
 
 
 def test_synth_lists_what_is_protected(capsys: pytest.CaptureFixture[str]) -> None:

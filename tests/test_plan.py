@@ -43,33 +43,107 @@ def test_the_pure_layers_import_no_pulumi_and_no_component(module: str) -> None:
 
 @pytest.mark.parametrize("stack", stacks())
 def test_every_shared_name_the_stack_registers_is_the_plans(stack: str) -> None:
+    from components.azure_roles import BUILT_IN_ROLES
+
     plan, result = _stack(stack)
     assert _names(result, "kubernetes:core/v1:Namespace") == {plan.namespace, plan.operator_namespace}
     assert _names(result, "kubernetes:core/v1:ServiceAccount") == {plan.service_account}
     identities = result.by_type("azure-native:managedidentity:UserAssignedIdentity")
     uamis = {r.name: r.inputs["resourceName"] for r in identities}
     assert uamis.pop("identity-uami") == plan.identity_name
-    # the stack's own network: its VNet, and the control plane's identity
-    vnets = {r.inputs["virtualNetworkName"] for r in result.by_type("azure-native:network:VirtualNetwork")}
+    # logsMode=remote: the identities Airflow's pods write and read task logs with
+    assert {i.key: uamis.pop(f"logs-{i.key}-uami", None) for i in plan.log_identities} == {
+        i.key: i.name for i in plan.log_identities
+    }
+    # the stack's own network: its VNet and subnets, and the control plane's identity
+    vnets = {r.inputs["virtualNetworkName"]: r.inputs for r in result.by_type("azure-native:network:VirtualNetwork")}
     if plan.network is None:
-        assert (uamis, vnets) == ({}, set())
+        assert (uamis, vnets) == ({}, {})
     else:
         assert uamis == {"cluster-identity": plan.network.cluster_identity}
-        assert vnets == ({plan.network.vnet_name} if plan.network.mode == "create" else set())
+        if plan.network.mode == "create":
+            assert set(vnets) == {plan.network.vnet_name}
+            (vnet,) = vnets.values()
+            assert vnet["addressSpace"]["addressPrefixes"] == [plan.network.address_space]
+            planned = {
+                plan.network.node_subnet_name: plan.network.node_subnet_prefix,
+                plan.network.database_subnet_name: plan.network.database_subnet_prefix,
+                plan.network.endpoint_subnet_name: plan.network.endpoint_subnet_prefix,
+            }
+            planned.pop(None, None)  # the subnets the settings do not call for
+            assert {n["name"]: n["addressPrefix"] for n in vnet["subnets"]} == planned
+        else:
+            assert vnets == {}
+    # every federated credential: the operator's, and one per ServiceAccount of each log identity
     fics = result.by_type("azure-native:managedidentity:FederatedIdentityCredential")
-    assert {f.inputs["federatedIdentityCredentialResourceName"]: f.inputs["subject"] for f in fics} == dict(
-        plan.federated_subjects
-    )
-    pv, pvc = result.one("kubernetes:core/v1:PersistentVolume"), result.one("kubernetes:core/v1:PersistentVolumeClaim")
-    assert pv.inputs["metadata"]["name"] == plan.logs_volume
-    assert pvc.inputs["metadata"]["name"] == plan.logs_claim
-    assert pvc.inputs["spec"]["volumeName"] == plan.logs_volume
-    assert pv.inputs["spec"]["storageClassName"] == pvc.inputs["spec"]["storageClassName"] == plan.storage_class
-    # the driver's Secret: one ESO assembles, in the claim's namespace, with the keys the Blob
-    # CSI driver documents for an account name and key (driver-parameters.md)
-    ref = pv.inputs["spec"]["csi"]["nodeStageSecretRef"]
-    assert ref["namespace"] == pvc.inputs["metadata"]["namespace"] == plan.namespace
-    assert set(plan.secrets[ref["name"]].data) == {"azurestorageaccountname", "azurestorageaccountkey"}
+    by_identity = {
+        plan.identity_name: dict(plan.federated_subjects),
+        **{i.name: i.subjects(plan.namespace) for i in plan.log_identities},
+    }
+    registered: dict[str, dict[str, str]] = {}
+    for f in fics:
+        registered.setdefault(f.inputs["resourceName"], {})[f.inputs["federatedIdentityCredentialResourceName"]] = (
+            f.inputs["subject"]
+        )
+    assert registered == by_identity
+    # ... and each log identity holds the plan's role on the logs container
+    principals = {r.inputs["resourceName"]: r.state["principalId"] for r in identities}
+    container = result.one("azure-native:storage:BlobContainer").inputs["containerName"]
+    grants = {
+        (r.inputs["principalId"], r.inputs["roleDefinitionId"].rsplit("/", 1)[-1])
+        for r in result.by_type("azure-native:authorization:RoleAssignment")
+        if r.inputs["scope"].endswith(f"/blobServices/default/containers/{container}")
+    }
+    assert grants == {(principals[i.name], BUILT_IN_ROLES[i.role]) for i in plan.log_identities}
+    # databaseMode=managed: the private DNS zone the flexible server registers in, linked to the VNet
+    zones = {r.name: r.inputs["privateZoneName"] for r in result.by_type("azure-native:privatedns:PrivateZone")}
+    assert zones.get("database-dns-zone") == plan.database_dns_zone
+    links = {r.name: r.inputs for r in result.by_type("azure-native:privatedns:VirtualNetworkLink")}
+    assert (links.get("database-dns-link") or {}).get("privateZoneName") == plan.database_dns_zone
+    servers = result.by_type("azure-native:dbforpostgresql:Server")
+    if plan.database_dns_zone is None:
+        assert servers == []
+    else:
+        (server,) = servers
+        assert server.inputs["network"]["privateDnsZoneArmResourceId"].endswith(
+            f"/privateDnsZones/{plan.database_dns_zone}"
+        )
+        assert plan.network is not None  # a managed database needs the stack's network
+        subnet = server.inputs["network"]["delegatedSubnetResourceId"]
+        if plan.network.mode == "create":
+            assert subnet.endswith(
+                f"/virtualNetworks/{plan.network.vnet_name}/subnets/{plan.network.database_subnet_name}"
+            )
+            subnets = {n["name"]: n for n in vnets[plan.network.vnet_name]["subnets"]}
+            assert [d["serviceName"] for d in subnets[plan.network.database_subnet_name]["delegations"]] == [
+                "Microsoft.DBforPostgreSQL/flexibleServers"
+            ]
+        else:
+            assert subnet == plan.network.database_subnet_id
+    releases = {r.inputs["chart"]: r.inputs for r in result.by_type("kubernetes:helm.sh/v3:Release")}
+    airflow_values = releases["airflow"]["values"]
+    logs = airflow_values["logs"]["persistence"]
+    if plan.log_identities:
+        # remote logs: no volume; each log identity's ServiceAccounts are the ones the chart creates
+        assert result.by_type("kubernetes:core/v1:PersistentVolume") == []
+        assert result.by_type("kubernetes:core/v1:PersistentVolumeClaim") == []
+        assert logs == {"enabled": False}
+        for identity in plan.log_identities:
+            for key, account in identity.service_accounts.items():
+                assert airflow_values[key]["serviceAccount"]["name"] == account, key
+    else:
+        pv = result.one("kubernetes:core/v1:PersistentVolume")
+        pvc = result.one("kubernetes:core/v1:PersistentVolumeClaim")
+        assert pv.inputs["metadata"]["name"] == plan.logs_volume
+        assert pvc.inputs["metadata"]["name"] == plan.logs_claim
+        assert pvc.inputs["spec"]["volumeName"] == plan.logs_volume
+        assert pv.inputs["spec"]["storageClassName"] == pvc.inputs["spec"]["storageClassName"] == plan.storage_class
+        # the driver's Secret: one ESO assembles, in the claim's namespace, with the keys the Blob
+        # CSI driver documents for an account name and key (driver-parameters.md)
+        ref = pv.inputs["spec"]["csi"]["nodeStageSecretRef"]
+        assert ref["namespace"] == pvc.inputs["metadata"]["namespace"] == plan.namespace
+        assert set(plan.secrets[ref["name"]].data) == {"azurestorageaccountname", "azurestorageaccountkey"}
+        assert (logs["existingClaim"], logs["storageClassName"]) == (plan.logs_claim, plan.storage_class)
     # every Secret ESO assembles, from exactly the Key Vault secrets the plan names
     external = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in result.by_type(f"{ESO_API}:ExternalSecret")}
     assert set(external) == set(plan.secrets)
@@ -78,14 +152,11 @@ def test_every_shared_name_the_stack_registers_is_the_plans(stack: str) -> None:
         assert refs == dict(source.data), target
     vault_secrets = {r.inputs["secretName"] for r in result.by_type("azure-native:keyvault:Secret")}
     assert vault_secrets == {kv for source in plan.secrets.values() for kv in source.data.values()}
-    releases = {r.inputs["chart"]: r.inputs for r in result.by_type("kubernetes:helm.sh/v3:Release")}
     assert releases["airflow"]["name"] == plan.airflow_release
     assert releases["airflow"]["namespace"] == plan.namespace
     assert releases["airflow"]["version"] == plan.profile.chart_version
     assert releases["external-secrets"]["name"] == plan.operator_release
     assert releases["external-secrets"]["namespace"] == plan.operator_namespace
-    logs = releases["airflow"]["values"]["logs"]["persistence"]
-    assert (logs["existingClaim"], logs["storageClassName"]) == (plan.logs_claim, plan.storage_class)
     assert result.outputs["airflowUiPortForward"][0] == plan.ui_port_forward
 
 

@@ -11,7 +11,7 @@ import pytest
 import profiles
 from components.airflow_values import airflow_values
 from config import parse_settings
-from plan import build_plan
+from plan import StackPlan, build_plan
 from synth import helm
 from synth.project import PROJECT_DIR, load_stack_config
 
@@ -30,6 +30,12 @@ def _fake_line(base: profiles.ChartProfile) -> profiles.ChartProfile:
     # a version no code could have been written for (a branch on "1.19." would not match it)
     chart = f"99.{base.chart_version.split('.')[1]}.0"
     return dataclasses.replace(base, chart_version=chart, airflow_version=airflow, images=images)
+
+
+def _client_ids(plan: StackPlan) -> dict[str, str]:
+    """A client id for each of the plan's log identities (logsMode=remote), as Azure would
+    assign them: the same for the same identity, whatever the chart line."""
+    return {identity.name: f"client-id-of-{identity.name}" for identity in plan.log_identities}
 
 
 def _images(objects: list[dict[str, Any]]) -> set[str]:
@@ -61,8 +67,9 @@ def test_a_third_chart_line_is_a_new_profile_and_nothing_else(
     settings = parse_settings(stack, {**values, "airflow-aks:airflowChartVersion": fake.chart_version})
     plan = build_plan(settings)
     assert plan.profile is fake
-    built = airflow_values(settings, plan)
-    before = airflow_values(parse_settings(stack, values), build_plan(parse_settings(stack, values)))
+    built = airflow_values(settings, plan, _client_ids(plan))
+    base_plan = build_plan(parse_settings(stack, values))
+    before = airflow_values(parse_settings(stack, values), base_plan, _client_ids(base_plan))
     # the new line differs from its base in exactly what its profile says
     assert built["airflowVersion"] == fake.airflow_version != before["airflowVersion"]
     assert built["defaultAirflowTag"] == fake.airflow_version
@@ -81,6 +88,17 @@ def test_a_third_chart_line_is_a_new_profile_and_nothing_else(
     assert airflow_images == {f"{settings.registry_server}/airflow:{fake.airflow_version}"}
     ui = f"{plan.airflow_release}-{fake.ui_service}"
     assert any(o["kind"] == "Deployment" and o["metadata"]["name"] == ui for o in objects)
+    # remote logs (prod): the ServiceAccounts the profile's log_writers/log_readers name are the
+    # ones the chart renders, annotated with their identity's client id
+    annotations = {
+        o["metadata"]["name"]: (o["metadata"].get("annotations") or {})
+        for o in objects
+        if o["kind"] == "ServiceAccount"
+    }
+    assert bool(plan.log_identities) == (settings.logs_mode == "remote")
+    for identity in plan.log_identities:
+        for account in identity.service_accounts.values():
+            assert annotations[account]["azure.workload.identity/client-id"] == f"client-id-of-{identity.name}"
 
 
 def test_no_version_string_is_branched_on_outside_the_profiles() -> None:

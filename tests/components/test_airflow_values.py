@@ -160,7 +160,7 @@ def test_git_sync_off_without_a_repository() -> None:
 
 
 def test_external_database_replaces_bundled_postgresql() -> None:
-    v = _values(postgresqlEnabled="false", pgbouncerEnabled="false", externalDatabaseSecretName="airflow-metadata")
+    v = _values(databaseMode="external", pgbouncerEnabled="false", externalDatabaseSecretName="airflow-metadata")
     assert v["postgresql"] == {"enabled": False}
     assert v["data"] == {"metadataSecretName": "airflow-metadata", "brokerUrlSecretName": NAMES.broker_url}
     schema = reference.airflow_chart_schema("1.15.0")
@@ -205,7 +205,7 @@ VARIANTS = {
     "Celery + PgBouncer": {"executor": "CeleryExecutor"},
     "Celery, external database": {
         "executor": "CeleryExecutor",
-        "postgresqlEnabled": "false",
+        "databaseMode": "external",
         "pgbouncerEnabled": "false",
         "externalDatabaseSecretName": "my-db",
     },
@@ -488,3 +488,33 @@ def test_without_high_availability_the_chart_defaults_stand() -> None:
     v = _values()
     assert "replicas" not in v["scheduler"]
     assert "topologySpreadConstraints" not in v["scheduler"]
+
+
+def test_remote_logs_need_each_log_identitys_client_id() -> None:
+    """logsMode=remote: the values annotate each log ServiceAccount with its identity's client
+    id (passed through as given: a Pulumi output in the program); without one, no values."""
+    settings = settings_for(logsMode="remote")
+    plan = build_plan(settings)
+    ids = {identity.name: f"client-id-of-{identity.name}" for identity in plan.log_identities}
+    assert len(ids) == 2
+    v = airflow_values(settings, plan, ids)
+    for identity in plan.log_identities:
+        for key, account in identity.service_accounts.items():
+            assert v[key]["serviceAccount"]["name"] == account
+            assert v[key]["serviceAccount"]["annotations"] == {"azure.workload.identity/client-id": ids[identity.name]}
+    assert v["logs"]["persistence"] == {"enabled": False}
+    with pytest.raises(KeyError):
+        airflow_values(settings, plan)
+    with pytest.raises(KeyError):
+        airflow_values(settings, plan, {plan.log_identities[0].name: "only-one"})
+
+
+def test_managed_database_turns_the_charts_postgresql_and_pgbouncer_off() -> None:
+    """databaseMode=managed: pgbouncerEnabled is the server's built-in PgBouncer, so the chart
+    runs neither PostgreSQL nor PgBouncer; Airflow reads the connection ESO assembles."""
+    settings = settings_for(databaseMode="managed", networkMode="create")
+    assert settings.pgbouncer_enabled
+    v = _values_for(settings)
+    assert v["postgresql"] == {"enabled": False}
+    assert v["pgbouncer"] == {"enabled": False}
+    assert v["data"]["metadataSecretName"] == NAMES.metadata

@@ -10,13 +10,19 @@ The matrix covers both chart lines x every executor each allows x high availabil
 PgBouncer x git-sync: on chart 1.15 all 8 factor combinations (two per executor), on chart
 1.19 an orthogonal half (every pair of factors in all 4 combinations, one per executor:
 the 1.19 chart takes ~1.2 s a render against ~0.1 s for 1.15; the prod stack file is its
-fourth row), plus an external database and the real dev and prod stack files. Each case is
-rendered for an install and an upgrade: 28 renders. Each check is a function returning its
-findings; the fault-injection tests at the end show each one finding a broken render.
+fourth row), plus an external database, an Airflow 2 stack with the managed database and
+remote task logs, and the real dev and prod stack files (prod: the managed database, remote
+task logs). Each case is rendered for an install and an upgrade: 30 renders. Each check is a
+function returning its findings; the fault-injection tests at the end show each one finding
+a broken render.
+
+logsMode=remote needs each log identity's client id, which Azure assigns (a Pulumi output in
+the program): the cases pass made-up ones, a different one per identity (fake_client_ids).
 """
 
 from __future__ import annotations
 
+import configparser
 import copy
 import functools
 import json
@@ -24,17 +30,18 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from components.airflow_values import airflow_values
+from components.airflow_values import WORKLOAD_IDENTITY_CLIENT_ID, WORKLOAD_IDENTITY_LABEL, airflow_values
 from config import Resources, Settings, parse_settings
-from plan import AIRFLOW_RELEASE, StackPlan, build_plan
+from plan import AIRFLOW_RELEASE, REMOTE_LOG_CONN_ENV, LogIdentity, StackPlan, build_plan
 from profiles import PROFILES
 from synth import helm, reference
 from synth.project import load_stack_config
@@ -87,11 +94,21 @@ def _matrix() -> list[Case]:
                 cases.append(Case(label, "dev", tuple(overrides.items())))
     external = {
         "executor": "CeleryExecutor",
-        "postgresqlEnabled": "false",
+        "databaseMode": "external",
         "pgbouncerEnabled": "false",
         "externalDatabaseSecretName": "corp-airflow-db",
     }
     cases.append(Case("1.15.0-external-database", "dev", tuple(external.items())))
+    # Airflow 2 (webserver, no DAG processor) with what prod runs on Airflow 3: the managed
+    # database behind its built-in PgBouncer, remote task logs; Celery workers and
+    # KubernetesExecutor pods both write logs
+    managed = {
+        "executor": "CeleryKubernetesExecutor",
+        "networkMode": "create",
+        "databaseMode": "managed",
+        "logsMode": "remote",
+    }
+    cases.append(Case("1.15.0-managed-database-remote-logs", "dev", tuple(managed.items())))
     cases += [Case("stack-dev", "dev", ()), Case("stack-prod", "prod", ())]
     return cases
 
@@ -125,8 +142,18 @@ def render(settings: Settings, values: dict[str, Any], *, upgrade: bool = False)
         pytest.skip(str(err))
 
 
+def fake_client_ids(plan: StackPlan) -> dict[str, str]:
+    """A client id (a GUID, as Azure's) for each of the plan's log identities, each different:
+    what the program passes from the identities it creates (none without remote logs)."""
+    return {
+        identity.name: str(uuid.uuid5(uuid.NAMESPACE_URL, f"client-id/{identity.name}"))
+        for identity in plan.log_identities
+    }
+
+
 def values_for(settings: Settings) -> dict[str, Any]:
-    return airflow_values(settings, build_plan(settings))
+    plan = build_plan(settings)
+    return airflow_values(settings, plan, fake_client_ids(plan))
 
 
 @functools.cache
@@ -141,10 +168,13 @@ def rendered(case: Case) -> Render:
 class PodSpec:
     where: str  # Kind/name, or ConfigMap/name/key for a pod template file
     spec: dict[str, Any]
+    labels: Mapping[str, str] = field(default_factory=dict)  # the pod's own (its template's metadata)
+    # a StatefulSet's volumeClaimTemplates: volume name -> the claim each replica gets
+    claim_templates: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
     def containers(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        for field in ("initContainers", "containers"):
-            for container in self.spec.get(field) or []:
+        for kind in ("initContainers", "containers"):
+            for container in self.spec.get(kind) or []:
                 yield f"{self.where}/{container['name']}", container
 
 
@@ -159,11 +189,17 @@ def pod_specs(objs: Objects) -> list[PodSpec]:
     for obj in objs:
         kind, spec = obj.get("kind"), obj.get("spec") or {}
         if kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"):
-            out.append(PodSpec(f"{kind}/{_name(obj)}", spec["template"]["spec"]))
+            template = spec["template"]
+            claims = {_name(c): c for c in spec.get("volumeClaimTemplates") or []}
+            labels = (template.get("metadata") or {}).get("labels") or {}
+            out.append(PodSpec(f"{kind}/{_name(obj)}", template["spec"], labels, claims))
         elif kind == "CronJob":
-            out.append(PodSpec(f"{kind}/{_name(obj)}", spec["jobTemplate"]["spec"]["template"]["spec"]))
+            template = spec["jobTemplate"]["spec"]["template"]
+            labels = (template.get("metadata") or {}).get("labels") or {}
+            out.append(PodSpec(f"{kind}/{_name(obj)}", template["spec"], labels))
     for pod in helm.embedded_pods([("", o) for o in objs]):
-        out.append(PodSpec(f"ConfigMap/{pod.configmap}/{pod.key}", pod.pod["spec"]))
+        labels = (pod.pod.get("metadata") or {}).get("labels") or {}
+        out.append(PodSpec(f"ConfigMap/{pod.configmap}/{pod.key}", pod.pod["spec"], labels))
     return out
 
 
@@ -395,6 +431,217 @@ def spread_mismatches(objs: Objects) -> list[str]:
     return out
 
 
+# ------------------------------------------------------------------ remote task logs (logsMode=remote)
+# The components that write or read task logs, by what the chart names their pods (the
+# KubernetesExecutor pod template file: every task pod): which identity each needs (writer:
+# Storage Blob Data Contributor on the container; reader: Storage Blob Data Reader), the
+# ServiceAccount it must run as, and its main container. Written out here, from the chart and
+# Airflow, not from profiles.py: tasks, the triggerer (deferred tasks), the scheduler and the
+# DAG processor write; the UI only reads.
+LOG_COMPONENTS: dict[str, tuple[str, str, str]] = {
+    # component: (identity key, ServiceAccount without the release prefix, main container)
+    "scheduler": ("writer", "scheduler", "scheduler"),
+    "worker": ("writer", "worker", "worker"),
+    "pod_template_file": ("writer", "worker", "base"),  # the chart runs task pods as the workers
+    "triggerer": ("writer", "triggerer", "triggerer"),
+    "dag-processor": ("writer", "dag-processor", "dag-processor"),
+    "webserver": ("reader", "webserver", "webserver"),  # Airflow 2
+    "api-server": ("reader", "api-server", "api-server"),  # Airflow 3
+}
+
+
+def log_components(settings: Settings) -> set[str]:
+    """The log components a stack's render must have (independently of the values builder)."""
+    found = {"scheduler", "triggerer", PROFILES[settings.airflow_chart_version].ui_service}
+    found |= {"dag-processor"} if settings.airflow_chart_version == "1.19.0" else set()
+    found |= {"worker"} if "Celery" in settings.executor else set()
+    found |= {"pod_template_file"} if "KubernetesExecutor" in settings.executor else set()
+    return found
+
+
+def _service_accounts(objs: Objects) -> dict[str, dict[str, Any]]:
+    return {_name(o): o for o in objs if o.get("kind") == "ServiceAccount"}
+
+
+def _identity(plan: StackPlan, key: str) -> LogIdentity | None:
+    return next((i for i in plan.log_identities if i.key == key), None)
+
+
+def remote_log_findings(objs: Objects, plan: StackPlan, client_ids: Mapping[str, str]) -> tuple[list[str], set[str]]:
+    """Every pod of a log component runs as the ServiceAccount the plan federates with that
+    component's identity, carries the workload identity webhook's label (on the POD: the
+    webhook reads the pod), that ServiceAccount is rendered with the identity's client id, and
+    the main container gets the `wasb_default` connection from the Secret ESO makes. No other
+    pod carries the label or runs as an annotated account. Returns (findings, the log
+    components seen)."""
+    accounts = _service_accounts(objs)
+    names = plan.names
+    wanted_ref = {"name": names.remote_logs_connection, "key": names.remote_logs_connection_key}
+    out: list[str] = []
+    seen: set[str] = set()
+    for pod in pod_specs(objs):
+        component = _component(pod)
+        account = pod.spec.get("serviceAccountName") or "default"
+        labelled = pod.labels.get(WORKLOAD_IDENTITY_LABEL)
+        annotations = (accounts.get(account, {}).get("metadata") or {}).get("annotations") or {}
+        if component not in LOG_COMPONENTS:
+            if labelled is not None:
+                out.append(
+                    f"{pod.where}: label {WORKLOAD_IDENTITY_LABEL}={labelled!r}, but it neither writes nor reads logs"
+                )
+            if WORKLOAD_IDENTITY_CLIENT_ID in annotations:
+                out.append(f"{pod.where}: runs as {account}, annotated with a client id, but touches no logs")
+            continue
+        seen.add(component)
+        key, account_suffix, main = LOG_COMPONENTS[component]
+        identity = _identity(plan, key)
+        if identity is None:
+            out.append(f"{pod.where}: the plan has no {key} identity")
+            continue
+        expected = f"{plan.airflow_release}-{account_suffix}"
+        if account != expected:
+            out.append(f"{pod.where}: runs as {account}, not {expected}")
+        if account not in identity.service_accounts.values():
+            out.append(f"{pod.where}: {account} has no federated credential of {identity.name}")
+        if labelled != "true":
+            out.append(f"{pod.where}: pod label {WORKLOAD_IDENTITY_LABEL} is {labelled!r}, not 'true'")
+        if account not in accounts:
+            out.append(f"{pod.where}: ServiceAccount {account} is not rendered")
+        elif annotations.get(WORKLOAD_IDENTITY_CLIENT_ID) != client_ids[identity.name]:
+            out.append(
+                f"{pod.where}: ServiceAccount {account} client id {annotations.get(WORKLOAD_IDENTITY_CLIENT_ID)!r}, "
+                f"not {identity.name}'s {client_ids[identity.name]!r}"
+            )
+        containers = {c["name"]: c for kind in ("initContainers", "containers") for c in pod.spec.get(kind) or []}
+        if main not in containers:
+            out.append(f"{pod.where}: no {main} container")
+            continue
+        refs = [
+            (e.get("valueFrom") or {}).get("secretKeyRef") or {"value": e.get("value")}
+            for e in containers[main].get("env") or []
+            if e["name"] == REMOTE_LOG_CONN_ENV
+        ]
+        if refs != [wanted_ref]:
+            out.append(f"{pod.where}/{main}: {REMOTE_LOG_CONN_ENV} from {refs}, not once from {wanted_ref}")
+    return out, seen
+
+
+def airflow_cfg(objs: Objects) -> configparser.ConfigParser:
+    """The airflow.cfg the chart ships in its `<release>-config` ConfigMap (what every pod reads)."""
+    (config,) = [o for o in objs if o.get("kind") == "ConfigMap" and _name(o) == f"{AIRFLOW_RELEASE}-config"]
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(config["data"]["airflow.cfg"])
+    return parser
+
+
+def remote_logging_config_findings(objs: Objects, settings: Settings) -> list[str]:
+    """airflow.cfg turns on remote logging through the wasb handler (a remote_base_log_folder
+    starting with `wasb`), into the stack's logs container, with the connection whose
+    AIRFLOW_CONN_<ID> variable the pods get."""
+    cfg = airflow_cfg(objs)
+    out: list[str] = []
+    if cfg.get("logging", "remote_logging", fallback=None) != "True":
+        out.append(f"[logging] remote_logging is {cfg.get('logging', 'remote_logging', fallback=None)!r}")
+    if not cfg.get("logging", "remote_base_log_folder", fallback="").startswith("wasb"):
+        out.append(f"[logging] remote_base_log_folder {cfg.get('logging', 'remote_base_log_folder', fallback=None)!r}")
+    conn_id = cfg.get("logging", "remote_log_conn_id", fallback="")
+    if f"AIRFLOW_CONN_{conn_id.upper()}" != REMOTE_LOG_CONN_ENV:
+        out.append(f"[logging] remote_log_conn_id {conn_id!r} is not the connection {REMOTE_LOG_CONN_ENV} defines")
+    container = cfg.get("azure_remote_logging", "remote_wasb_log_container", fallback=None)
+    if container != settings.logs_container_name:
+        out.append(
+            f"[azure_remote_logging] remote_wasb_log_container {container!r}, not {settings.logs_container_name!r}"
+        )
+    return out
+
+
+def logs_claim_mounts(objs: Objects, plan: StackPlan, logs_folder: str) -> list[str]:
+    """Persistent claims holding task logs: a claim volume or a StatefulSet volumeClaimTemplate
+    (one claim per replica) mounted at Airflow's logs folder, or the stack's logs claim anywhere."""
+    out: list[str] = []
+    for pod in pod_specs(objs):
+        claims = {
+            v["name"]: f"claim {v['persistentVolumeClaim']['claimName']}"
+            for v in pod.spec.get("volumes") or []
+            if v.get("persistentVolumeClaim")
+        }
+        claims.update({name: f"volumeClaimTemplate {name}" for name in pod.claim_templates})
+        for where, container in pod.containers():
+            for mount in container.get("volumeMounts") or []:
+                what = claims.get(mount["name"])
+                if what is None:
+                    continue
+                path = mount["mountPath"].rstrip("/")
+                if path == logs_folder or path.startswith(f"{logs_folder}/") or what == f"claim {plan.logs_claim}":
+                    out.append(f"{where}: {what} at {mount['mountPath']}")
+    return out
+
+
+def logs_folder(settings: Settings) -> str:
+    """Where Airflow writes task logs in the chart's pods: `<airflowHome>/logs` (the chart's
+    values.yaml; Airflow's default base_log_folder)."""
+    chart = reference.load_yaml(f"airflow-chart/{settings.airflow_chart_version}/values.yaml")
+    return f"{chart['airflowHome']}/logs"
+
+
+# ------------------------------------------------------------------ the managed database
+# The variables through which the chart hands Airflow its metadata database connection
+# (its _helpers.yaml standard_airflow_environment).
+METADATA_VARS = ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__SQL_ALCHEMY_CONN", "AIRFLOW_CONN_AIRFLOW_DB")
+
+
+def airflow_images(values: dict[str, Any], plan: StackPlan) -> set[str]:
+    return {
+        f"{values['images'][key]['repository']}:{values['images'][key]['tag']}"
+        for key in plan.profile.airflow_image_keys
+        if key in values["images"]
+    }
+
+
+def managed_database_findings(objs: Objects, plan: StackPlan, images: set[str]) -> tuple[list[str], int]:
+    """No PostgreSQL or PgBouncer of the chart (workloads, Services, their addresses anywhere),
+    no metadata Secret of the chart's own, and every Airflow container (those running the
+    Airflow image) takes its metadata connection, in each variable the chart sets, from the
+    Secret ESO assembles (key `connection`), never a value. Returns (findings, Airflow
+    containers seen)."""
+    release = plan.airflow_release
+    out: list[str] = []
+    for o in objs:
+        name = _name(o)
+        if o.get("kind") in ("Deployment", "StatefulSet", "Service") and name in (
+            f"{release}-postgresql",
+            f"{release}-pgbouncer",
+        ):
+            out.append(f"{o['kind']}/{name} rendered")
+        if o.get("kind") == "Secret" and name in (
+            plan.names.metadata,
+            f"{release}-metadata",
+            f"{release}-pgbouncer-config",
+        ):
+            out.append(f"Secret/{name} rendered by the chart")
+    # the objects, and what the chart's Secrets hold (base64 in the render)
+    text = json.dumps(objs) + json.dumps([helm.decoded_secret_data(o) for o in objs if o.get("kind") == "Secret"])
+    for service in (f"{release}-postgresql", f"{release}-pgbouncer"):
+        if f"{service}." in text or f"{service}:" in text:
+            out.append(f"the render addresses {service}")
+    wanted = {"name": plan.names.metadata, "key": "connection"}
+    seen = 0
+    for pod in pod_specs(objs):
+        for where, container in pod.containers():
+            if container.get("image") not in images:
+                continue
+            seen += 1
+            env = container.get("env") or []
+            if not any(e["name"] == METADATA_VARS[0] for e in env):
+                out.append(f"{where}: no {METADATA_VARS[0]}")
+            for e in env:
+                if e["name"] in METADATA_VARS:
+                    ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+                    if ref != wanted:
+                        out.append(f"{where}: {e['name']} from {ref or {'value': e.get('value')}}, not {wanted}")
+    return out, seen
+
+
 # ------------------------------------------------------------------ the checks on the matrix
 def _both(case: Case) -> list[tuple[str, Objects]]:
     r = rendered(case)
@@ -430,7 +677,8 @@ def test_the_expected_workloads_render(case: Case) -> None:
     expected |= {"pod_template_file"} if "KubernetesExecutor" in s.executor else set()
     expected |= {"dag-processor"} if s.airflow_chart_version == "1.19.0" else set()
     expected |= {"postgresql"} if s.postgresql_enabled else set()
-    expected |= {"pgbouncer"} if s.pgbouncer_enabled else set()
+    # managed: pgbouncerEnabled is the flexible server's built-in PgBouncer, not the chart's
+    expected |= {"pgbouncer"} if s.pgbouncer_enabled and s.postgresql_enabled else set()
     expected |= {"worker", "redis"} if "Celery" in s.executor else set()
     for objs in (r.install, r.upgrade):
         found = {_component(p) for p in pod_specs(objs)}
@@ -521,14 +769,19 @@ def test_every_secret_a_pod_reads_is_one_eso_makes_with_that_key(case: Case) -> 
     read = {name for name, _, _ in secret_reads(r.install)}
     static = set(plan.names.static_keys.values())
     assert {plan.names.fernet_key, plan.names.admin_password, *static} <= read
-    assert (plan.names.metadata in read) is r.settings.postgresql_enabled
+    # the connection ESO assembles: for the bundled database and the managed one (their
+    # external database's Secret is the user's)
+    assert (plan.names.metadata in read) is (r.settings.postgresql_enabled or r.settings.managed_database)
+    # remote logs: the wasb_default connection; a logs volume: the CSI driver reads the
+    # account key from its Secret, not a pod
+    assert (plan.names.remote_logs_connection in read) is (r.settings.logs_mode == "remote")
     claims = {
         v["persistentVolumeClaim"]["claimName"]
         for p in pod_specs(r.install)
         for v in p.spec.get("volumes") or []
         if v.get("persistentVolumeClaim")
     }
-    assert claims == {plan.logs_claim}
+    assert claims == ({plan.logs_claim} if r.settings.logs_mode == "pv" else set())
 
 
 HA_CASES = [c for c in CASES if c.settings().high_availability]
@@ -558,6 +811,109 @@ def test_without_high_availability_nothing_is_replicated_or_spread() -> None:
     objs = rendered(next(c for c in CASES if c.id == "stack-dev")).install
     assert spread_mismatches(objs) == []
     assert [_name(o) for o in workloads(objs) if o["spec"]["template"]["spec"].get("topologySpreadConstraints")] == []
+
+
+# ------------------------------------------------------------------ remote logs and the managed database
+REMOTE_CASES = [c for c in CASES if c.settings().logs_mode == "remote"]
+MANAGED_CASES = [c for c in CASES if c.settings().managed_database]
+
+
+def test_the_matrix_has_remote_logs_and_managed_database_cases_on_both_chart_lines() -> None:
+    assert {c.settings().airflow_chart_version for c in REMOTE_CASES} == set(PROFILES)
+    assert {c.settings().airflow_chart_version for c in MANAGED_CASES} == set(PROFILES)
+    assert "stack-prod" in {c.id for c in REMOTE_CASES} & {c.id for c in MANAGED_CASES}
+
+
+@pytest.mark.parametrize("case", REMOTE_CASES, ids=lambda c: c.id)
+def test_every_log_component_runs_under_its_log_identity(case: Case) -> None:
+    """Read off the real render: scheduler, workers and every KubernetesExecutor task pod,
+    triggerer, DAG processor (writers) and the UI (reader) each run as the ServiceAccount the
+    plan federates with its identity, labelled for the workload identity webhook, the account
+    annotated with that identity's client id; each main container gets AIRFLOW_CONN_WASB_DEFAULT
+    from the Secret ESO makes; airflow.cfg logs remotely through that connection."""
+    r = rendered(case)
+    plan = build_plan(r.settings)
+    assert {i.key for i in plan.log_identities} == {"writer", "reader"}
+    for mode, objs in _both(case):
+        findings, seen = remote_log_findings(objs, plan, fake_client_ids(plan))
+        assert findings == [], mode
+        assert seen == log_components(r.settings), mode
+        assert remote_logging_config_findings(objs, r.settings) == [], mode
+
+
+@pytest.mark.parametrize("case", REMOTE_CASES, ids=lambda c: c.id)
+def test_with_remote_logs_no_pod_keeps_task_logs_on_a_claim(case: Case) -> None:
+    """No logs volume (logsMode=remote): no pod mounts a persistent claim at the logs folder,
+    neither a claim volume nor a StatefulSet's volumeClaimTemplate (a disk per replica)."""
+    r = rendered(case)
+    plan = build_plan(r.settings)
+    for mode, objs in _both(case):
+        assert logs_claim_mounts(objs, plan, logs_folder(r.settings)) == [], mode
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c not in REMOTE_CASES], ids=lambda c: c.id)
+def test_without_remote_logs_no_pod_assumes_a_log_identity(case: Case) -> None:
+    r = rendered(case)
+    assert build_plan(r.settings).log_identities == ()
+    assert [p.where for p in pod_specs(r.install) if WORKLOAD_IDENTITY_LABEL in p.labels] == []
+    annotated = [n for n, sa in _service_accounts(r.install).items() if WORKLOAD_IDENTITY_CLIENT_ID in str(sa)]
+    assert annotated == []
+    # the logs claim instead, mounted at the logs folder (what logs_claim_mounts looks for)
+    assert logs_claim_mounts(r.install, build_plan(r.settings), logs_folder(r.settings))
+
+
+@pytest.mark.parametrize("case", MANAGED_CASES, ids=lambda c: c.id)
+def test_the_managed_database_replaces_the_charts_postgresql_and_pgbouncer(case: Case) -> None:
+    r = rendered(case)
+    plan = build_plan(r.settings)
+    assert r.settings.pgbouncer_enabled  # the server's built-in PgBouncer, not the chart's
+    for mode, objs in _both(case):
+        findings, seen = managed_database_findings(objs, plan, airflow_images(r.values, plan))
+        assert findings == [], mode
+        # not vacuous: every Airflow pod's containers, wait-for-migrations included
+        expected = {"run-airflow-migrations", "create-user", *log_components(r.settings)}
+        with_airflow = {
+            _component(p)
+            for p in pod_specs(objs)
+            if any(c.get("image") in airflow_images(r.values, plan) for _, c in p.containers())
+        }
+        assert with_airflow == expected, mode
+        assert seen >= len(expected), mode
+
+
+def test_the_programs_log_pods_assume_the_identities_the_program_federates(prod_run: Any) -> None:
+    """End to end, prod as the program registers it (under the mocks): the REAL chart render
+    of its Release; each log pod's ServiceAccount carries the client id of the managed identity
+    that holds a federated credential for exactly that account's token subject, and that
+    identity is the plan's writer (or, for the UI, reader)."""
+    settings = parse_settings("prod", dict(load_stack_config("prod").values))
+    plan = build_plan(settings)
+    (release,) = [r for r in prod_run.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow"]
+    objs = render_release(release, settings.kubernetes_version)
+    identities = {
+        r.inputs["resourceName"]: r.state["clientId"]
+        for r in prod_run.by_type("azure-native:managedidentity:UserAssignedIdentity")
+    }
+    federated = {
+        r.inputs["subject"]: r.inputs["resourceName"]
+        for r in prod_run.by_type("azure-native:managedidentity:FederatedIdentityCredential")
+    }
+    client_ids = {i.name: identities[i.name] for i in plan.log_identities}
+    assert len(set(client_ids.values())) == 2  # writer and reader differ: a swap would show
+    findings, seen = remote_log_findings(objs, plan, client_ids)
+    assert findings == []
+    assert seen == log_components(settings)
+    accounts = _service_accounts(objs)
+    for pod in pod_specs(objs):
+        if _component(pod) not in LOG_COMPONENTS:
+            continue
+        account = pod.spec["serviceAccountName"]
+        subject = f"system:serviceaccount:{release.inputs['namespace']}:{account}"
+        identity = _identity(plan, LOG_COMPONENTS[_component(pod)][0])
+        assert identity is not None
+        assert federated[subject] == identity.name, pod.where
+        annotations = accounts[account]["metadata"]["annotations"]
+        assert annotations[WORKLOAD_IDENTITY_CLIENT_ID] == identities[federated[subject]], pod.where
 
 
 # ------------------------------------------------------------------ the create-user Job, run
@@ -867,3 +1223,150 @@ def test_the_ref_check_finds_the_charts_default_ref_and_the_v3_variables() -> No
     assert (
         f"Deployment/{AIRFLOW_RELEASE}-scheduler/git-sync: GIT_SYNC_BRANCH='v2-2-stable' would replace the ref" in found
     )
+
+
+PROD = "stack-prod"
+REMOTE_115 = "1.15.0-managed-database-remote-logs"
+
+
+def _remote_findings(case_id: str, breaks: Callable[[dict[str, Any]], None]) -> list[str]:
+    case = next(c for c in CASES if c.id == case_id)
+    plan = build_plan(rendered(case).settings)
+    findings, _ = remote_log_findings(_broken(case_id, breaks), plan, fake_client_ids(plan))
+    return findings
+
+
+def test_the_log_identity_check_finds_a_pod_the_webhook_skips() -> None:
+    """Without the label on the workers, neither the Celery workers nor any task pod the
+    KubernetesExecutor launches from the pod template gets the identity's token."""
+    found = _remote_findings(PROD, lambda v: v["workers"].pop("labels"))
+    assert found == [
+        f"Deployment/{AIRFLOW_RELEASE}-worker: pod label {WORKLOAD_IDENTITY_LABEL} is None, not 'true'",
+        f"ConfigMap/{AIRFLOW_RELEASE}-config/pod_template_file.yaml: pod label {WORKLOAD_IDENTITY_LABEL} is None, "
+        "not 'true'",
+    ]
+
+
+def test_the_log_identity_check_finds_swapped_client_ids() -> None:
+    plan = build_plan(rendered(next(c for c in CASES if c.id == PROD)).settings)
+    ids = fake_client_ids(plan)
+    writer, reader = (next(i.name for i in plan.log_identities if i.key == k) for k in ("writer", "reader"))
+
+    def swap(v: dict[str, Any]) -> None:
+        v["apiServer"]["serviceAccount"]["annotations"][WORKLOAD_IDENTITY_CLIENT_ID] = ids[writer]
+
+    assert _remote_findings(PROD, swap) == [
+        f"Deployment/{AIRFLOW_RELEASE}-api-server: ServiceAccount {AIRFLOW_RELEASE}-api-server client id "
+        f"{ids[writer]!r}, not {reader}'s {ids[reader]!r}"
+    ]
+
+
+def test_the_log_identity_check_finds_an_account_nobody_federated() -> None:
+    found = _remote_findings(REMOTE_115, lambda v: v["triggerer"]["serviceAccount"].update(name="airflow-logs"))
+    assert found == [
+        f"Deployment/{AIRFLOW_RELEASE}-triggerer: runs as airflow-logs, not {AIRFLOW_RELEASE}-triggerer",
+        f"Deployment/{AIRFLOW_RELEASE}-triggerer: airflow-logs has no federated credential of airflow-dev-logs-writer",
+    ]
+    # the chart's own account (create false): rendered by nobody, annotated by nobody
+    found = _remote_findings(REMOTE_115, lambda v: v["webserver"]["serviceAccount"].update(create=False))
+    assert found == [
+        f"Deployment/{AIRFLOW_RELEASE}-webserver: ServiceAccount {AIRFLOW_RELEASE}-webserver is not rendered"
+    ]
+
+
+def test_the_log_identity_check_finds_a_pod_without_the_connection() -> None:
+    found = _remote_findings(REMOTE_115, lambda v: v.pop("secret"))
+    mains = {
+        f"Deployment/{AIRFLOW_RELEASE}-scheduler/scheduler",
+        f"Deployment/{AIRFLOW_RELEASE}-worker/worker",
+        f"Deployment/{AIRFLOW_RELEASE}-triggerer/triggerer",
+        f"Deployment/{AIRFLOW_RELEASE}-webserver/webserver",
+        f"ConfigMap/{AIRFLOW_RELEASE}-config/pod_template_file.yaml/base",
+    }
+    assert {f.split(": ")[0] for f in found} == mains
+    assert all(
+        f.endswith("not once from {'name': 'airflow-remote-logs-connection', 'key': 'connection'}") for f in found
+    )
+
+
+def test_the_log_identity_check_finds_an_identity_where_no_log_is_touched() -> None:
+    found = _remote_findings(PROD, lambda v: v["statsd"].update(labels={WORKLOAD_IDENTITY_LABEL: "true"}))
+    assert found == [
+        f"Deployment/{AIRFLOW_RELEASE}-statsd: label {WORKLOAD_IDENTITY_LABEL}='true', "
+        "but it neither writes nor reads logs"
+    ]
+
+
+def test_the_remote_logging_config_check_finds_local_logging() -> None:
+    settings = rendered(next(c for c in CASES if c.id == PROD)).settings
+
+    def local(v: dict[str, Any]) -> None:
+        v["config"]["logging"].update(remote_logging="False", remote_log_conn_id="azure_default")
+        v["config"]["azure_remote_logging"]["remote_wasb_log_container"] = "logs"
+
+    assert remote_logging_config_findings(_broken(PROD, local), settings) == [
+        "[logging] remote_logging is 'False'",
+        "[logging] remote_log_conn_id 'azure_default' is not the connection AIRFLOW_CONN_WASB_DEFAULT defines",
+        f"[azure_remote_logging] remote_wasb_log_container 'logs', not {settings.logs_container_name!r}",
+    ]
+
+
+def test_the_logs_claim_check_finds_a_claim_per_replica_and_the_shared_claim() -> None:
+    case = next(c for c in CASES if c.id == PROD)
+    settings = rendered(case).settings
+    plan, folder = build_plan(settings), logs_folder(settings)
+
+    def persistent(v: dict[str, Any]) -> None:
+        for path in plan.profile.log_disk_keys:  # the chart line's own keys, turned back on
+            node = v
+            for key in path:
+                node = node.setdefault(key, {})
+            node["enabled"] = True
+
+    found = logs_claim_mounts(_broken(PROD, persistent), plan, folder)
+    assert f"StatefulSet/{AIRFLOW_RELEASE}-worker/worker: volumeClaimTemplate logs at {folder}" in found
+    assert f"StatefulSet/{AIRFLOW_RELEASE}-triggerer/triggerer: volumeClaimTemplate logs at {folder}" in found
+
+    def shared(v: dict[str, Any]) -> None:
+        v["workers"]["persistence"] = v["triggerer"]["persistence"] = {"enabled": False}
+        v["logs"]["persistence"] = {"enabled": True, "existingClaim": plan.logs_claim}
+
+    found = logs_claim_mounts(_broken(PROD, shared), plan, folder)
+    assert f"Deployment/{AIRFLOW_RELEASE}-api-server/api-server: claim {plan.logs_claim} at {folder}" in found
+    assert (
+        f"ConfigMap/{AIRFLOW_RELEASE}-config/pod_template_file.yaml/base: claim {plan.logs_claim} at {folder}" in found
+    )
+
+
+def _managed_findings(case_id: str, breaks: Callable[[dict[str, Any]], None]) -> list[str]:
+    r = rendered(next(c for c in CASES if c.id == case_id))
+    plan = build_plan(r.settings)
+    findings, _ = managed_database_findings(_broken(case_id, breaks), plan, airflow_images(r.values, plan))
+    return findings
+
+
+def test_the_managed_database_check_finds_the_charts_database_and_pgbouncer() -> None:
+    found = _managed_findings(PROD, lambda v: v["postgresql"].update(enabled=True))
+    assert f"StatefulSet/{AIRFLOW_RELEASE}-postgresql rendered" in found
+    found = _managed_findings(PROD, lambda v: v["pgbouncer"].update(enabled=True))
+    assert f"Deployment/{AIRFLOW_RELEASE}-pgbouncer rendered" in found
+    # PgBouncer's config in the chart's Secret addresses the chart's PostgreSQL
+    assert f"the render addresses {AIRFLOW_RELEASE}-postgresql" in found
+
+
+def test_the_managed_database_check_finds_a_connection_from_elsewhere() -> None:
+    # without metadataSecretName the chart makes its own Secret, pointing at its own PostgreSQL
+    found = _managed_findings(REMOTE_115, lambda v: v["data"].pop("metadataSecretName"))
+    assert f"Secret/{AIRFLOW_RELEASE}-metadata rendered by the chart" in found
+    assert f"the render addresses {AIRFLOW_RELEASE}-postgresql" in found
+    assert f"Deployment/{AIRFLOW_RELEASE}-scheduler/scheduler: AIRFLOW__DATABASE__SQL_ALCHEMY_CONN from " in "\n".join(
+        found
+    )
+    # a plain value beside the Secret's, in every Airflow container
+    plain = {"name": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "value": "postgresql://u:p@db:5432/airflow"}
+    found = _managed_findings(PROD, lambda v: v["env"].append(plain))
+    assert (
+        f"Deployment/{AIRFLOW_RELEASE}-api-server/api-server: AIRFLOW__DATABASE__SQL_ALCHEMY_CONN from "
+        in "\n".join(found)
+    )
+    assert all("{'value': 'postgresql://u:p@db:5432/airflow'}" in f for f in found)

@@ -5,8 +5,9 @@ The stack generates the PostgreSQL and Redis passwords (pulumi_random RandomPass
 renders the Kubernetes Secrets from them with Go templates (plan.credential_templates). Here:
 
 1. the ACTUAL secret catalogue (`plan.build_plan(settings).secrets`) of the dev stack, of a
-   Celery variant, of a variant without PgBouncer and of the prod stack: every templated key,
-   none retyped;
+   Celery variant, of a variant without PgBouncer, of the prod stack (databaseMode=managed,
+   through the flexible server's built-in PgBouncer) and of prod without it (straight to the
+   server): every templated key, none retyped;
 2. rendered by a real Go template engine, Helm's (synth/helm.py: Go text/template + sprig;
    `urlquery` is a text/template builtin, as in ESO's engine v2), each template in a
    throwaway chart;
@@ -17,6 +18,15 @@ renders the Kubernetes Secrets from them with Go templates (plan.credential_temp
    metadata URL (direct, and through PgBouncer), psycopg2 with the exporter's stats URL on
    PgBouncer's admin console (`SHOW STATS`), redis-py and kombu with the rendered broker URL.
    In a URL only the in-cluster host:port is replaced by the local server's.
+4. for the managed database, a stand-in for the Azure flexible server (:class:`FlexibleServer`):
+   a PostgreSQL that refuses every TCP connection without TLS (what require_secure_transport=on
+   does), with the administrator login, the `airflow` database and, as on Azure, the Key Vault
+   secret as the administrator's password; and a PgBouncer like the server's built-in one on
+   6432 (TLS required from clients, TLS to the server, SCRAM). The rendered URL goes there
+   with only its host:port replaced (the host must be the one in Key Vault), `sslmode=require`
+   and all: the connection must be encrypted (checked on both ends), and the same URL is
+   refused by a server without TLS. The remote-logs `wasb_default` connection holds no
+   credential and Blob storage cannot be served here: it is parsed as Airflow reads it (JSON).
 
 Passwords come from the generator's exact alphabet and every character of it is the first
 and the last character of some password; hypothesis draws more. A wrong password is refused
@@ -28,10 +38,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import shutil
 import string
+import subprocess
 import tempfile
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -49,8 +62,15 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from config import parse_settings
+from components.database import server_name
+from components.log_storage import storage_account_name
+from config import Settings, parse_settings
 from plan import (
+    BUILTIN_PGBOUNCER_PORT,
+    DATABASE_ADMIN_PASSWORD_SECRET,
+    DATABASE_HOST_SECRET,
+    DATABASE_NAME,
+    LOGS_ACCOUNT_NAME_SECRET,
     PASSWORD_LENGTH,
     PASSWORD_VAR,
     PGBOUNCER_PORT,
@@ -71,11 +91,15 @@ from tests.servers import (  # noqa: F401 - session fixtures, requested by name
     PgBouncer,
     Postgres,
     Redis,
+    RunAs,
+    ServerUnavailable,
     pgbouncer_factory,
     pgbouncer_local_ini,
     postgres_server,
     redis_server,
     servers_root,
+    start_postgres,
+    unavailable,
 )
 
 if TYPE_CHECKING:
@@ -123,15 +147,20 @@ def other_password(password: str) -> str:
 
 
 # ----------------------------------------------------------------- the catalogues
-def _prod_settings() -> Any:
-    return parse_settings("prod", dict(load_stack_config("prod").values))
+def _prod_settings(**overrides: str) -> Settings:
+    values = dict(load_stack_config("prod").values)
+    values.update({f"airflow-aks:{k}": v for k, v in overrides.items()})
+    return parse_settings("prod", values)
 
 
-CATALOGUE_SETTINGS: dict[str, Callable[[], Any]] = {
+CATALOGUE_SETTINGS: dict[str, Callable[[], Settings]] = {
     "dev": settings_for,  # KubernetesExecutor, bundled PostgreSQL behind PgBouncer
     "dev-celery": lambda: settings_for(executor="CeleryExecutor"),  # + Redis and the broker URL
     "dev-no-pgbouncer": lambda: settings_for(pgbouncerEnabled="false"),  # Airflow -> PostgreSQL directly
-    "prod": _prod_settings,  # chart 1.19.0 / Airflow 3, CeleryExecutor,KubernetesExecutor
+    # chart 1.19.0 / Airflow 3, CeleryExecutor,KubernetesExecutor; the managed database through
+    # the flexible server's built-in PgBouncer; remote task logs
+    "prod": _prod_settings,
+    "prod-direct": lambda: _prod_settings(pgbouncerEnabled="false"),  # Airflow -> the flexible server
 }
 
 
@@ -139,6 +168,7 @@ CATALOGUE_SETTINGS: dict[str, Callable[[], Any]] = {
 class Catalogue:
     name: str
     plan: StackPlan
+    settings: Settings
 
     @property
     def templates(self) -> dict[str, Mapping[str, str]]:
@@ -150,7 +180,23 @@ class Catalogue:
 
 
 def catalogue(name: str) -> Catalogue:
-    return Catalogue(name, build_plan(CATALOGUE_SETTINGS[name]()))
+    settings = CATALOGUE_SETTINGS[name]()
+    return Catalogue(name, build_plan(settings), settings)
+
+
+def vault_values(cat: Catalogue, password: str) -> dict[str, str]:
+    """What Key Vault holds for the catalogue's templates: the generated `password` for the
+    database (bundled or the flexible server's administrator), another for Redis; the host
+    Azure gives the flexible server (`<server name>.postgres.database.azure.com`, which the
+    stack writes into Key Vault) and the logs account's name, each made as the stack names them."""
+    prefix = cat.settings.name_prefix
+    return {
+        POSTGRES_PASSWORD_SECRET: password,
+        DATABASE_ADMIN_PASSWORD_SECRET: password,
+        REDIS_PASSWORD_SECRET: other_password(password),
+        DATABASE_HOST_SECRET: f"{server_name(f'{prefix}-{cat.settings.stack}', 'q7x2kd')}.postgres.database.azure.com",
+        LOGS_ACCOUNT_NAME_SECRET: storage_account_name(prefix, "w9kzho"),
+    }
 
 
 # ----------------------------------------------------------------- rendering (Helm's Go engine)
@@ -250,24 +296,48 @@ def pgbouncer_endpoints(plan: StackPlan, bouncer: PgBouncer) -> dict[tuple[str, 
     }
 
 
-def check_metadata_url(url: str, password: str, *, libpq: bool = True) -> None:
+# the session's user and database, and whether the server's end of it is encrypted (through
+# PgBouncer: PgBouncer's connection to the server)
+_WHO = text("SELECT current_user, current_database(), (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())")
+
+
+def check_metadata_url(
+    url: str,
+    password: str,
+    *,
+    libpq: bool = True,
+    user: str = POSTGRES_USER,
+    database: str = "postgres",
+    tls: bool = False,
+) -> None:
     """Airflow's client stack on the metadata URL: SQLAlchemy create_engine(url) (+ psycopg2),
     and (`libpq`) psycopg2 handing the URL itself to libpq; both decode the password to the
-    generated one."""
+    generated one, and reach `database` as `user`, encrypted (`tls`) or not, on both ends."""
     engine = create_engine(url, poolclass=NullPool)
     try:
         assert engine.url.password == password
         with engine.connect() as conn:
-            user, database = conn.execute(text("SELECT current_user, current_database()")).one()
+            session = tuple(conn.execute(_WHO).one())
+            client_tls = conn.connection.dbapi_connection.info.ssl_in_use
     finally:
         engine.dispose()
-    assert (user, database) == (POSTGRES_USER, "postgres")
+    assert session == (user, database, tls)
+    assert client_tls is tls
     if not libpq:
         return
     with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
         assert conn.info.password == password
+        assert conn.info.ssl_in_use is tls
         cur.execute("SELECT 1")
         assert cur.fetchone() == (1,)
+
+
+def check_wasb_connection(connection: str, account: str) -> None:
+    """The `wasb_default` connection as Airflow reads an AIRFLOW_CONN_* value that starts with
+    `{` (JSON): the logs account's blob endpoint, and no credential (workload identity)."""
+    conn = json.loads(connection)
+    assert conn == {"conn_type": "wasb", "host": f"https://{account}.blob.core.windows.net/"}
+    assert urllib.parse.urlsplit(conn["host"]).hostname == f"{account}.blob.core.windows.net"
 
 
 def check_stats_url(url: str, password: str) -> list[str]:
@@ -309,11 +379,129 @@ def check_broker_url(url: str, password: str) -> None:
             assert message.payload == {"ok": True}
 
 
+# ----------------------------------------------------------------- the flexible server, stood in for
+# pg_hba.conf of a server with require_secure_transport=on: passwords over TLS only
+FLEXIBLE_HBA = f"""\
+local      all  all                  trust
+hostssl    all  all  {LOOPBACK}/32   scram-sha-256
+hostnossl  all  all  {LOOPBACK}/32   reject
+"""
+# The flexible server's built-in PgBouncer as Azure documents it: port 6432, every database
+# of the server, transaction pooling, SCRAM; TLS from clients (require_secure_transport) and
+# to the server. Made local by tests.servers.pgbouncer_local_ini, as the chart's is.
+BUILTIN_PGBOUNCER_INI = """\
+[databases]
+* = host={host} port={port}
+
+[pgbouncer]
+listen_addr = *
+listen_port = {listen_port}
+auth_type = scram-sha-256
+auth_file = /etc/pgbouncer/userlist.txt
+pool_mode = transaction
+ignore_startup_parameters = extra_float_digits
+client_tls_sslmode = require
+client_tls_cert_file = {cert}
+client_tls_key_file = {key}
+server_tls_sslmode = require
+"""
+
+
+@dataclass
+class FlexibleServer:
+    """PostgreSQL requiring TLS for every TCP connection, standing in for the Azure flexible
+    server; `bouncer` runs its built-in PgBouncer in front of it."""
+
+    postgres: Postgres
+    cert: Path
+    key: Path
+    pgbouncer: Callable[..., contextlib.AbstractContextManager[PgBouncer]]
+
+    def set_admin(self, login: str, password: str) -> str:
+        """The administrator login with the `airflow` database it owns (what the stack creates),
+        its password set to `password` (Azure: the Key Vault secret); its SCRAM verifier."""
+        from psycopg2 import sql
+
+        with contextlib.closing(self.postgres.admin()) as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (login,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(login)))
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,))
+            if cur.fetchone() is None:
+                cur.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(DATABASE_NAME), sql.Identifier(login))
+                )
+        assert self.postgres.set_password(login, password) == "SCRAM-SHA-256"
+        with contextlib.closing(self.postgres.admin()) as conn, conn.cursor() as cur:
+            cur.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (login,))
+            (verifier,) = cur.fetchone()
+        return str(verifier)
+
+    def bouncer(self, host: str, login: str, verifier: str) -> contextlib.AbstractContextManager[PgBouncer]:
+        """The built-in PgBouncer for the server at `host` (Key Vault's), knowing `login` by
+        its SCRAM verifier (as it would through auth_query), until the block ends."""
+        ini = BUILTIN_PGBOUNCER_INI.format(
+            host=host, port=POSTGRES_PORT, listen_port=BUILTIN_PGBOUNCER_PORT, cert=self.cert, key=self.key
+        )
+        return self.pgbouncer(
+            ini, f'"{login}" "{verifier}"\n', backends={(host, POSTGRES_PORT): (LOOPBACK, self.postgres.port)}
+        )
+
+
+def _tls_files(home: Path, user: RunAs) -> tuple[Path, Path]:
+    """A self-signed certificate and its key, readable by the servers' user only (PostgreSQL
+    refuses a key others can read). `sslmode=require` encrypts without verifying the server."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise ServerUnavailable("`openssl` not found (Debian's postgresql-common installs it through ssl-cert)")
+    cert, key = home / "server.crt", home / "server.key"
+    argv = [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=flexible-server"]
+    done = subprocess.run(  # noqa: S603 - openssl, our own arguments
+        [*argv, "-keyout", str(key), "-out", str(cert)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        raise ServerUnavailable(f"openssl could not make a certificate: {done.stderr.strip()[-400:]}")
+    key.chmod(0o600)
+    return user.own(cert), user.own(key)
+
+
+def start_flexible_server(root: Path, user: RunAs, pgbouncer: Any) -> FlexibleServer:
+    home = user.own(Path(tempfile.mkdtemp(prefix="flexible-server-", dir=root)))
+    cert, key = _tls_files(home, user)
+    postgres = start_postgres(home, user)
+    try:
+        with contextlib.closing(postgres.admin()) as conn, conn.cursor() as cur:
+            cur.execute("SHOW hba_file")
+            (hba,) = cur.fetchone()
+            Path(hba).write_text(FLEXIBLE_HBA)
+            for setting, value in (("ssl_cert_file", str(cert)), ("ssl_key_file", str(key)), ("ssl", "on")):
+                cur.execute(f"ALTER SYSTEM SET {setting} = %s", (value,))
+            cur.execute("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.closing(postgres.admin()) as conn, conn.cursor() as cur:
+                cur.execute("SHOW ssl")
+                if cur.fetchone() == ("on",):
+                    break
+            if time.monotonic() > deadline:
+                raise ServerUnavailable(f"PostgreSQL did not turn TLS on:\n{postgres.process.log_tail()}")
+            time.sleep(0.05)
+    except Exception:
+        postgres.stop()
+        raise
+    return FlexibleServer(postgres, cert, key, pgbouncer)
+
+
 @dataclass
 class Servers:
     postgres: Postgres
     redis: Redis
     pgbouncer: Callable[..., contextlib.AbstractContextManager[PgBouncer]]
+    flexible: FlexibleServer
 
 
 @dataclass
@@ -323,9 +511,16 @@ class Exercised:
 
 
 def check_catalogue(
-    cat: Catalogue, rendered: Mapping[str, Mapping[str, str]], servers: Servers, *, libpq: bool = True
+    cat: Catalogue,
+    rendered: Mapping[str, Mapping[str, str]],
+    servers: Servers,
+    *,
+    libpq: bool = True,
+    vault: Mapping[str, str] | None = None,
 ) -> Exercised:
-    """Use every rendered credential the way its consumer does; what was used comes back."""
+    """Use every rendered credential the way its consumer does; what was used comes back.
+    `vault`: what Key Vault holds (the managed database's host and administrator password,
+    which Azure sets on the server, and the logs account's name)."""
     names, plan = cat.plan.names, cat.plan
     seen = Exercised()
 
@@ -348,8 +543,26 @@ def check_catalogue(
                 )
             )
             endpoints.update(pgbouncer_endpoints(plan, bouncer))
-        if names.metadata in rendered:
+        if cat.settings.managed_database:
+            assert vault is not None
+            # Azure: the administrator login with the Key Vault secret as its password (the
+            # Database component), the server at the host Key Vault holds
+            login, password = cat.settings.database_admin_login, vault[DATABASE_ADMIN_PASSWORD_SECRET]
+            host = vault[DATABASE_HOST_SECRET]
+            verifier = servers.flexible.set_admin(login, password)
+            if cat.settings.pgbouncer_enabled:  # only the built-in PgBouncer's port is an endpoint
+                bouncer = stack.enter_context(servers.flexible.bouncer(host, login, verifier))
+                endpoints[(host, BUILTIN_PGBOUNCER_PORT)] = (LOOPBACK, bouncer.port)
+            else:
+                endpoints[(host, POSTGRES_PORT)] = (LOOPBACK, servers.flexible.postgres.port)
+            url = local_url(take(names.metadata, "connection"), endpoints)
+            check_metadata_url(url, password, libpq=libpq, user=login, database=DATABASE_NAME, tls=True)
+        elif names.metadata in rendered:
             check_metadata_url(local_url(take(names.metadata, "connection"), endpoints), password, libpq=libpq)
+        if names.remote_logs_connection in rendered:
+            assert vault is not None
+            connection = take(names.remote_logs_connection, names.remote_logs_connection_key)
+            check_wasb_connection(connection, vault[LOGS_ACCOUNT_NAME_SECRET])
         if names.pgbouncer_stats in rendered:
             seen.stats_databases = check_stats_url(
                 local_url(take(names.pgbouncer_stats, "connection"), endpoints), password
@@ -364,9 +577,9 @@ def check_catalogue(
 
 
 def run_catalogue(cat: Catalogue, password: str, servers: Servers, *, libpq: bool = True) -> Exercised:
-    passwords = {POSTGRES_PASSWORD_SECRET: password, REDIS_PASSWORD_SECRET: other_password(password)}
-    rendered = render_secrets(cat.templates, secret_data(cat, passwords))
-    seen = check_catalogue(cat, rendered, servers, libpq=libpq)
+    vault = vault_values(cat, password)
+    rendered = render_secrets(cat.templates, secret_data(cat, vault))
+    seen = check_catalogue(cat, rendered, servers, libpq=libpq, vault=vault)
     every_key = {(secret, key) for secret, keys in cat.templates.items() for key in keys}
     assert seen.keys == every_key, f"templated keys no test used: {sorted(every_key - seen.keys)}"
     return seen
@@ -379,12 +592,29 @@ def catalogues() -> dict[str, Catalogue]:
 
 
 @pytest.fixture(scope="module")
+def flexible_server(
+    servers_root: tuple[Path, RunAs],  # noqa: F811 - the session fixtures imported from tests.servers
+    pgbouncer_factory: Any,  # noqa: F811
+) -> Iterator[FlexibleServer]:
+    root, user = servers_root
+    try:
+        server = start_flexible_server(root, user, pgbouncer_factory)
+    except ServerUnavailable as err:
+        unavailable(f"the flexible server's stand-in (PostgreSQL with TLS): {err}")
+    try:
+        yield server
+    finally:
+        server.postgres.stop()
+
+
+@pytest.fixture(scope="module")
 def servers(
     postgres_server: Postgres,  # noqa: F811 - the session fixtures imported from tests.servers
     redis_server: Redis,  # noqa: F811
     pgbouncer_factory: Any,  # noqa: F811
+    flexible_server: FlexibleServer,
 ) -> Servers:
-    return Servers(postgres_server, redis_server, pgbouncer_factory)
+    return Servers(postgres_server, redis_server, pgbouncer_factory, flexible_server)
 
 
 # ----------------------------------------------------------------- the alphabet
@@ -524,7 +754,7 @@ def _broken(cat: Catalogue, secret: str, key: str, old: str, new: str) -> Catalo
     assert old in template[key], (old, template[key])
     template[key] = template[key].replace(old, new)
     secrets = {**cat.plan.secrets, secret: dataclasses.replace(source, template=template)}
-    return Catalogue(f"{cat.name}-broken", dataclasses.replace(cat.plan, secrets=secrets))
+    return Catalogue(f"{cat.name}-broken", dataclasses.replace(cat.plan, secrets=secrets), cat.settings)
 
 
 BREAKS = {
@@ -553,3 +783,84 @@ def test_a_broken_template_is_refused_by_the_real_server(
     with pytest.raises(DB_REFUSED, match=told) as refused:
         run_catalogue(broken, CLASS_PAIR_PASSWORDS[0], servers)
     assert logged in "\n".join(getattr(refused.value, "__notes__", []))
+
+
+# ----------------------------------------------------------------- the managed database's proofs
+MANAGED = ["prod", "prod-direct"]
+
+
+def _managed_rendered(cat: Catalogue, password: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    vault = vault_values(cat, password)
+    return vault, render_secrets(cat.templates, secret_data(cat, vault))
+
+
+def test_the_flexible_servers_stand_in_refuses_what_azure_refuses(servers: Servers) -> None:
+    """What makes the managed connections above a proof of TLS and of the password: the
+    stand-in refuses an unencrypted connection (require_secure_transport) and a wrong password,
+    directly and through its built-in PgBouncer."""
+    flexible, login, password = servers.flexible, "airflowadmin", CLASS_PAIR_PASSWORDS[1]
+    verifier = flexible.set_admin(login, password)
+    direct = {"host": LOOPBACK, "port": flexible.postgres.port, "user": login, "dbname": DATABASE_NAME}
+    with pytest.raises(psycopg2.OperationalError, match="no encryption"):
+        psycopg2.connect(**direct, password=password, sslmode="disable")
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed for user"):
+        psycopg2.connect(**direct, password=WRONG, sslmode="require")
+    with contextlib.closing(psycopg2.connect(**direct, password=password, sslmode="require")) as conn:
+        assert conn.info.ssl_in_use
+    with flexible.bouncer("flexible.example", login, verifier) as bouncer:
+        pooled = {**direct, "port": bouncer.port}
+        with pytest.raises(psycopg2.OperationalError, match="SSL required"):
+            psycopg2.connect(**pooled, password=password, sslmode="disable")
+        with pytest.raises(psycopg2.OperationalError, match="SASL authentication failed"):
+            psycopg2.connect(**pooled, password=WRONG, sslmode="require")
+        with contextlib.closing(psycopg2.connect(**pooled, password=password, sslmode="require")) as conn:
+            assert conn.info.ssl_in_use
+
+
+@pytest.mark.parametrize("name", MANAGED)
+def test_the_rendered_managed_url_is_refused_by_a_server_without_tls(
+    name: str, catalogues: dict[str, Catalogue], servers: Servers
+) -> None:
+    """The rendered URL itself insists on TLS (sslmode=require): pointed at a PostgreSQL that
+    offers none (the session's plain one), libpq refuses before any password goes out, through
+    SQLAlchemy and through libpq's own URL parsing."""
+    cat = catalogues[name]
+    password = CLASS_PAIR_PASSWORDS[0]
+    vault, rendered = _managed_rendered(cat, password)
+    port = BUILTIN_PGBOUNCER_PORT if cat.settings.pgbouncer_enabled else POSTGRES_PORT
+    plain = {(vault[DATABASE_HOST_SECRET], port): (LOOPBACK, servers.postgres.port)}
+    url = local_url(rendered[cat.plan.names.metadata]["connection"], plain)
+    with pytest.raises(DB_REFUSED, match="server does not support SSL, but SSL was required"):
+        check_metadata_url(url, password, user=cat.settings.database_admin_login, database=DATABASE_NAME, tls=True)
+    with pytest.raises(psycopg2.OperationalError, match="server does not support SSL, but SSL was required"):
+        psycopg2.connect(url)
+
+
+MANAGED_BREAKS = {
+    # no TLS asked for: the server (require_secure_transport) and its PgBouncer refuse
+    "sslmode disable": ("?sslmode=require", "?sslmode=disable"),
+    # a login the server does not know
+    "login airflow": ("postgresql://airflowadmin:", "postgresql://airflow:"),
+    # a database the stack does not create
+    "database airflow_db": ("/airflow?", "/airflow_db?"),
+}
+MANAGED_REFUSALS = {
+    ("prod", "sslmode disable"): "SSL required",
+    ("prod-direct", "sslmode disable"): "no encryption",
+    ("prod", "login airflow"): "SASL authentication failed",
+    ("prod-direct", "login airflow"): "password authentication failed for user",
+    ("prod", "database airflow_db"): 'database "airflow_db" does not exist',
+    ("prod-direct", "database airflow_db"): 'database "airflow_db" does not exist',
+}
+
+
+@pytest.mark.parametrize("break_name", list(MANAGED_BREAKS))
+@pytest.mark.parametrize("name", MANAGED)
+def test_a_broken_managed_template_is_refused(
+    name: str, break_name: str, catalogues: dict[str, Catalogue], servers: Servers
+) -> None:
+    cat = catalogues[name]
+    old, new = MANAGED_BREAKS[break_name]
+    broken = _broken(cat, cat.plan.names.metadata, "connection", old, new)
+    with pytest.raises(DB_REFUSED, match=MANAGED_REFUSALS[name, break_name]):
+        run_catalogue(broken, CLASS_PAIR_PASSWORDS[0], servers)

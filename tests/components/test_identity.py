@@ -1,6 +1,8 @@
 """Identity component: UAMI, annotated ServiceAccount, federated credentials."""
 
-from components.identity import Identity, IdentityArgs
+import itertools
+
+from components.identity import Identity, IdentityArgs, PodIdentity, PodIdentityArgs
 from components.namespace import Namespace, NamespaceArgs
 from policy.kube import service_account_subject
 from synth.mocks import TENANT_ID
@@ -99,3 +101,52 @@ def test_federated_credentials_are_created_one_after_another() -> None:
     assert "azure-native:managedidentity:FederatedIdentityCredential::identity-fic-scheduler" in deps_of(
         result, fics[2]
     )
+
+
+def _pod_identity(stack_overrides: dict[str, str]):
+    plan = plan_for(**stack_overrides)
+    (writer, _reader) = plan.log_identities
+    return writer, run_component(
+        lambda: PodIdentity(
+            "logs-writer",
+            PodIdentityArgs(
+                resource_group_name="rg",
+                location="eastus",
+                identity_name=writer.name,
+                subjects=writer.subjects(plan.namespace),
+                oidc_issuer_url=ISSUER,
+            ),
+        )
+    )
+
+
+def test_a_pod_identity_trusts_each_chart_account_in_turn_and_makes_no_service_account() -> None:
+    """logsMode=remote: the chart makes the ServiceAccounts (named by the plan); the identity
+    only trusts them, one credential after another (Azure refuses concurrent writes)."""
+    writer, (result, identity) = _pod_identity({"logsMode": "remote", "airflowChartVersion": "1.19.0"})
+    assert result.by_type("kubernetes:core/v1:ServiceAccount") == []
+    uami = result.one("azure-native:managedidentity:UserAssignedIdentity")
+    assert uami.inputs["resourceName"] == writer.name == "airflow-dev-logs-writer"
+    fics = result.by_type("azure-native:managedidentity:FederatedIdentityCredential")
+    # Airflow 3's writers: scheduler, workers (and every KubernetesExecutor task pod), triggerer,
+    # DAG processor; each by the name the chart values give its ServiceAccount
+    assert [f.inputs["subject"] for f in fics] == [
+        f"system:serviceaccount:{plan_ns}:airflow-{component}"
+        for plan_ns in ["airflow"]
+        for component in ("scheduler", "worker", "triggerer", "dag-processor")
+    ]
+    for f in fics:
+        assert f.inputs["issuer"] == ISSUER
+        assert f.inputs["audiences"] == ["api://AzureADTokenExchange"]
+        assert f.inputs["resourceName"] == writer.name
+    for before, after in itertools.pairwise(fics):
+        assert f"{before.type}::{before.name}" in deps_of(result, after)
+    assert (resolve(identity.client_id), resolve(identity.principal_id)) == (
+        uami.state["clientId"],
+        uami.state["principalId"],
+    )
+
+
+def test_pv_logs_have_no_log_identities() -> None:
+    assert plan_for().log_identities == ()
+    assert plan_for(logsMode="pv", airflowChartVersion="1.19.0").log_identities == ()

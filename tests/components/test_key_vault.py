@@ -1,6 +1,7 @@
 """Key Vault component: vault, least-privilege grant, generated secrets kept secret."""
 
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -9,10 +10,12 @@ from synth.mocks import SUBSCRIPTION_ID, TENANT_ID, Secret
 from synth.reference import load_json
 from tests.helpers import (
     deps_of,
+    is_secret_output,
     key_vault_name_problems,
     names_a_suffix_could_make,
     plan_for,
     random_string_alphabet,
+    resolve,
     run_component,
 )
 
@@ -28,6 +31,7 @@ def _vault(
     passwords: Mapping[str, int] | None = None,
     protect: bool = False,
     name_prefix: str = "airflow",
+    **extra: Any,
 ):
     return run_component(
         lambda: KeyVault(
@@ -46,6 +50,7 @@ def _vault(
                 fernet_key_secret=FERNET_KEY_SECRET,
                 passwords={WEBSERVER_SECRET_KEY_SECRET: 64} if passwords is None else passwords,
                 protect=protect,
+                **extra,
             ),
         )
     )
@@ -202,7 +207,7 @@ VARIANTS = {
     "Celery": {"executor": "CeleryExecutor"},
     "external database": {
         "executor": "CeleryExecutor",
-        "postgresqlEnabled": "false",
+        "databaseMode": "external",
         "pgbouncerEnabled": "false",
         "externalDatabaseSecretName": "my-db",
     },
@@ -228,3 +233,47 @@ def test_every_generated_secret_is_read_and_every_read_secret_is_generated(overr
     # the check can fail: a misspelt name is generated but read by nothing
     _, typo = _vault(passwords={**plan.generated_passwords, "airflow-typo": 32})
     assert set(typo.secrets) - read == {"airflow-typo"}
+
+
+DB_ADMIN = "airflow-database-admin-password"
+
+
+def test_a_mixed_password_has_upper_lower_and_digit_and_the_others_keep_their_inputs() -> None:
+    """Azure Database for PostgreSQL refuses an administrator password with fewer than three
+    character classes; 32 random letters and digits miss one now and then. Only the passwords
+    asked for get the minimums: the others keep the inputs they had, so no existing stack's
+    password is regenerated."""
+    before, _ = _vault(passwords={DB_ADMIN: 32, WEBSERVER_SECRET_KEY_SECRET: 64})
+    after, vault = _vault(
+        passwords={DB_ADMIN: 32, WEBSERVER_SECRET_KEY_SECRET: 64}, mixed_passwords=frozenset({DB_ADMIN})
+    )
+    old = {r.name: r.inputs for r in before.by_type("random:index/randomPassword:RandomPassword")}
+    new = {r.name: r for r in after.by_type("random:index/randomPassword:RandomPassword")}
+    mixed = new["keyvault-database-admin-password"]
+    assert (mixed.inputs["minUpper"], mixed.inputs["minLower"], mixed.inputs["minNumeric"]) == (1, 1, 1)
+    assert mixed.inputs["special"] is False
+    result = mixed.state["result"]
+    assert any(c.isupper() for c in result)
+    assert any(c.islower() for c in result)
+    assert any(c.isdigit() for c in result)
+    for name, inputs in old.items():
+        if name != "keyvault-database-admin-password":
+            assert new[name].inputs == inputs, name
+            assert {"minUpper", "minLower", "minNumeric"}.isdisjoint(inputs), name
+    # the value itself, for the server that takes it as input: secret, and the vault's copy
+    generated = vault.generated[DB_ADMIN]
+    assert (resolve(generated), is_secret_output(generated)) == (result, True)
+    stored = {r.inputs["secretName"]: r for r in after.by_type("azure-native:keyvault:Secret")}[DB_ADMIN]
+    assert stored.inputs["properties"]["value"].value == result
+
+
+def test_a_private_vault_has_no_public_endpoint_and_denies_by_default() -> None:
+    result, _ = _vault(private=True)
+    props = result.one("azure-native:keyvault:Vault").inputs["properties"]
+    assert props["publicNetworkAccess"] == "Disabled"
+    assert props["networkAcls"] == {"defaultAction": "Deny", "bypass": "None"}
+    public, _ = _vault()
+    props = public.one("azure-native:keyvault:Vault").inputs["properties"]
+    # the SDK's own default (keyvault VaultPropertiesArgs), as before privateNetworking existed
+    assert props["publicNetworkAccess"] == "enabled"
+    assert "networkAcls" not in props

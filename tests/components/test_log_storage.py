@@ -1,10 +1,14 @@
 """Log storage component: hardened account, container, KV secrets, Blob CSI PV and claim."""
 
-import pytest
+from typing import Any
 
-from components.log_storage import LogStorage, LogStorageArgs
+import pytest
+from pulumi_azure_native import authorization
+
+from components.log_storage import ContainerGrant, LogStorage, LogStorageArgs
 from plan import LOGS_SECRET
-from synth.mocks import Secret, unwrap
+from synth.mocks import SUBSCRIPTION_ID, Secret, unwrap
+from synth.reference import load_json
 from tests.helpers import (
     deps_of,
     names_a_suffix_could_make,
@@ -21,7 +25,7 @@ ACCOUNT_NAME_SECRET = "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME"
 ACCOUNT_KEY_SECRET = "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY"
 
 
-def _logs(protect: bool = False, name_prefix: str = "airflow"):
+def _logs(protect: bool = False, name_prefix: str = "airflow", **extra: Any):
     plan = plan_for(namespace="airflow")
     return run_component(
         lambda: LogStorage(
@@ -42,6 +46,7 @@ def _logs(protect: bool = False, name_prefix: str = "airflow"):
                 vault_name="airflow-kv-abc123",
                 provider=provider(),
                 protect=protect,
+                **extra,
             ),
         )
     )
@@ -162,3 +167,68 @@ def test_blob_and_container_soft_delete_are_on() -> None:
     # every close (each overwrite keeps a soft-deleted snapshot); Azure allows 1 to 365
     assert service["deleteRetentionPolicy"] == {"enabled": True, "days": 2}
     assert service["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 7}
+
+
+WRITER, READER = "0f6e5a3c-0000-4000-8000-00000000aaaa", "0f6e5a3c-0000-4000-8000-00000000bbbb"
+KEYED_TYPES = {"kubernetes:core/v1:PersistentVolume", "kubernetes:core/v1:PersistentVolumeClaim"}
+
+
+def _remote(**extra: Any):
+    grants = [
+        ContainerGrant("Storage Blob Data Contributor", WRITER),
+        ContainerGrant("Storage Blob Data Reader", READER),
+    ]
+    return _logs(mode="remote", subscription_id=SUBSCRIPTION_ID, grants=grants, **extra)
+
+
+def test_remote_logs_keep_no_key_anywhere_and_turn_shared_key_access_off() -> None:
+    result, logs = _remote()
+    account = result.one("azure-native:storage:StorageAccount").inputs
+    assert account["allowSharedKeyAccess"] is False
+    assert {r.type for r in result.records} & KEYED_TYPES == set()
+    assert (logs.volume, logs.claim, logs.claim_name) == (None, None, None)
+    # the account's name goes to Key Vault (ESO builds the wasb connection from it), its key never
+    secrets = {r.inputs["secretName"] for r in result.by_type("azure-native:keyvault:Secret")}
+    assert secrets == {ACCOUNT_NAME_SECRET}
+    assert set(logs.vault_secrets) == {ACCOUNT_NAME_SECRET}
+    assert [token for token, _ in result.mocks.invokes if "listStorageAccountKeys" in token] == []
+
+
+def test_pv_logs_leave_shared_key_access_as_azure_has_it_and_keep_the_key_in_key_vault() -> None:
+    result, logs = _logs()
+    assert "allowSharedKeyAccess" not in result.one("azure-native:storage:StorageAccount").inputs
+    assert {r.type for r in result.records} >= KEYED_TYPES
+    assert set(logs.vault_secrets) == {ACCOUNT_NAME_SECRET, ACCOUNT_KEY_SECRET}
+    assert logs.ready == [logs.claim]
+    assert [token for token, _ in result.mocks.invokes if "listStorageAccountKeys" in token] != []
+
+
+def test_remote_grants_are_scoped_to_the_logs_container_with_the_microsoft_role_ids() -> None:
+    result, logs = _remote()
+    roles = load_json("azure/built-in-roles.json")["roles"]
+    container = result.one("azure-native:storage:BlobContainer")
+    assignments = result.by_type("azure-native:authorization:RoleAssignment")
+    # the grants are what Airflow's pods wait for
+    assert len(assignments) == len(logs.ready) == 2
+    assert all(isinstance(r, authorization.RoleAssignment) for r in logs.ready)
+    seen = {}
+    for ra in assignments:
+        scope = str(ra.inputs["scope"])
+        # the container, not the account: the identities reach no other container's blobs
+        assert scope.endswith(
+            f"/storageAccounts/{container.inputs['accountName']}/blobServices/default/containers/airflow-logs"
+        )
+        assert ra.inputs["principalType"] == "ServicePrincipal"
+        seen[ra.inputs["principalId"]] = ra.inputs["roleDefinitionId"]
+    prefix = f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/"
+    assert seen == {
+        WRITER: prefix + roles["Storage Blob Data Contributor"],
+        READER: prefix + roles["Storage Blob Data Reader"],
+    }
+
+
+def test_private_logs_account_has_no_public_endpoint() -> None:
+    private, _ = _remote(private=True)
+    assert private.one("azure-native:storage:StorageAccount").inputs["publicNetworkAccess"] == "Disabled"
+    public, _ = _remote()
+    assert "publicNetworkAccess" not in public.one("azure-native:storage:StorageAccount").inputs

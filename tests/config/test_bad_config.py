@@ -119,6 +119,34 @@ EXISTING_CLUSTER = {"clusterMode": "existing", "clusterName": "corp-aks", "clust
 POOL_NODES = "must be a whole number from 0 to 1000"
 MAX_PODS = "must be a whole number from 30 to 250"
 VM_SIZE = "an Azure VM size such as Standard_DS4_v2"
+DATABASE_MODE = "must be 'bundled', 'managed' or 'external'"
+DATABASE_SKU = (
+    "must be an Azure Database for PostgreSQL flexible server compute size Standard_<family><vCPUs><features>[_v<n>] "
+    "of family B (Burstable), D (General Purpose) or E (Memory Optimized), such as Standard_B2s"
+)
+DATABASE_VERSION = "must be '16' or '17'"
+STORAGE_SIZES = (
+    "must be one of 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384 or 32767 (GiB: the storage sizes Azure "
+    "Database for PostgreSQL offers)"
+)
+DATABASE_HA = "must be 'Disabled', 'SameZone' or 'ZoneRedundant'"
+BACKUP_DAYS = "must be a whole number from 7 to 35"
+WINDOW = "must be a weekly start time in UTC, '<day> HH:MM' with day Sun, Mon, Tue, Wed, Thu, Fri or Sat"
+ADMIN_LOGIN = "must be a PostgreSQL administrator login: 1-63 letters, digits and '_', starting with a letter"
+RESERVED_LOGIN = (
+    "is reserved: Azure Database for PostgreSQL refuses azure_superuser, azure_pg_admin, admin, administrator, root, "
+    "guest, public (in any case) and every name starting with pg_ as the administrator login"
+)
+LOGS_MODE = "must be 'pv' or 'remote'"
+RETIRED_POSTGRESQL = (
+    "postgresqlEnabled was replaced by databaseMode: true -> bundled, false -> external (or managed for Azure "
+    "Database for PostgreSQL Flexible Server)"
+)
+NOT_BURSTABLE = "choose a General Purpose (Standard_D...) or Memory Optimized (Standard_E...) databaseSku"
+DB_SUBNET = SUBNET.replace("aks-nodes", "postgres")
+PE_SUBNET = SUBNET.replace("aks-nodes", "endpoints")
+MANAGED = {"databaseMode": "managed", "networkMode": "create"}
+MANAGED_EXISTING = {"databaseMode": "managed", "networkMode": "existing", "nodeSubnetId": SUBNET}
 
 CASES: list[Case] = [
     # ---- location and naming
@@ -338,14 +366,116 @@ CASES: list[Case] = [
     bad("dagsGitDepth-word", "dagsGitDepth", "full", "whole number from 0 to 10000"),
     bad("dagsGitDepth-10001", "dagsGitDepth", "10001", "whole number from 0 to 10000"),
     # ---- database and admin
-    bad("postgresqlEnabled-nah", "postgresqlEnabled", "nah", BOOL),
+    bad("databaseMode-unknown", "databaseMode", "azure", DATABASE_MODE),
+    bad("databaseMode-capitalised", "databaseMode", "Managed", DATABASE_MODE),
+    bad("databaseMode-the-old-boolean", "databaseMode", "true", DATABASE_MODE),
+    bad("databaseMode-json-list", "databaseMode", '["managed"]', DATABASE_MODE),
+    bad("databaseMode-empty", "databaseMode", "", DATABASE_MODE),
+    bad("databaseMode-trailing-newline", "databaseMode", "managed\n", DATABASE_MODE),
+    bad("databaseMode-100000-chars", "databaseMode", "m" * 100_000, DATABASE_MODE),
+    # a retired key: what replaced it, not just "unknown key"
+    Case("postgresqlEnabled-retired-true", {"postgresqlEnabled": "true"}, "postgresqlEnabled", RETIRED_POSTGRESQL),
+    Case("postgresqlEnabled-retired-false", {"postgresqlEnabled": "false"}, "postgresqlEnabled", RETIRED_POSTGRESQL),
     bad("pgbouncerEnabled-on", "pgbouncerEnabled", "on", BOOL),
     conflict(
         "externalDatabaseSecretName-uppercase",
-        {"postgresqlEnabled": "false", "pgbouncerEnabled": "false", "externalDatabaseSecretName": "Airflow_DB"},
+        {"databaseMode": "external", "pgbouncerEnabled": "false", "externalDatabaseSecretName": "Airflow_DB"},
         "externalDatabaseSecretName",
         "a Kubernetes Secret name, a DNS-1123 subdomain",
     ),
+    bad(
+        "databaseSku-M-family", "databaseSku", "Standard_M8ms", "is of family 'M', which Azure Database for PostgreSQL"
+    ),
+    bad("databaseSku-an-AKS-VM-size", "databaseSku", "Standard_DS4_v2", "is of family 'DS'"),
+    bad("databaseSku-lowercase-family", "databaseSku", "Standard_d2ds_v5", "is of family 'd'"),
+    bad("databaseSku-no-Standard-prefix", "databaseSku", "D2ds_v5", DATABASE_SKU),
+    bad("databaseSku-lowercase-prefix", "databaseSku", "standard_D2ds_v5", DATABASE_SKU),
+    bad("databaseSku-tier-name", "databaseSku", "GeneralPurpose", DATABASE_SKU),
+    bad("databaseSku-zero-vcpus", "databaseSku", "Standard_D0ds_v5", DATABASE_SKU),
+    bad("databaseSku-space", "databaseSku", "Standard_D2ds v5", DATABASE_SKU),
+    bad("databaseSku-empty", "databaseSku", "", DATABASE_SKU),
+    bad("databaseSku-65-chars", "databaseSku", "Standard_D" + "2" * 55, "is 65 characters long, more than 64"),
+    bad("databaseSku-nul", "databaseSku", "Standard_D2ds_v5\x00", CONTROL),
+    bad("databaseVersion-15", "databaseVersion", "15", DATABASE_VERSION),
+    bad("databaseVersion-18", "databaseVersion", "18", DATABASE_VERSION),
+    bad("databaseVersion-minor", "databaseVersion", "16.4", DATABASE_VERSION),
+    bad("databaseVersion-v-prefix", "databaseVersion", "v16", DATABASE_VERSION),
+    bad("databaseVersion-empty", "databaseVersion", "", DATABASE_VERSION),
+    bad("databaseStorageSizeGb-100", "databaseStorageSizeGb", "100", STORAGE_SIZES),
+    bad("databaseStorageSizeGb-32768", "databaseStorageSizeGb", "32768", STORAGE_SIZES),
+    bad("databaseStorageSizeGb-zero", "databaseStorageSizeGb", "0", STORAGE_SIZES),
+    bad("databaseStorageSizeGb-negative", "databaseStorageSizeGb", "-128", STORAGE_SIZES),
+    bad("databaseStorageSizeGb-float-text", "databaseStorageSizeGb", "128.0", STORAGE_SIZES),
+    bad("databaseStorageSizeGb-with-unit", "databaseStorageSizeGb", "128Gi", STORAGE_SIZES),
+    bad("databaseStorageSizeGb-boolean", "databaseStorageSizeGb", "true", STORAGE_SIZES),
+    bad("databaseStorageSizeGb-empty", "databaseStorageSizeGb", "", STORAGE_SIZES),
+    bad("databaseStorageSizeGb-5000-digits", "databaseStorageSizeGb", "9" * 5000, STORAGE_SIZES),
+    bad("databaseHighAvailability-Enabled", "databaseHighAvailability", "Enabled", DATABASE_HA),
+    bad("databaseHighAvailability-lowercase", "databaseHighAvailability", "zoneredundant", DATABASE_HA),
+    bad("databaseHighAvailability-boolean", "databaseHighAvailability", "true", DATABASE_HA),
+    bad("databaseHighAvailability-empty", "databaseHighAvailability", "", DATABASE_HA),
+    bad("databaseBackupRetentionDays-6", "databaseBackupRetentionDays", "6", BACKUP_DAYS),
+    bad("databaseBackupRetentionDays-36", "databaseBackupRetentionDays", "36", BACKUP_DAYS),
+    bad("databaseBackupRetentionDays-word", "databaseBackupRetentionDays", "week", BACKUP_DAYS),
+    bad("databaseBackupRetentionDays-float-text", "databaseBackupRetentionDays", "7.0", BACKUP_DAYS),
+    bad("databaseBackupRetentionDays-empty", "databaseBackupRetentionDays", "", BACKUP_DAYS),
+    bad("databaseGeoRedundantBackup-yes", "databaseGeoRedundantBackup", "yes", BOOL),
+    bad("databaseGeoRedundantBackup-Enabled", "databaseGeoRedundantBackup", "Enabled", BOOL),
+    bad("databaseGeoRedundantBackup-1", "databaseGeoRedundantBackup", "1", BOOL),
+    bad("databaseGeoRedundantBackup-empty", "databaseGeoRedundantBackup", "", BOOL),
+    bad("databaseMaintenanceWindow-full-day-name", "databaseMaintenanceWindow", "Sunday 02:00", "more than 9"),
+    bad("databaseMaintenanceWindow-lowercase-day", "databaseMaintenanceWindow", "sun 02:00", WINDOW),
+    bad("databaseMaintenanceWindow-one-digit-hour", "databaseMaintenanceWindow", "Sun 2:00", WINDOW),
+    bad("databaseMaintenanceWindow-hour-24", "databaseMaintenanceWindow", "Sun 24:00", WINDOW),
+    bad("databaseMaintenanceWindow-minute-60", "databaseMaintenanceWindow", "Sun 02:60", WINDOW),
+    bad("databaseMaintenanceWindow-no-day", "databaseMaintenanceWindow", "02:00", WINDOW),
+    bad("databaseMaintenanceWindow-two-spaces", "databaseMaintenanceWindow", "Sun  02:00", "more than 9"),
+    bad("databaseMaintenanceWindow-time-zone", "databaseMaintenanceWindow", "Sun 02:00Z", "more than 9"),
+    bad("databaseMaintenanceWindow-tab", "databaseMaintenanceWindow", "Sun\t02:00", CONTROL),
+    bad("databaseMaintenanceWindow-empty", "databaseMaintenanceWindow", "", WINDOW),
+    bad("databaseAdminLogin-admin", "databaseAdminLogin", "admin", RESERVED_LOGIN),
+    bad("databaseAdminLogin-Administrator", "databaseAdminLogin", "Administrator", RESERVED_LOGIN),
+    bad("databaseAdminLogin-azure-superuser", "databaseAdminLogin", "azure_superuser", RESERVED_LOGIN),
+    bad("databaseAdminLogin-azure-pg-admin", "databaseAdminLogin", "azure_pg_admin", RESERVED_LOGIN),
+    bad("databaseAdminLogin-root", "databaseAdminLogin", "root", RESERVED_LOGIN),
+    bad("databaseAdminLogin-guest", "databaseAdminLogin", "guest", RESERVED_LOGIN),
+    bad("databaseAdminLogin-PUBLIC", "databaseAdminLogin", "PUBLIC", RESERVED_LOGIN),
+    bad("databaseAdminLogin-pg-prefix", "databaseAdminLogin", "pg_airflow", "every name starting with pg_"),
+    bad("databaseAdminLogin-PG-prefix", "databaseAdminLogin", "PG_Airflow", "every name starting with pg_"),
+    bad("databaseAdminLogin-leading-digit", "databaseAdminLogin", "1airflow", ADMIN_LOGIN),
+    bad("databaseAdminLogin-leading-underscore", "databaseAdminLogin", "_airflow", ADMIN_LOGIN),
+    bad("databaseAdminLogin-dash", "databaseAdminLogin", "airflow-admin", ADMIN_LOGIN),
+    bad("databaseAdminLogin-space", "databaseAdminLogin", "airflow admin", ADMIN_LOGIN),
+    bad("databaseAdminLogin-non-ascii", "databaseAdminLogin", "aïrflow", ADMIN_LOGIN),
+    bad("databaseAdminLogin-empty", "databaseAdminLogin", "", ADMIN_LOGIN),
+    bad("databaseAdminLogin-64-chars", "databaseAdminLogin", "a" * 64, "is 64 characters long, more than 63"),
+    bad("databaseAdminLogin-bidi", "databaseAdminLogin", "airflow\u202e", "U+202E"),
+    bad("databaseSubnetId-subnet-name", "databaseSubnetId", "postgres", SUBNET_ID),
+    bad("databaseSubnetId-vnet-not-subnet", "databaseSubnetId", DB_SUBNET.rpartition("/subnets/")[0], SUBNET_ID),
+    bad(
+        "databaseSubnetId-subscription-not-a-guid",
+        "databaseSubnetId",
+        DB_SUBNET.replace(SUB, "/subscriptions/corp"),
+        "the subscription 'corp' is not a GUID",
+    ),
+    bad("databaseSubnetId-356-chars", "databaseSubnetId", DB_SUBNET + "s" * (356 - len(DB_SUBNET)), "more than 355"),
+    bad("databaseSubnetId-newline", "databaseSubnetId", DB_SUBNET + "\n", CONTROL),
+    bad("logsMode-unknown", "logsMode", "blob", LOGS_MODE),
+    bad("logsMode-uppercase", "logsMode", "PV", LOGS_MODE),
+    bad("logsMode-empty", "logsMode", "", LOGS_MODE),
+    bad("logsMode-nul", "logsMode", "pv\x00", LOGS_MODE),
+    bad("privateNetworking-yes", "privateNetworking", "yes", BOOL),
+    bad("privateNetworking-on", "privateNetworking", "on", BOOL),
+    bad("privateNetworking-empty", "privateNetworking", "", BOOL),
+    bad("privateEndpointSubnetId-subnet-name", "privateEndpointSubnetId", "endpoints", SUBNET_ID),
+    bad("privateEndpointSubnetId-trailing-slash", "privateEndpointSubnetId", PE_SUBNET + "/", SUBNET_ID),
+    bad(
+        "privateEndpointSubnetId-356-chars",
+        "privateEndpointSubnetId",
+        PE_SUBNET + "s" * (356 - len(PE_SUBNET)),
+        "more than 355",
+    ),
+    bad("privateEndpointSubnetId-nul", "privateEndpointSubnetId", PE_SUBNET + "\x00", CONTROL),
     bad("adminUsername-too-short", "adminUsername", "ad", "3-64 letters, digits"),
     bad("adminUsername-leading-digit", "adminUsername", "1admin", "starting with a letter"),
     bad("adminUsername-space", "adminUsername", "air flow", "3-64 letters, digits, '_', '.', '-'"),
@@ -472,31 +602,173 @@ CASES: list[Case] = [
     ),
     conflict(
         "external-db-without-secret-name",
-        {"postgresqlEnabled": "false", "pgbouncerEnabled": "false"},
+        {"databaseMode": "external", "pgbouncerEnabled": "false"},
         "externalDatabaseSecretName",
-        "required when postgresqlEnabled is false",
+        "required when databaseMode is 'external': a Secret with a 'connection' key for the metadata database",
         shown='""',
     ),
     conflict(
         "pgbouncer-with-external-db",
-        {"postgresqlEnabled": "false", "pgbouncerEnabled": "true", "externalDatabaseSecretName": "airflow-db"},
+        {"databaseMode": "external", "pgbouncerEnabled": "true", "externalDatabaseSecretName": "airflow-db"},
         "pgbouncerEnabled",
-        "only supported with the bundled PostgreSQL",
+        "not supported with databaseMode=external",
         shown="true",
     ),
     conflict(
-        "external-db-only-postgresql-off",
-        {"postgresqlEnabled": "false"},
+        "external-db-only-databaseMode-external",
+        {"databaseMode": "external"},
         "externalDatabaseSecretName",
-        "required when postgresqlEnabled is false",
+        "required when databaseMode is 'external'",
         shown='""',
         also=frozenset({f"{PROJECT}:pgbouncerEnabled"}),
     ),
     conflict(
         "bundled-and-external-db",
-        {"postgresqlEnabled": "true", "externalDatabaseSecretName": "airflow-db"},
+        {"databaseMode": "bundled", "externalDatabaseSecretName": "airflow-db"},
         "externalDatabaseSecretName",
-        "conflicts with postgresqlEnabled=true",
+        "only used with databaseMode=external, and databaseMode is bundled (a database the stack runs and connects "
+        "to itself): use one metadata database, not both; leave it empty",
+    ),
+    conflict(
+        "managed-and-external-db",
+        {**MANAGED, "externalDatabaseSecretName": "airflow-db"},
+        "externalDatabaseSecretName",
+        "only used with databaseMode=external, and databaseMode is managed",
+    ),
+    conflict(
+        "managed-db-on-the-aks-managed-network",
+        {"databaseMode": "managed"},
+        "databaseMode",
+        "needs networkMode create or existing (networkMode is aks-managed): the flexible server has private access "
+        "only, through a subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers; with networkMode=aks-managed "
+        "AKS makes its own VNet, which the stack cannot add a subnet to; set networkMode to create (the stack adds "
+        "the subnet) or existing (with databaseSubnetId)",
+    ),
+    conflict(
+        "managed-db-on-an-existing-cluster",
+        {**EXISTING_CLUSTER, "databaseMode": "managed"},
+        "databaseMode",
+        "needs networkMode create or existing (networkMode is aks-managed)",
+    ),
+    conflict(
+        "managed-db-high-availability-on-burstable",
+        {
+            **MANAGED,
+            "databaseSku": "Standard_B2s",
+            "databaseHighAvailability": "ZoneRedundant",
+            "pgbouncerEnabled": "false",
+        },
+        "databaseHighAvailability",
+        "needs a non-Burstable databaseSku (databaseSku is Standard_B2s): Azure Database for PostgreSQL offers no "
+        f"high availability on the Burstable tier; {NOT_BURSTABLE}",
+    ),
+    conflict(
+        "managed-db-builtin-pgbouncer-on-burstable",
+        {**MANAGED, "databaseSku": "Standard_B1ms"},
+        "pgbouncerEnabled",
+        "with databaseMode=managed turns on the flexible server's built-in PgBouncer, which Azure does not offer on "
+        f"the Burstable tier (databaseSku is Standard_B1ms): {NOT_BURSTABLE}, such as Standard_D2ds_v5, or set "
+        "pgbouncerEnabled to false",
+        shown="true",
+    ),
+    conflict(
+        "managed-db-same-zone-and-pgbouncer-on-burstable",
+        {**MANAGED, "databaseSku": "Standard_B2ms", "databaseHighAvailability": "SameZone"},
+        "databaseHighAvailability",
+        "needs a non-Burstable databaseSku (databaseSku is Standard_B2ms)",
+        also=frozenset({f"{PROJECT}:pgbouncerEnabled"}),
+    ),
+    conflict(
+        "databaseSubnetId-missing-with-an-existing-network",
+        MANAGED_EXISTING,
+        "databaseSubnetId",
+        "required when databaseMode is 'managed' and networkMode is 'existing': the resource ID of the subnet the "
+        "flexible server goes into, delegated to Microsoft.DBforPostgreSQL/flexibleServers",
+        shown='""',
+    ),
+    conflict(
+        "databaseSubnetId-with-the-bundled-db",
+        {"databaseSubnetId": DB_SUBNET},
+        "databaseSubnetId",
+        "only used with databaseMode=managed and networkMode=existing (databaseMode is bundled, networkMode is "
+        "aks-managed): leave it empty",
+    ),
+    conflict(
+        "databaseSubnetId-with-a-created-network",
+        {**MANAGED, "databaseSubnetId": DB_SUBNET},
+        "databaseSubnetId",
+        "only used with databaseMode=managed and networkMode=existing (databaseMode is managed, networkMode is "
+        "create): leave it empty",
+    ),
+    conflict(
+        "databaseSubnetId-is-the-node-subnet",
+        {**MANAGED_EXISTING, "databaseSubnetId": SUBNET},
+        "databaseSubnetId",
+        "is also nodeSubnetId: a subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers holds flexible "
+        "servers only; give the database a subnet of its own",
+    ),
+    conflict(  # ARM ids compare case-insensitively
+        "databaseSubnetId-is-the-endpoint-subnet-in-another-case",
+        {
+            **MANAGED_EXISTING,
+            "databaseSubnetId": DB_SUBNET,
+            "privateNetworking": "true",
+            "privateEndpointSubnetId": DB_SUBNET.upper(),
+        },
+        "databaseSubnetId",
+        "is also privateEndpointSubnetId",
+    ),
+    conflict(
+        "privateNetworking-on-the-aks-managed-network",
+        {"privateNetworking": "true"},
+        "privateNetworking",
+        "needs networkMode create or existing (networkMode is aks-managed): the private endpoints of Key Vault and "
+        "the storage account go into a subnet of the stack's VNet; with networkMode=aks-managed AKS makes its own "
+        "VNet, which the stack cannot add a subnet to; set networkMode to create (the stack adds the subnet) or "
+        "existing (with privateEndpointSubnetId)",
+        shown="true",
+    ),
+    conflict(
+        "privateNetworking-on-an-existing-cluster",
+        {**EXISTING_CLUSTER, "privateNetworking": "true"},
+        "privateNetworking",
+        "needs networkMode create or existing",
+        shown="true",
+    ),
+    conflict(
+        "privateEndpointSubnetId-missing-with-an-existing-network",
+        {"privateNetworking": "true", "networkMode": "existing", "nodeSubnetId": SUBNET},
+        "privateEndpointSubnetId",
+        "required when privateNetworking is true and networkMode is 'existing': the resource ID of the subnet the "
+        "private endpoints of Key Vault and the storage account go into",
+        shown='""',
+    ),
+    conflict(
+        "privateEndpointSubnetId-without-privateNetworking",
+        {"privateEndpointSubnetId": PE_SUBNET},
+        "privateEndpointSubnetId",
+        "only used with privateNetworking=true and networkMode=existing (privateNetworking is false, networkMode is "
+        "aks-managed): leave it empty",
+    ),
+    conflict(
+        "privateEndpointSubnetId-with-a-created-network",
+        {"privateNetworking": "true", "networkMode": "create", "privateEndpointSubnetId": PE_SUBNET},
+        "privateEndpointSubnetId",
+        "(privateNetworking is true, networkMode is create): leave it empty",
+    ),
+    conflict(
+        "privateEndpointSubnetId-with-an-existing-network-but-no-privateNetworking",
+        {"networkMode": "existing", "nodeSubnetId": SUBNET, "privateEndpointSubnetId": PE_SUBNET},
+        "privateEndpointSubnetId",
+        "(privateNetworking is false, networkMode is existing): leave it empty",
+    ),
+    conflict(
+        "stack-too-long-for-the-log-identities",
+        {"logsMode": "remote", "resourceGroupName": "r", "clusterName": "cc"},
+        STACK_KEY,
+        "a stack name can have at most 108: the stack name is part of Azure names, and log writer identity "
+        "<namePrefix>-<stack>-logs-writer = 'airflow-sss",
+        stack="s" * 109,
     ),
     conflict(
         "dagsGitSubPath-without-repo",
@@ -1114,6 +1386,9 @@ WHOLE_PROGRAM = [
     "airflowImageTag-airflow2-on-chart-1.19",
     "airflowEnv-fernet-key",
     "dagsGitRepo-credentials",
+    "postgresqlEnabled-retired-false",
+    "managed-db-on-the-aks-managed-network",
+    "databaseAdminLogin-admin",
 ]
 
 
@@ -1347,6 +1622,50 @@ def test_pool_keys_survive_hostile_values_where_their_cross_checks_read_them(key
         _assert_reported_safely("dev", {**values, _full(key): value})
 
 
+DATABASE_BASES = {
+    "managed-created-vnet": MANAGED,
+    "managed-existing-subnets": {
+        **MANAGED_EXISTING,
+        "databaseSubnetId": DB_SUBNET,
+        "privateNetworking": "true",
+        "privateEndpointSubnetId": PE_SUBNET,
+    },
+    "managed-burstable": {**MANAGED, "databaseSku": "Standard_B2s", "pgbouncerEnabled": "false"},
+    "managed-aks-managed": {"databaseMode": "managed"},
+    "external": {"databaseMode": "external", "pgbouncerEnabled": "false", "externalDatabaseSecretName": "db"},
+    "private-created-vnet": {"privateNetworking": "true", "networkMode": "create"},
+    "remote-logs": {"logsMode": "remote"},
+}
+
+
+@pytest.mark.parametrize("base", list(DATABASE_BASES))
+@pytest.mark.parametrize(
+    "key",
+    [
+        "databaseMode",
+        "databaseSku",
+        "databaseHighAvailability",
+        "databaseSubnetId",
+        "pgbouncerEnabled",
+        "externalDatabaseSecretName",
+        "privateNetworking",
+        "privateEndpointSubnetId",
+        "nodeSubnetId",
+        "networkMode",
+        "logsMode",
+    ],
+)
+def test_database_and_private_network_keys_survive_hostile_values_where_their_cross_checks_read_them(
+    key: str, base: str
+) -> None:
+    """On the dev config the database and private-network checks stop early (databaseMode is
+    bundled, privateNetworking false): here they run, beside each hostile value."""
+    values = dict(load_stack_config("dev").values)
+    values.update({_full(k): v for k, v in DATABASE_BASES[base].items()})
+    for value in HOSTILE:
+        _assert_reported_safely("dev", {**values, _full(key): value})
+
+
 # Settings on which every branch of every cross-check runs (conflicting ones among them).
 _CHECK_BASES: list[dict[str, Any]] = [
     {},
@@ -1370,7 +1689,19 @@ _CHECK_BASES: list[dict[str, Any]] = [
     {"network_mode": "existing", "node_subnet_id": ""},
     {"node_subnet_id": SUBNET},
     {"api_server_authorized_ip_ranges": ["203.0.113.7"], "cluster_mode": "existing"},
-    {"postgresql_enabled": False, "external_database_secret_name": "db"},
+    {"database_mode": "external", "external_database_secret_name": "db"},
+    {"database_mode": "managed", "database_sku": "Standard_B2s", "database_high_availability": "SameZone"},
+    {
+        "database_mode": "managed",
+        "network_mode": "existing",
+        "node_subnet_id": SUBNET,
+        "database_subnet_id": SUBNET,
+        "private_networking": True,
+        "private_endpoint_subnet_id": "",
+    },
+    {"database_subnet_id": DB_SUBNET, "private_endpoint_subnet_id": PE_SUBNET},
+    {"private_networking": True},
+    {"logs_mode": "remote", "stack": "s" * 120},
 ]
 _READS: set[str] = set()
 

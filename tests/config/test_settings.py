@@ -66,8 +66,9 @@ def test_dev_stack_parses_with_its_own_values() -> None:
     assert s.key_vault_soft_delete_retention_days == 7
     assert s.executor == "KubernetesExecutor"
     assert s.timezone == "America/New_York"
-    assert s.postgresql_enabled is True
+    assert (s.database_mode, s.postgresql_enabled, s.managed_database) == ("bundled", True, False)
     assert s.pgbouncer_enabled is True
+    assert (s.logs_mode, s.remote_logs, s.private_networking) == ("pv", False, False)
     assert s.dags_git_repo == "https://github.com/donhighmsft/airflowexamples.git"
     assert (s.dags_git_branch, s.dags_git_rev, s.dags_git_sub_path, s.dags_git_depth) == ("main", "HEAD", "dags", 1)
     assert s.logs_volume_size == "5Gi"
@@ -160,6 +161,13 @@ def test_defaults_come_from_pulumi_yaml() -> None:
         110,
     )
     assert not s.has_user_pool  # the article's single pool
+    assert (s.database_mode, s.postgresql_enabled, s.managed_database) == ("bundled", True, False)
+    assert (s.database_sku, s.database_sku_tier, s.database_version) == ("Standard_D2ds_v5", "GeneralPurpose", "16")
+    assert (s.database_storage_size_gb, s.database_high_availability) == (128, "Disabled")
+    assert (s.database_backup_retention_days, s.database_geo_redundant_backup) == (7, False)
+    assert (s.database_maintenance_window, s.database_maintenance) == ("Sun 02:00", (0, 2, 0))
+    assert (s.database_admin_login, s.database_subnet_id) == ("airflowadmin", "")
+    assert (s.logs_mode, s.private_networking, s.private_endpoint_subnet_id) == ("pv", False, "")
 
 
 def test_project_defaults_are_encoded_as_the_engine_passes_them() -> None:
@@ -266,7 +274,7 @@ def test_several_problems_are_reported_in_one_error() -> None:
 def test_conflicts_are_reported_together_with_bad_values() -> None:
     """A conflict between valid keys is not held back until the unrelated bad value is fixed."""
     problems = problems_of(
-        dev(nodeCount="0", clusterMode="existing", postgresqlEnabled="false", pgbouncerEnabled="false")
+        dev(nodeCount="0", clusterMode="existing", databaseMode="external", pgbouncerEnabled="false")
     )
 
     assert [p.key for p in problems] == [
@@ -382,6 +390,23 @@ def test_a_stack_name_with_characters_azure_names_refuse_is_reported_on_the_stac
         ("userPoolVmSize", "Standard_E8-4ds_v5", "user_pool_vm_size", "Standard_E8-4ds_v5"),
         ("maxPodsPerNode", "30", "max_pods_per_node", 30),
         ("maxPodsPerNode", "250", "max_pods_per_node", 250),
+        ("databaseStorageSizeGb", "32", "database_storage_size_gb", 32),
+        ("databaseStorageSizeGb", "32767", "database_storage_size_gb", 32767),  # Azure's largest, not 32768
+        ("databaseBackupRetentionDays", "7", "database_backup_retention_days", 7),
+        ("databaseBackupRetentionDays", "35", "database_backup_retention_days", 35),
+        ("databaseGeoRedundantBackup", "true", "database_geo_redundant_backup", True),
+        ("databaseVersion", "17", "database_version", "17"),
+        ("databaseMaintenanceWindow", "Sat 23:59", "database_maintenance_window", "Sat 23:59"),
+        ("databaseMaintenanceWindow", "Wed 00:00", "database_maintenance_window", "Wed 00:00"),
+        ("databaseMaintenanceWindow", "Thu 13:17", "database_maintenance_window", "Thu 13:17"),  # any minute
+        ("databaseAdminLogin", "a", "database_admin_login", "a"),
+        ("databaseAdminLogin", "a" * 63, "database_admin_login", "a" * 63),
+        ("databaseAdminLogin", "Airflow_Admin_1", "database_admin_login", "Airflow_Admin_1"),
+        ("databaseAdminLogin", "administrators", "database_admin_login", "administrators"),  # not a reserved name
+        ("databaseAdminLogin", "pgadmin", "database_admin_login", "pgadmin"),  # pg without the '_'
+        ("databaseAdminLogin", "airflow_pg_admin", "database_admin_login", "airflow_pg_admin"),
+        ("databaseSku", "Standard_E64ads_v5", "database_sku", "Standard_E64ads_v5"),
+        ("logsMode", "remote", "logs_mode", "remote"),
         (
             "workerResources",
             "cpu=2,memory=4Gi,cpuLimit=2,memoryLimit=4Gi",
@@ -409,9 +434,10 @@ def test_edge_values_are_accepted(key: str, value: str, field: str, parsed: Any)
 
 def test_an_external_database_without_pgbouncer_is_accepted() -> None:
     s = parse_settings(
-        "dev", dev(postgresqlEnabled="false", pgbouncerEnabled="false", externalDatabaseSecretName="airflow-db")
+        "dev", dev(databaseMode="external", pgbouncerEnabled="false", externalDatabaseSecretName="airflow-db")
     )
     assert (s.postgresql_enabled, s.pgbouncer_enabled, s.external_database_secret_name) == (False, False, "airflow-db")
+    assert (s.database_mode, s.managed_database) == ("external", False)
 
 
 def test_native_python_values_are_accepted_too() -> None:
@@ -429,6 +455,42 @@ def test_native_python_values_are_accepted_too() -> None:
 
 
 # ------------------------------------------------------------------ the dev and prod stacks
+def _prod_values(**overrides: str) -> dict[str, str]:
+    """The prod stack's config as the engine passes it, with some keys replaced."""
+    return {**load_stack_config("prod").values, **{f"{PROJECT}:{k}": v for k, v in overrides.items()}}
+
+
+# A size no stack file uses: set on one Resources key, it shows where that key ends up.
+_MARKER_SIZE = "cpu=7m,memory=7Mi,cpuLimit=7m,memoryLimit=7Mi"
+# The one Resources key that sizes the secrets operator's release, not a container of the Airflow chart.
+_OPERATOR_SIZE = "secrets_operator_resources"
+
+
+def _sized_by_the_airflow_values(stack: str, values: dict[str, str]) -> set[str]:
+    """The Resources fields that reach the Airflow chart's values with these settings: a field
+    whose own size, changed alone, changes the values (a field the chart does not run is unused)."""
+    from components.airflow_values import airflow_values
+    from plan import build_plan
+
+    def built(config: dict[str, str]) -> dict[str, Any]:
+        settings = parse_settings(stack, config)
+        plan = build_plan(settings)
+        return airflow_values(settings, plan, {i.name: f"client-id-of-{i.name}" for i in plan.log_identities})
+
+    base = built(values)
+    fields = [name for name, f in Settings.model_fields.items() if f.annotation is Resources]
+    return {
+        name
+        for name in fields
+        if built({**values, f"{PROJECT}:{Settings.model_fields[name].alias}": _MARKER_SIZE}) != base
+    }
+
+
+# What prod does not run: the bundled PostgreSQL and the chart's PgBouncer (databaseMode=managed:
+# the flexible server, through its built-in PgBouncer).
+PROD_UNUSED_SIZES = {"postgresql_resources", "pgbouncer_resources", "pgbouncer_exporter_resources"}
+
+
 def test_prod_stack_sizes_every_component_and_keeps_logs_longer() -> None:
     dev_s = parse_settings("dev", load_stack_config("dev").values)
     prod = parse_settings("prod", load_stack_config("prod").values)
@@ -436,20 +498,78 @@ def test_prod_stack_sizes_every_component_and_keeps_logs_longer() -> None:
     assert (dev_s.logs_retention_days, prod.logs_retention_days) == (30, 90)
     fields = [name for name, f in Settings.model_fields.items() if f.annotation is Resources]
     assert len(fields) == 14  # 13 containers of the Airflow chart, and the secrets operator
-    for name in fields:
+    # prod runs every container the 13 size but the in-cluster database's ...
+    assert (prod.database_mode, prod.postgresql_enabled, prod.logs_mode) == ("managed", False, "remote")
+    used = _sized_by_the_airflow_values("prod", load_stack_config("prod").values) | {_OPERATOR_SIZE}
+    assert used == set(fields) - PROD_UNUSED_SIZES
+    # prod sizes every component it runs ...
+    for name in sorted(used):
         assert getattr(prod, name) != getattr(dev_s, name), f"prod keeps the dev size for {name}"
+    # ... and its stack file sets no size (nor a logs volume) for what it does not run
+    import yaml
+
+    from synth.project import PROJECT_DIR
+
+    raw = yaml.safe_load((PROJECT_DIR / "Pulumi.prod.yaml").read_text(encoding="utf-8"))["config"]
+    assert f"{PROJECT}:schedulerResources" in raw  # the file as read sets its sizes
+    for name in sorted(PROD_UNUSED_SIZES):
+        assert f"{PROJECT}:{Settings.model_fields[name].alias}" not in raw, name
+    assert f"{PROJECT}:logsVolumeSize" not in raw
+    # ... which prod on the bundled database runs again: the same keys then size containers
+    bundled = _sized_by_the_airflow_values("prod", _prod_values(databaseMode="bundled"))
+    assert bundled | {_OPERATOR_SIZE} == set(fields)
+
+
+def _long_running_requests(settings: Settings) -> dict[str, tuple[int, list[tuple[int, float]]]]:
+    """What the real chart runs for these settings: component -> (replicas, each container's
+    requests as (millicores, bytes)) for every Deployment and StatefulSet. Skips without a Helm
+    engine."""
+    from components.airflow_values import airflow_values
+    from config import cpu_millicores, memory_bytes
+    from plan import build_plan
+    from synth import helm
+
+    plan = build_plan(settings)
+    values = airflow_values(settings, plan, {i.name: f"client-id-of-{i.name}" for i in plan.log_identities})
+    try:
+        objects = helm.render_objects(
+            "airflow",
+            settings.airflow_chart_version,
+            values,
+            release=plan.airflow_release,
+            namespace=plan.namespace,
+            kube_version=settings.kubernetes_version,
+        )
+    except helm.NotRendered as err:  # pragma: no cover - the dev requirements install the engine
+        pytest.skip(str(err))
+    out: dict[str, tuple[int, list[tuple[int, float]]]] = {}
+    for o in objects:
+        if o["kind"] not in ("Deployment", "StatefulSet"):
+            continue
+        template = o["spec"]["template"]
+        out[template["metadata"]["labels"]["component"]] = (
+            o["spec"].get("replicas", 1),
+            [
+                (cpu_millicores(c["resources"]["requests"]["cpu"]) or 0,
+                 memory_bytes(c["resources"]["requests"]["memory"]) or 0)
+                for c in template["spec"]["containers"]
+            ],
+        )  # fmt: skip
+    return out
 
 
 def test_prod_requests_fit_its_user_pool_with_one_node_drained() -> None:
     """Pulumi.prod.yaml's sizing arithmetic: Airflow runs on the user pool (the system pool,
     tainted CriticalAddonsOnly, runs add-ons only). The long-running pods (two of each HA
     component) fit on the minimum pool less one draining node, and every pod fits one node;
-    the numbers the comment there states."""
+    the numbers the comment there states. The metadata database runs outside the cluster
+    (databaseMode=managed, through the server's built-in PgBouncer): no PostgreSQL or PgBouncer pod."""
     from config import cpu_millicores, memory_bytes
 
     s = parse_settings("prod", load_stack_config("prod").values)
     assert (s.node_vm_size, s.node_count, s.high_availability) == ("Standard_D4ds_v5", 3, True)
     assert (s.user_pool_vm_size, s.user_pool_min_count, s.user_pool_max_count) == ("Standard_D8ds_v5", 3, 10)
+    assert (s.database_mode, s.pgbouncer_enabled) == ("managed", True)
     git = s.git_sync_resources
     pods = {  # pod -> (replicas, containers)
         "scheduler": (2, [s.scheduler_resources]),  # chart 1.19: DAGs parsed by the DAG processor
@@ -457,26 +577,34 @@ def test_prod_requests_fit_its_user_pool_with_one_node_drained() -> None:
         "triggerer": (2, [s.triggerer_resources, git]),
         "dag-processor": (1, [s.dag_processor_resources, git]),
         "worker": (2, [s.worker_resources, git]),
-        "pgbouncer": (2, [s.pgbouncer_resources, s.pgbouncer_exporter_resources]),
         "statsd": (1, [s.statsd_resources]),
         "redis": (1, [s.redis_resources]),
-        "postgresql": (1, [s.postgresql_resources]),
         "external-secrets": (1, [s.secrets_operator_resources]),  # no add-on: the user pool too
+    }
+    # the table is what the chart runs for prod: each long-running workload, its replicas, its
+    # containers' requests (the operator is the other release's)
+    airflow = {name: pod for name, pod in pods.items() if name != "external-secrets"}
+    assert _long_running_requests(s) == {
+        name: (n, [(cpu_millicores(c.cpu) or 0, memory_bytes(c.memory) or 0) for c in cs])
+        for name, (n, cs) in airflow.items()
     }
     cpu = sum(n * sum(cpu_millicores(c.cpu) or 0 for c in cs) for n, cs in pods.values())
     memory = sum(n * sum(memory_bytes(c.memory) or 0 for c in cs) for n, cs in pods.values())
-    assert (cpu, memory / 2**30) == (10_250, 19.75)  # "10.25 vCPU and 19.75 GiB"
+    assert (cpu, memory / 2**30) == (8_950, 17.375)
+    assert (cpu / 1000, round(memory / 2**30, 1)) == (8.95, 17.4)  # "8.95 vCPU and 17.4 GiB"
     # per D8ds_v5 node, allocatable after AKS reservations (about 7.8 vCPU, 27+ GiB) less ~1 vCPU /
     # 3 GiB of per-node DaemonSets (Cilium, CSI node drivers, ...)
     node_cpu, node_memory = 6800, 24 * 2**30
     task_pod_cpu = cpu_millicores(s.worker_resources.cpu) or 0
     assert task_pod_cpu == 1000  # "1 vCPU each"
     drained = s.user_pool_min_count - 1  # one node of the minimum pool draining
+    assert (drained * node_cpu, drained * node_memory / 2**30) == (13_600, 48)  # "(13.6 vCPU, 48 GiB)"
     assert cpu <= drained * node_cpu, cpu  # "the release alone still fits on the other two"
     assert memory <= drained * node_memory, memory / 2**30
-    assert (drained * node_cpu - cpu) // 1000 == 3  # "only about 3 vCPU to spare"
-    assert round((s.user_pool_min_count * node_cpu - cpu) / 1000) == 10  # "about 10 vCPU" on 3 nodes
-    assert round((s.user_pool_max_count * node_cpu - cpu) / 1000) == 58  # "at 10 nodes about 58"
+    assert (drained * node_cpu - cpu) // 100 / 10 == 4.6  # "about 4.6 vCPU to spare"
+    assert s.user_pool_min_count * node_cpu == 20_400  # "(about 20.4 vCPU)"
+    assert round((s.user_pool_min_count * node_cpu - cpu) / 1000) == 11  # "about 11 vCPU" on 3 nodes
+    assert round((s.user_pool_max_count * node_cpu - cpu) / 1000) == 59  # "at 10 nodes about 59"
     for name, (_, containers) in pods.items():
         assert sum(cpu_millicores(c.cpu_limit) or 0 for c in containers) <= node_cpu, name
         assert sum(memory_bytes(c.memory_limit) or 0 for c in containers) <= node_memory, name
@@ -604,6 +732,8 @@ def _names_fit(s: Settings) -> bool:
             checks.append(len(s.effective_cluster_name) <= 54)
         if s.network_mode != "aks-managed":
             checks.append(len(f"{s.name_prefix}-{s.stack}-aks-identity") <= IDENTITY_LIMIT)
+    if s.logs_mode == "remote":
+        checks += [len(f"{s.name_prefix}-{s.stack}-logs-{role}") <= IDENTITY_LIMIT for role in ("writer", "reader")]
     if s.network_mode == "create":
         checks.append(len(f"{s.name_prefix}-{s.stack}-vnet") <= VNET_LIMIT)
     return all(checks)
@@ -632,6 +762,10 @@ def _names_fit(s: Settings) -> bool:
         ({"networkMode": "existing", "nodeSubnetId": SUBNET, "resourceGroupName": "r", "clusterName": "cc"}, 107),
         # a created VNet on defaults: the node resource group still binds first
         ({"networkMode": "create"}, 23),
+        # remote logs with every other name explicit: the log identities, 128 - len("airflow--logs-writer")
+        ({"logsMode": "remote", "resourceGroupName": "r", "clusterName": "cc"}, 108),
+        # remote logs on defaults: the node resource group still binds first
+        ({"logsMode": "remote"}, 23),
     ],
     ids=[
         "defaults",
@@ -644,6 +778,8 @@ def _names_fit(s: Settings) -> bool:
         "created-vnet",
         "existing-subnet",
         "created-vnet-defaults",
+        "remote-logs",
+        "remote-logs-defaults",
     ],
 )
 def test_the_longest_stack_name_follows_the_tightest_derived_name(overrides: dict[str, str], longest: int) -> None:
@@ -822,9 +958,20 @@ def test_entra_on_an_existing_cluster_is_accepted() -> None:
 
 
 def test_advisories_name_risky_but_valid_choices() -> None:
-    prod = parse_settings("prod", load_stack_config("prod").values)
-    (note,) = advisories(prod)  # HA on the bundled PostgreSQL
-    assert "the bundled PostgreSQL (postgresqlEnabled) stays one pod on one zonal disk" in note
+    # prod as it is: a zone-redundant managed database, Key Vault purge protection on
+    assert advisories(parse_settings("prod", _prod_values())) == []
+    # HA on the bundled PostgreSQL
+    (note,) = advisories(parse_settings("prod", _prod_values(databaseMode="bundled")))
+    assert "the bundled PostgreSQL (databaseMode=bundled) stays one pod on one zonal disk" in note
+    assert "for production use databaseMode=managed" in note
+    # HA on a managed server without a standby
+    (note,) = advisories(parse_settings("prod", _prod_values(databaseHighAvailability="Disabled")))
+    assert "the managed flexible server has no standby (databaseHighAvailability=Disabled)" in note
+    assert "set databaseHighAvailability to ZoneRedundant (or SameZone)" in note
+    assert advisories(parse_settings("prod", _prod_values(databaseHighAvailability="SameZone"))) == []
+    # without highAvailability neither database is a weak link among redundant components
+    for database in ({"databaseMode": "bundled"}, {"databaseHighAvailability": "Disabled"}):
+        assert advisories(parse_settings("prod", _prod_values(highAvailability="false", **database))) == [], database
 
     for stack in ("prod", "prod-eu", "eu-production", "PROD"):
         (note,) = advisories(parse_settings(stack, dev()))  # dev's keyVaultPurgeProtection is false
@@ -833,11 +980,24 @@ def test_advisories_name_risky_but_valid_choices() -> None:
         assert advisories(parse_settings(stack, dev())) == []
 
 
-def test_load_settings_warns_about_advisories(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "warning"),
+    [
+        ({"databaseMode": "bundled"}, "stays one pod on one zonal disk"),
+        ({"databaseHighAvailability": "Disabled"}, "the managed flexible server has no standby"),
+    ],
+    ids=["bundled", "managed-without-standby"],
+)
+def test_load_settings_warns_about_advisories(
+    overrides: dict[str, str], warning: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import dataclasses
+
     from synth.runner import run_stack
 
-    run_stack(load_stack_config("prod"))
-    assert any("stays one pod on one zonal disk" in r.getMessage() for r in caplog.records)
+    config = load_stack_config("prod")
+    run_stack(dataclasses.replace(config, values=_prod_values(**overrides)))
+    assert [r.getMessage() for r in caplog.records if warning in r.getMessage()]
 
 
 # ------------------------------------------------------- issue 9: never echo a secret
@@ -1121,3 +1281,275 @@ def test_zones_are_held_to_the_system_pool_only() -> None:
     (p,) = problems_of(dev(nodeCount="2", userPoolMaxCount="6", userPoolMinCount="3"))
     assert p.key == f"{PROJECT}:availabilityZones"
     assert "but nodeCount is 2" in p.message
+
+
+# ------------------------------- the metadata database, remote task logs, private networking
+DB_SUBNET = SUBNET.replace("aks-nodes", "postgres")
+PE_SUBNET = SUBNET.replace("aks-nodes", "endpoints")
+
+
+def test_the_database_strings_are_the_sdks_own() -> None:
+    """What the Database component passes to the SDK's enums: every tier, version and
+    high-availability mode the settings accept is a value of the installed SDK's enum."""
+    from pulumi_azure_native import dbforpostgresql
+
+    from config.model import DatabaseHighAvailability, DatabaseVersion
+    from config.validators import DATABASE_SKU_TIERS
+
+    assert sorted(DATABASE_SKU_TIERS.values()) == sorted(t.value for t in dbforpostgresql.SkuTier)
+    assert set(get_args(DatabaseVersion)) <= {v.value for v in dbforpostgresql.PostgresMajorVersion}
+    modes = dbforpostgresql.PostgreSqlFlexibleServerHighAvailabilityMode
+    assert sorted(get_args(DatabaseHighAvailability)) == sorted(m.value for m in modes)
+    for size, tier in (("Standard_B1ms", "Burstable"), ("Standard_D2ds_v5", "GeneralPurpose")):
+        s = parse_settings("dev", dev(databaseSku=size))
+        assert dbforpostgresql.SkuTier(s.database_sku_tier).value == tier
+    for version in get_args(DatabaseVersion):
+        s = parse_settings("dev", dev(databaseVersion=version))
+        assert dbforpostgresql.PostgresMajorVersion(s.database_version).value == version
+
+
+@pytest.mark.parametrize(
+    ("sku", "tier"),
+    [
+        ("Standard_B1ms", "Burstable"),
+        ("Standard_B2s", "Burstable"),
+        ("Standard_B20ms", "Burstable"),
+        ("Standard_D2s_v3", "GeneralPurpose"),
+        ("Standard_D2ds_v5", "GeneralPurpose"),
+        ("Standard_D96ads_v5", "GeneralPurpose"),
+        ("Standard_E2ds_v4", "MemoryOptimized"),
+        ("Standard_E4ds_v5", "MemoryOptimized"),
+        ("Standard_E64ads_v5", "MemoryOptimized"),
+    ],
+)
+def test_the_database_tier_follows_the_sku_family(sku: str, tier: str) -> None:
+    s = parse_settings("dev", dev(databaseSku=sku))
+    assert (s.database_sku, s.database_sku_tier) == (sku, tier)
+
+
+def test_the_maintenance_window_uses_azures_day_numbering() -> None:
+    """maintenanceWindow.dayOfWeek: 0 is Sunday, 6 Saturday; the time is UTC, any minute."""
+    for number, day in enumerate(("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")):
+        s = parse_settings("dev", dev(databaseMaintenanceWindow=f"{day} 23:45"))
+        assert s.database_maintenance == (number, 23, 45)
+    assert parse_settings("dev", dev(databaseMaintenanceWindow="Mon 00:07")).database_maintenance == (1, 0, 7)
+
+
+def test_a_managed_database_in_a_created_vnet_is_accepted() -> None:
+    """The default size (General Purpose) with the built-in PgBouncer and zone-redundant HA."""
+    s = parse_settings(
+        "prod",
+        dev(
+            databaseMode="managed",
+            networkMode="create",
+            databaseHighAvailability="ZoneRedundant",
+            databaseGeoRedundantBackup="true",
+            databaseBackupRetentionDays="35",
+            databaseStorageSizeGb="512",
+            databaseVersion="17",
+        ),
+    )
+    assert (s.database_mode, s.managed_database, s.postgresql_enabled) == ("managed", True, False)
+    assert (s.pgbouncer_enabled, s.database_sku_tier, s.database_high_availability) == (
+        True,
+        "GeneralPurpose",
+        "ZoneRedundant",
+    )
+    assert (s.database_geo_redundant_backup, s.database_backup_retention_days) == (True, 35)
+    assert (s.database_storage_size_gb, s.database_version, s.database_subnet_id) == (512, "17", "")
+
+
+def test_a_managed_database_in_an_existing_network_takes_its_delegated_subnet() -> None:
+    s = parse_settings(
+        "dev", dev(databaseMode="managed", networkMode="existing", nodeSubnetId=SUBNET, databaseSubnetId=DB_SUBNET)
+    )
+    assert (s.database_subnet_id, s.node_subnet_id) == (DB_SUBNET, SUBNET)
+
+
+def test_a_burstable_managed_database_without_ha_or_pgbouncer_is_accepted() -> None:
+    s = parse_settings(
+        "dev", dev(databaseMode="managed", networkMode="create", databaseSku="Standard_B1ms", pgbouncerEnabled="false")
+    )
+    assert (s.database_sku_tier, s.pgbouncer_enabled, s.database_high_availability) == ("Burstable", False, "Disabled")
+
+
+@pytest.mark.parametrize("mode", ["bundled", "external"])
+def test_the_flexible_server_keys_are_unused_without_a_managed_database(mode: str) -> None:
+    """High availability and the built-in PgBouncer on a Burstable size would be refused with
+    databaseMode=managed; without it these keys are unused: still validated, never compared."""
+    external = {"pgbouncerEnabled": "false", "externalDatabaseSecretName": "db"} if mode == "external" else {}
+    s = parse_settings(
+        "dev",
+        dev(
+            databaseMode=mode,
+            databaseSku="Standard_B1ms",
+            databaseHighAvailability="ZoneRedundant",
+            databaseGeoRedundantBackup="true",
+            **external,
+        ),
+    )
+    assert (s.database_mode, s.managed_database, s.database_sku_tier) == (mode, False, "Burstable")
+
+
+def test_postgresql_enabled_is_retired_with_what_replaced_it() -> None:
+    from config.model import RETIRED_KEYS
+
+    for value, meaning in (("true", "bundled"), ("false", "external")):
+        (p,) = problems_of({**dev(), f"{PROJECT}:postgresqlEnabled": value})
+        assert (p.key, p.value) == (f"{PROJECT}:postgresqlEnabled", value)
+        assert p.message.startswith(
+            "postgresqlEnabled was replaced by databaseMode: true -> bundled, false -> external (or managed for "
+            "Azure Database for PostgreSQL Flexible Server)"
+        )
+        assert f"-> {meaning}" in p.message
+        assert "unknown key" not in p.message
+    # typed, secret or hostile: still the retired-key problem, the value never shown when secret
+    (p,) = problems_of({**dev(), f"{PROJECT}:postgresqlEnabled": True})
+    assert "was replaced by databaseMode" in p.message
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(
+            "dev", {**dev(), f"{PROJECT}:postgresqlEnabled": "s3cr3t-v4lue"}, [f"{PROJECT}:postgresqlEnabled"]
+        )
+    assert "s3cr3t-v4lue" not in str(caught.value)
+    assert f"{PROJECT}:postgresqlEnabled = [secret]: postgresqlEnabled was replaced" in str(caught.value)
+    # a retired key is no config key, and Pulumi.yaml no longer declares it
+    assert not set(RETIRED_KEYS) & set(CONFIG_KEYS)
+    assert not {f"{PROJECT}:{k}" for k in RETIRED_KEYS} & set(load_project()["config"])
+
+
+def test_a_retired_key_is_reported_with_every_other_problem() -> None:
+    problems = problems_of(dev(postgresqlEnabled="false", nodeCount="0", databaseMode="external"))
+    assert {p.key for p in problems} == {
+        f"{PROJECT}:postgresqlEnabled",
+        f"{PROJECT}:nodeCount",
+        f"{PROJECT}:externalDatabaseSecretName",  # databaseMode=external needs it
+        f"{PROJECT}:pgbouncerEnabled",  # and dev's PgBouncer does not work with an external database
+    }
+
+
+def test_every_database_and_network_conflict_is_reported_at_once() -> None:
+    """Conflicts between valid keys come with the bad values: one run shows them all."""
+    problems = problems_of(
+        dev(
+            databaseMode="managed",
+            databaseSku="Standard_B2s",
+            databaseHighAvailability="SameZone",
+            databaseSubnetId=DB_SUBNET,
+            privateNetworking="true",
+            privateEndpointSubnetId=PE_SUBNET,
+            databaseAdminLogin="pg_admin",
+            databaseMaintenanceWindow="Sunday 2am",
+        )
+    )
+    assert sorted(p.key for p in problems) == sorted(
+        f"{PROJECT}:{key}"
+        for key in (
+            "databaseAdminLogin",
+            "databaseMaintenanceWindow",
+            "databaseMode",  # managed on the aks-managed network
+            "databaseHighAvailability",  # on Burstable
+            "pgbouncerEnabled",  # the built-in PgBouncer on Burstable
+            "databaseSubnetId",  # only with networkMode=existing
+            "privateNetworking",  # on the aks-managed network
+            "privateEndpointSubnetId",  # only with networkMode=existing
+        )
+    )
+
+
+def test_private_networking_in_a_created_vnet_is_accepted() -> None:
+    s = parse_settings("dev", dev(privateNetworking="true", networkMode="create"))
+    assert (s.private_networking, s.private_endpoint_subnet_id) == (True, "")
+
+
+def test_private_endpoints_may_share_the_node_subnet_of_an_existing_network() -> None:
+    for subnet in (PE_SUBNET, SUBNET):
+        s = parse_settings(
+            "dev",
+            dev(privateNetworking="true", networkMode="existing", nodeSubnetId=SUBNET, privateEndpointSubnetId=subnet),
+        )
+        assert s.private_endpoint_subnet_id == subnet
+
+
+def test_everything_private_in_an_existing_network_is_accepted() -> None:
+    s = parse_settings(
+        "dev",
+        dev(
+            databaseMode="managed",
+            networkMode="existing",
+            nodeSubnetId=SUBNET,
+            databaseSubnetId=DB_SUBNET,
+            privateNetworking="true",
+            privateEndpointSubnetId=PE_SUBNET,
+            logsMode="remote",
+        ),
+    )
+    assert (s.managed_database, s.private_networking, s.remote_logs) == (True, True, True)
+
+
+def test_remote_logs_name_their_identities_after_the_stack() -> None:
+    s = parse_settings("prod-eu", dev(namePrefix="af", logsMode="remote"))
+    assert (s.logs_mode, s.remote_logs) == ("remote", True)
+    assert (s.logs_writer_identity_name, s.logs_reader_identity_name) == (
+        "af-prod-eu-logs-writer",
+        "af-prod-eu-logs-reader",
+    )
+
+
+def test_a_managed_database_without_a_standby_under_high_availability_is_an_advisory() -> None:
+    managed = {"databaseMode": "managed", "networkMode": "create", "highAvailability": "true"}
+    (note,) = advisories(parse_settings("dev", dev(**managed)))
+    assert "the managed flexible server has no standby (databaseHighAvailability=Disabled)" in note
+    assert advisories(parse_settings("dev", dev(**managed, databaseHighAvailability="ZoneRedundant"))) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("databaseMode", True, "must be 'bundled', 'managed' or 'external'"),
+        ("databaseMode", ["managed"], "must be 'bundled', 'managed' or 'external'"),
+        ("databaseSku", 2, "must be a string, not a number: an Azure Database for PostgreSQL flexible server"),
+        ("databaseVersion", 16, "must be '16' or '17'"),
+        ("databaseStorageSizeGb", True, "must be one of 32, 64, 128,"),
+        ("databaseStorageSizeGb", 128.0, "must be one of 32, 64, 128,"),
+        ("databaseStorageSizeGb", [128], "must be one of 32, 64, 128,"),
+        ("databaseHighAvailability", None, "must be 'Disabled', 'SameZone' or 'ZoneRedundant'"),
+        ("databaseBackupRetentionDays", 7.5, "must be a whole number from 7 to 35"),
+        ("databaseGeoRedundantBackup", 1, "must be true or false"),
+        ("databaseMaintenanceWindow", {"day": "Sun"}, "must be a string, not a mapping: a weekly start time in UTC"),
+        ("databaseAdminLogin", b"airflow", "must be a string, not bytes: a PostgreSQL administrator login"),
+        ("databaseSubnetId", 0, "must be a string, not a number: an Azure subnet resource ID"),
+        ("logsMode", None, "must be 'pv' or 'remote'"),
+        ("privateNetworking", "1", "must be true or false"),
+        ("privateEndpointSubnetId", [PE_SUBNET], "must be a string, not a list: an Azure subnet resource ID"),
+    ],
+)
+def test_a_value_of_the_wrong_type_for_a_new_key_is_a_problem(key: str, value: Any, message: str) -> None:
+    (p,) = problems_of({**dev(), f"{PROJECT}:{key}": value})
+    assert p.key == f"{PROJECT}:{key}"
+    assert p.message.startswith(message), p.message
+
+
+def test_typed_values_for_the_database_keys_are_accepted() -> None:
+    s = parse_settings(
+        "dev",
+        {
+            **dev(),
+            f"{PROJECT}:databaseStorageSizeGb": 1024,
+            f"{PROJECT}:databaseBackupRetentionDays": 14,
+            f"{PROJECT}:databaseGeoRedundantBackup": True,
+            f"{PROJECT}:privateNetworking": False,
+        },
+    )
+    assert (s.database_storage_size_gb, s.database_backup_retention_days) == (1024, 14)
+    assert (s.database_geo_redundant_backup, s.private_networking) == (True, False)
+
+
+def test_array_keys_are_exactly_the_list_fields() -> None:
+    """The loader decodes JSON text for ARRAY_KEYS only: every list field, nothing else."""
+    from config.model import ARRAY_KEYS, FIELD_BY_KEY
+
+    lists = {f.alias for f in Settings.model_fields.values() if get_origin(f.annotation) is list}
+    assert lists == ARRAY_KEYS
+    assert all(FIELD_BY_KEY[key] in Settings.model_fields for key in CONFIG_KEYS)
+    declared = load_project()["config"]
+    assert {k.removeprefix(f"{PROJECT}:") for k, d in declared.items() if d.get("type") == "array"} == ARRAY_KEYS

@@ -28,6 +28,8 @@ from policy.rules import (
     KUBERNETES_SECRET,
     MANAGED_CLUSTER,
     POLICIES,
+    POSTGRESQL_CONFIGURATION,
+    POSTGRESQL_FLEXIBLE_SERVER,
     ROLE_ASSIGNMENT,
     SERVICE_ACCOUNT,
     STORAGE_ACCOUNT,
@@ -210,9 +212,254 @@ def _add(resource: PolicyResource) -> Callable[[list[PolicyResource]], None]:
     return lambda resources: resources.append(resource)
 
 
+# ------------------------------------------------------------------------------ production stacks
+# What the program builds for a production stack (PolicyConfig.isolated_stacks), one resource at
+# a time: `changes` replace a property (None drops it). Each factory takes the stack's name, so
+# the same resource can be shown in and outside production.
+SUBNETS = f"{SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets"
+
+
+def _in(stack: str, typ: str, name: str, props: dict[str, Any]) -> PolicyResource:
+    """A resource of `stack`, protected (as stateful-resources-protected wants it in prod)."""
+    return PolicyResource(f"urn:pulumi:{stack}::airflow-aks::{typ}::{name}", typ, name, props, True)
+
+
+def _changed(props: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in {**props, **changes}.items() if v is not None}
+
+
+def _server(stack: str, **changes: Any) -> PolicyResource:
+    props = {
+        "serverName": "airflow-prod-pg",
+        "version": "16",
+        "highAvailability": {"mode": "ZoneRedundant"},
+        "backup": {"backupRetentionDays": 7, "geoRedundantBackup": "Disabled"},
+        "network": {
+            "publicNetworkAccess": "Disabled",
+            "delegatedSubnetResourceId": f"{SUBNETS}/postgres",
+            "privateDnsZoneArmResourceId": f"{SUB}/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/pg",
+        },
+    }
+    return _in(stack, POSTGRESQL_FLEXIBLE_SERVER, "postgres", _changed(props, changes))
+
+
+def _network(**changes: Any) -> dict[str, Any]:
+    network = _server("prod").props["network"]
+    return _changed(network, changes)
+
+
+def _parameter(stack: str, name: str = "pg-secure-transport", **changes: Any) -> PolicyResource:
+    props = {"serverName": "airflow-prod-pg", "configurationName": "require_secure_transport", "value": "on"}
+    return _in(stack, POSTGRESQL_CONFIGURATION, name, _changed(props, changes))
+
+
+def _account(stack: str, **changes: Any) -> PolicyResource:
+    props = {
+        "enableHttpsTrafficOnly": True,
+        "minimumTlsVersion": "TLS1_2",
+        "allowBlobPublicAccess": False,
+        "allowSharedKeyAccess": False,
+        "publicNetworkAccess": "Disabled",
+    }
+    return _in(stack, STORAGE_ACCOUNT, "logs", _changed(props, changes))
+
+
+def _vault(stack: str, **changes: Any) -> PolicyResource:
+    """A vault; `changes` apply to its `properties` (`properties=...` replaces them)."""
+    if "properties" in changes:
+        return _in(stack, KEY_VAULT, "kv", {"properties": changes["properties"]})
+    # "disabled": as the SDK's VaultPropertiesArgs spells its values (its default is "enabled")
+    properties = {"enableRbacAuthorization": True, "enableSoftDelete": True, "publicNetworkAccess": "disabled"}
+    return _in(stack, KEY_VAULT, "kv", {"properties": _changed(properties, changes)})
+
+
+def _kv_secret(stack: str, name: str = "kv-fernet-key", **changes: Any) -> PolicyResource:
+    props = {"secretName": "airflow-fernet-key", "properties": {"value": Secret("generated")}}
+    return _in(stack, KEY_VAULT_SECRET, name, _changed(props, changes))
+
+
+def _airflow(stack: str, **postgresql: Any) -> PolicyResource:
+    """The Airflow release; `postgresql` replaces values.postgresql (default: not bundled)."""
+    values = _airflow_values()
+    values["postgresql"] = postgresql or {"enabled": False}
+    props = {
+        "chart": "airflow",
+        "version": "1.15.0",
+        "repositoryOpts": {"repo": "https://airflow.apache.org"},
+        "values": values,
+    }
+    return _in(stack, HELM_RELEASE, "airflow-prod", props)
+
+
+def _production(stack: str = "prod") -> list[PolicyResource]:
+    """A production stack's own resources as the program is to build them: compliant."""
+    return [
+        _server(stack),
+        _parameter(stack),
+        _account(stack),
+        _vault(stack),
+        _kv_secret(stack),
+        _airflow(stack),
+        _prod_aks(),
+    ]
+
+
+def _extend(added: list[PolicyResource]) -> Callable[[list[PolicyResource]], None]:
+    return lambda resources: resources.extend(added)
+
+
+Make = Callable[[str], PolicyResource]
+_BUNDLED = {"enabled": True, "auth": {"existingSecret": "airflow-postgresql"}}
+# (policy, case, the violating resource of a given stack)
+PRODUCTION_VIOLATIONS: list[tuple[str, str, Make]] = [
+    # 11. managed database
+    ("production-managed-database", "Airflow bundles PostgreSQL", lambda s: _airflow(s, **_BUNDLED)),
+    (
+        "production-managed-database",
+        "Airflow bundles PostgreSQL by chart default",
+        lambda s: _airflow(s, auth={"existingSecret": "airflow-postgresql"}),
+    ),
+    (
+        "production-managed-database",
+        "no high availability",
+        lambda s: _server(s, highAvailability={"mode": "Disabled"}),
+    ),
+    ("production-managed-database", "high availability unset", lambda s: _server(s, highAvailability=None)),
+    ("production-managed-database", "6 days of backups", lambda s: _server(s, backup={"backupRetentionDays": 6})),
+    ("production-managed-database", "backup retention unset", lambda s: _server(s, backup=None)),
+    (
+        "production-managed-database",
+        "backup retention as a string",
+        lambda s: _server(s, backup={"backupRetentionDays": "35"}),
+    ),
+    (
+        "production-managed-database",
+        "public network access",
+        lambda s: _server(s, network=_network(publicNetworkAccess="Enabled")),
+    ),
+    (
+        "production-managed-database",
+        "public network access unset",
+        lambda s: _server(s, network=_network(publicNetworkAccess=None)),
+    ),
+    (
+        "production-managed-database",
+        "no delegated subnet",
+        lambda s: _server(s, network=_network(delegatedSubnetResourceId=None)),
+    ),
+    (
+        "production-managed-database",
+        "empty delegated subnet",
+        lambda s: _server(s, network=_network(delegatedSubnetResourceId="")),
+    ),
+    ("production-managed-database", "no network settings", lambda s: _server(s, network=None)),
+    ("production-managed-database", "TLS not required", lambda s: _parameter(s, value="off")),
+    ("production-managed-database", "TLS not required, OFF", lambda s: _parameter(s, value="OFF")),
+    ("production-managed-database", "TLS not required, 0", lambda s: _parameter(s, value="0")),
+    (
+        "production-managed-database",
+        "TLS not required, parameter named by the logical name",
+        lambda s: _parameter(s, "require_secure_transport", configurationName=None, value="false"),
+    ),
+    # 12. no shared key
+    ("production-no-shared-key", "shared key allowed", lambda s: _account(s, allowSharedKeyAccess=True)),
+    ("production-no-shared-key", "shared key by default", lambda s: _account(s, allowSharedKeyAccess=None)),
+    (
+        "production-no-shared-key",
+        "the article's account key secret",
+        lambda s: _kv_secret(s, secretName="AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY"),
+    ),
+    (
+        "production-no-shared-key",
+        "account key secret named by its logical name",
+        lambda s: _kv_secret(s, "logs-kv-account-key", secretName=None),
+    ),
+    ("production-no-shared-key", "accountKey in camelCase", lambda s: _kv_secret(s, secretName="logsAccountKey")),
+    # 13. private PaaS
+    ("production-private-paas", "vault public (the SDK's default)", lambda s: _vault(s, publicNetworkAccess="enabled")),
+    ("production-private-paas", "vault public by default", lambda s: _vault(s, publicNetworkAccess=None)),
+    ("production-private-paas", "storage public", lambda s: _account(s, publicNetworkAccess="Enabled")),
+    ("production-private-paas", "storage public by default", lambda s: _account(s, publicNetworkAccess=None)),
+    (
+        "production-private-paas",
+        "storage left to a network security perimeter",
+        lambda s: _account(s, publicNetworkAccess="SecuredByPerimeter"),
+    ),
+]
+
+PRODUCTION_COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
+    ("production-managed-database", "a production stack as planned", _extend(_production())),
+    (
+        "production-managed-database",
+        "same-zone standby, 35 days as the engine sends numbers, enum case",
+        _add(_server("prod", highAvailability={"mode": "SameZone"}, backup={"backupRetentionDays": 35.0})),
+    ),
+    (
+        "production-managed-database",
+        "other parameters may be off, secure transport ON",
+        _extend(
+            [
+                _parameter("prod", "pg-log-connections", configurationName="log_connections", value="off"),
+                _parameter("prod", value="ON"),
+            ]
+        ),
+    ),
+    ("production-no-shared-key", "fernet key and storage account name in the vault", _extend(_production())),
+    (
+        "production-no-shared-key",
+        "the account's name is no key",
+        _add(_kv_secret("prod", "kv-account-name", secretName="AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME")),
+    ),
+    ("production-private-paas", "vault and storage private", _extend(_production())),
+    (
+        "production-private-paas",
+        "vault private, as the portal spells it",
+        _add(_vault("prod", publicNetworkAccess="Disabled")),
+    ),
+    # a preview: values not known yet are judged on `up`
+    (
+        "production-managed-database",
+        "bundling not known yet",
+        _add(_airflow("prod", enabled=Unknown(), auth={"existingSecret": "airflow-postgresql"})),
+    ),
+    (
+        "production-managed-database",
+        "HA mode not known yet",
+        _add(_server("prod", highAvailability={"mode": Unknown()})),
+    ),
+    ("production-managed-database", "HA settings not known yet", _add(_server("prod", highAvailability=Unknown()))),
+    (
+        "production-managed-database",
+        "retention not known yet",
+        _add(_server("prod", backup={"backupRetentionDays": Unknown()})),
+    ),
+    ("production-managed-database", "network not known yet", _add(_server("prod", network=Unknown()))),
+    (
+        "production-managed-database",
+        "subnet and access not known yet",
+        _add(_server("prod", network=_network(publicNetworkAccess=Unknown(), delegatedSubnetResourceId=Unknown()))),
+    ),
+    ("production-managed-database", "parameter value not known yet", _add(_parameter("prod", value=Unknown()))),
+    (
+        "production-managed-database",
+        "parameter name not known yet",
+        _add(_parameter("prod", configurationName=Unknown(), value="off")),
+    ),
+    ("production-no-shared-key", "shared key not known yet", _add(_account("prod", allowSharedKeyAccess=Unknown()))),
+    (
+        "production-no-shared-key",
+        "secret name not known yet",
+        _add(_kv_secret("prod", "kv-account-key", secretName=Unknown())),
+    ),
+    ("production-private-paas", "vault access not known yet", _add(_vault("prod", publicNetworkAccess=Unknown()))),
+    ("production-private-paas", "vault properties not known yet", _add(_vault("prod", properties=Unknown()))),
+    ("production-private-paas", "storage access not known yet", _add(_account("prod", publicNetworkAccess=Unknown()))),
+]
+
+
 # ------------------------------------------------------------------------------ the pack itself
 def test_policies_are_named_uniquely_with_one_line_rationales() -> None:
-    assert len(POLICY_NAMES) == len(POLICIES) == 10
+    assert len(POLICY_NAMES) == len(POLICIES) == 13
     for policy in POLICIES:
         assert policy.rationale.strip(), policy.name
         assert "\n" not in policy.rationale, policy.name
@@ -362,7 +609,7 @@ VIOLATIONS: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
                 f"urn:pulumi:prod::airflow-aks::{KEY_VAULT}::vault",
                 KEY_VAULT,
                 "vault",
-                {"properties": {"enableRbacAuthorization": True}},
+                {"properties": {"enableRbacAuthorization": True, "publicNetworkAccess": "disabled"}},
             )
         ),
     ),
@@ -576,6 +823,8 @@ VIOLATIONS: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
         "prod cluster in AKS's own VNet",
         _add(_prod_aks(agentPoolProfiles=[{"name": "system", "mode": "System"}])),
     ),
+    # 11-13. production: each violating resource in the prod stack
+    *[(policy, case, _add(make("prod"))) for policy, case, make in PRODUCTION_VIOLATIONS],
 ]
 
 
@@ -811,7 +1060,7 @@ COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
                     f"urn:pulumi:prod::airflow-aks::{KEY_VAULT}::vault",
                     KEY_VAULT,
                     "vault",
-                    {"properties": {"enableRbacAuthorization": True}},
+                    {"properties": {"enableRbacAuthorization": True, "publicNetworkAccess": "disabled"}},
                     protect=True,
                 )
             )(rs),
@@ -850,6 +1099,7 @@ COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]]] = [
         "prod cluster with Calico, engine name in capitals",
         _add(_prod_aks(networkProfile={"networkPolicy": "Calico"})),
     ),
+    *PRODUCTION_COMPLIANT,
 ]
 _CHARTS = {
     "airflow": ("https://airflow.apache.org", "1.15.0"),
@@ -921,6 +1171,268 @@ def test_stack_outputs_with_credentials_must_be_secret(outputs: dict[str, tuple[
     violations = evaluate(_stack(), CONFIG, outputs)
     assert _policies(violations) == ({"no-unmarked-credentials"} if flagged else set())
     assert all(v.urn == "urn:pulumi:dev::airflow-aks::pulumi:pulumi:Stack::airflow-aks-dev" for v in violations)
+
+
+# ------------------------------------------------------------------------------ production rules
+PRODUCTION_POLICIES = {"production-managed-database", "production-no-shared-key", "production-private-paas"}
+
+
+def test_a_production_stack_as_planned_passes_every_policy() -> None:
+    resources = _production()
+    assert {r.type for r in resources} >= {
+        POSTGRESQL_FLEXIBLE_SERVER,
+        POSTGRESQL_CONFIGURATION,
+        STORAGE_ACCOUNT,
+        KEY_VAULT,
+        KEY_VAULT_SECRET,
+        HELM_RELEASE,
+    }
+    assert evaluate(resources, CONFIG) == []
+
+
+@pytest.mark.parametrize(
+    ("policy", "make"), [(p, m) for p, _, m in PRODUCTION_VIOLATIONS], ids=[c for _, c, _ in PRODUCTION_VIOLATIONS]
+)
+def test_production_rules_judge_the_configured_stacks_only(policy: str, make: Make) -> None:
+    assert evaluate([make("dev")], CONFIG) == []
+    assert evaluate([make("staging")], CONFIG) == []
+    staging = PolicyConfig(registry=REGISTRY, isolated_stacks=("prod", "staging"))
+    violations = evaluate([make("staging")], staging)
+    assert _policies(violations) == {policy}
+    assert all(v.urn.startswith("urn:pulumi:staging::") for v in violations)
+    assert evaluate([make("prod")], PolicyConfig(registry=REGISTRY, isolated_stacks=())) == []
+
+
+def test_every_production_policy_has_cases_in_and_out_of_production() -> None:
+    assert {p for p, _, _ in PRODUCTION_VIOLATIONS} == PRODUCTION_POLICIES
+    assert {p for p, _, _ in PRODUCTION_COMPLIANT} == PRODUCTION_POLICIES
+    assert PRODUCTION_POLICIES <= POLICY_NAMES
+
+
+def test_each_production_rule_reads_the_production_stack_list_in_crossguard() -> None:
+    """Read (not import) __main__.py: every production-* policy declares isolatedStacks, the one
+    setting policy_config turns into PolicyConfig.isolated_stacks."""
+    tree = ast.parse((POLICY_DIR / "__main__.py").read_text())
+    (schemas,) = [
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "PRODUCTION_SCHEMAS" for t in n.targets)
+    ]
+    assert isinstance(schemas, ast.Dict)
+    declared = {}
+    for key, value in zip(schemas.keys, schemas.values, strict=True):
+        assert isinstance(key, ast.Constant)
+        assert isinstance(value, ast.Call)
+        declared[key.value] = ast.literal_eval(value.args[0])
+    production = {p.name for p in POLICIES if p.name.startswith("production-")}
+    assert declared == dict.fromkeys(production, "isolatedStacks")
+    assert 'isolated_stacks=_stacks(raw.get("isolatedStacks")' in (POLICY_DIR / "__main__.py").read_text()
+
+
+def test_known_at_tells_unknown_from_unset() -> None:
+    from policy.rules import known_at
+
+    unknown = Unknown()
+    assert known_at({"network": unknown}, "network", "publicNetworkAccess") is unknown
+    assert known_at({"network": {"publicNetworkAccess": unknown}}, "network", "publicNetworkAccess") is unknown
+    assert known_at({"network": {}}, "network", "publicNetworkAccess") is None
+    assert known_at({"network": "x"}, "network", "publicNetworkAccess") is None
+    assert known_at({"network": Secret({"publicNetworkAccess": "Disabled"})}, "network", "publicNetworkAccess") == (
+        "Disabled"
+    )
+
+
+# PostgreSQL's own reading of a boolean parameter (src/backend/utils/adt/bool.c, parse_bool_with_len)
+@pytest.mark.parametrize(
+    ("value", "off"),
+    [
+        ("off", True),
+        ("OFF", True),
+        ("of", True),
+        ("false", True),
+        ("f", True),
+        ("fal", True),
+        ("no", True),
+        ("n", True),
+        ("0", True),
+        (False, True),
+        ("on", False),
+        ("ON", False),
+        ("o", False),  # ambiguous: PostgreSQL refuses it
+        ("true", False),
+        ("yes", False),
+        ("1", False),
+        ("offf", False),
+        ("00", False),
+        ("", False),
+        (None, False),
+        (0, False),
+    ],
+)
+def test_postgres_false_reads_booleans_as_postgresql_does(value: Any, off: bool) -> None:
+    from policy.rules import postgres_false
+
+    assert postgres_false(value) is off
+
+
+@pytest.mark.parametrize(
+    ("name", "flagged"),
+    [
+        ("AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY", True),
+        ("logs-account-key", True),
+        ("logsAccountKey", True),
+        ("storage_accountkey", True),
+        ("AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME", False),
+        ("airflow-fernet-key", False),
+        ("account-keeper", False),
+    ],
+)
+def test_account_key_names_are_recognised(name: str, flagged: bool) -> None:
+    from policy.rules import is_account_key_name
+
+    assert is_account_key_name(name) is flagged
+
+
+# ------------------------------------------------------------------------------ production rules against the SDK
+def _wire(value: Any) -> Any:
+    """An SDK input value as the engine sends it: input types as dicts under their camelCase
+    Pulumi names, enums as their values."""
+    from enum import Enum
+
+    from pulumi._types import input_type_to_dict, is_input_type
+
+    if isinstance(value, Enum):
+        return value.value
+    if is_input_type(type(value)):
+        return {k: _wire(v) for k, v in input_type_to_dict(value).items()}
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value
+
+
+def _sdk(typ: str, name: str, args: Any) -> PolicyResource:
+    return _in("prod", typ, name, _wire(args))
+
+
+def _sdk_messages(typ: str, args: Any) -> list[str]:
+    return [v.message for v in evaluate([_sdk(typ, "r", args)], CONFIG) if v.policy in PRODUCTION_POLICIES]
+
+
+def test_the_high_availability_modes_are_the_sdks_but_disabled() -> None:
+    from pulumi_azure_native import dbforpostgresql
+
+    from policy.rules import HIGH_AVAILABILITY_MODES
+
+    modes = {m.value for m in dbforpostgresql.PostgreSqlFlexibleServerHighAvailabilityMode}
+    assert modes - {"Disabled"} == set(HIGH_AVAILABILITY_MODES)
+
+
+def test_a_flexible_server_built_with_the_sdk_is_judged_on_its_wire_names() -> None:
+    from pulumi_azure_native import dbforpostgresql as pg
+
+    good = pg.ServerArgs(
+        resource_group_name="rg",
+        high_availability=pg.HighAvailabilityArgs(mode=pg.PostgreSqlFlexibleServerHighAvailabilityMode.ZONE_REDUNDANT),
+        backup=pg.BackupArgs(backup_retention_days=14),
+        network=pg.NetworkArgs(
+            public_network_access=pg.ServerPublicNetworkAccessState.DISABLED,
+            delegated_subnet_resource_id=f"{SUBNETS}/postgres",
+        ),
+    )
+    assert _sdk_messages(POSTGRESQL_FLEXIBLE_SERVER, good) == []
+    # the SDK's defaults: HA Disabled, 7 days (the floor, allowed), no network
+    defaults = pg.ServerArgs(
+        resource_group_name="rg", high_availability=pg.HighAvailabilityArgs(), backup=pg.BackupArgs()
+    )
+    assert _wire(defaults)["backup"] == {"backupRetentionDays": 7, "geoRedundantBackup": "Disabled"}
+    messages = _sdk_messages(POSTGRESQL_FLEXIBLE_SERVER, defaults)
+    assert [m.split(": ")[1].split(" ")[0] for m in messages] == [
+        "highAvailability.mode",
+        "network.publicNetworkAccess",
+        "network.delegatedSubnetResourceId",
+    ]
+    public = pg.NetworkArgs(public_network_access=pg.ServerPublicNetworkAccessState.ENABLED)
+    assert any(
+        "publicNetworkAccess is 'Enabled'" in m
+        for m in _sdk_messages(POSTGRESQL_FLEXIBLE_SERVER, pg.ServerArgs(resource_group_name="rg", network=public))
+    )
+
+
+def test_a_server_parameter_built_with_the_sdk_is_judged_on_its_wire_names() -> None:
+    from pulumi_azure_native import dbforpostgresql as pg
+
+    def parameter(name: str, value: str) -> Any:
+        return pg.ConfigurationArgs(
+            resource_group_name="rg", server_name="pg", configuration_name=name, value=value, source="user-override"
+        )
+
+    assert _sdk_messages(POSTGRESQL_CONFIGURATION, parameter("require_secure_transport", "on")) == []
+    (message,) = _sdk_messages(POSTGRESQL_CONFIGURATION, parameter("require_secure_transport", "off"))
+    assert "require_secure_transport is 'off'" in message
+
+
+def test_storage_built_with_the_sdk_is_judged_on_its_wire_names() -> None:
+    from pulumi_azure_native import storage
+
+    def account(**changes: Any) -> Any:
+        settings: dict[str, Any] = {
+            "enable_https_traffic_only": True,
+            "minimum_tls_version": storage.MinimumTlsVersion.TLS1_2,
+            "allow_blob_public_access": False,
+            "allow_shared_key_access": False,
+            "public_network_access": storage.PublicNetworkAccess.DISABLED,
+        }
+        return storage.StorageAccountArgs(
+            kind="StorageV2",
+            resource_group_name="rg",
+            sku=storage.SkuArgs(name="Standard_ZRS"),
+            **{**settings, **changes},
+        )
+
+    assert _sdk_messages(STORAGE_ACCOUNT, account()) == []
+    (shared,) = _sdk_messages(STORAGE_ACCOUNT, account(allow_shared_key_access=None))
+    assert shared.startswith("storage account r: allowSharedKeyAccess is None")
+    for access in set(storage.PublicNetworkAccess) - {storage.PublicNetworkAccess.DISABLED}:
+        (message,) = _sdk_messages(STORAGE_ACCOUNT, account(public_network_access=access))
+        assert f"publicNetworkAccess is {access.value!r}" in message
+
+
+def test_a_vault_built_with_the_sdk_is_judged_on_its_wire_names() -> None:
+    from pulumi_azure_native import keyvault
+
+    def vault(**changes: Any) -> Any:
+        properties = keyvault.VaultPropertiesArgs(
+            sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
+            tenant_id="t",
+            enable_rbac_authorization=True,
+            **changes,
+        )
+        return keyvault.VaultArgs(resource_group_name="rg", properties=properties)
+
+    assert _sdk_messages(KEY_VAULT, vault(public_network_access="disabled")) == []
+    # the SDK's default, when the program says nothing
+    assert _wire(vault())["properties"]["publicNetworkAccess"] == "enabled"
+    (message,) = _sdk_messages(KEY_VAULT, vault())
+    assert "properties.publicNetworkAccess is 'enabled'" in message
+
+
+def test_a_vault_secret_built_with_the_sdk_is_judged_on_its_wire_names() -> None:
+    from pulumi_azure_native import keyvault
+
+    def secret(name: str) -> Any:
+        return keyvault.SecretArgs(
+            resource_group_name="rg",
+            vault_name="kv",
+            secret_name=name,
+            properties=keyvault.SecretPropertiesArgs(value="x"),
+        )
+
+    assert _sdk_messages(KEY_VAULT_SECRET, secret("airflow-fernet-key")) == []
+    (message,) = _sdk_messages(KEY_VAULT_SECRET, secret("AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY"))
+    assert "'AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-KEY' looks like a storage account key" in message
 
 
 # ------------------------------------------------------------------------------ the real dev stack
@@ -1107,3 +1619,34 @@ def test_airflows_keywords_come_with_a_reason_where_they_are_skipped() -> None:
     skipped = _AIRFLOW_KEYWORDS.get("not_applicable") or {}
     assert set(skipped) <= set(_AIRFLOW_KEYWORDS["value"])
     assert all(str(reason).strip() for reason in skipped.values())
+
+
+def _federated(values: Any, subject: str, namespace: str = "airflow") -> list[str]:
+    release = _res(HELM_RELEASE, "airflow", {"chart": "airflow", "namespace": namespace, "values": values})
+    fic = _res(FEDERATED_CREDENTIAL, "fic", {"subject": subject})
+    return [
+        v.message for v in evaluate([release, fic], CONFIG) if v.policy == "federated-subject-matches-service-account"
+    ]
+
+
+def test_a_federated_subject_may_be_a_service_account_the_release_creates_by_name() -> None:
+    """logsMode=remote: the chart makes Airflow's ServiceAccounts, named by the values; a
+    credential for one of them is for an account of this stack."""
+    created = {"scheduler": {"serviceAccount": {"create": True, "name": "airflow-scheduler"}}}
+    assert _federated(created, "system:serviceaccount:airflow:airflow-scheduler") == []
+    # not created by the release, another namespace, another name: no account of this stack
+    not_created = {"scheduler": {"serviceAccount": {"create": False, "name": "airflow-scheduler"}}}
+    assert _federated(not_created, "system:serviceaccount:airflow:airflow-scheduler") != []
+    assert _federated(created, "system:serviceaccount:airflow:airflow-scheduler", namespace="other") != []
+    assert _federated(created, "system:serviceaccount:airflow:airflow-worker") != []
+    unnamed = {"scheduler": {"serviceAccount": {"create": True}}}
+    assert _federated(unnamed, "system:serviceaccount:airflow:None") != []
+
+
+def test_the_charts_env_from_secret_list_names_a_key_not_a_credential() -> None:
+    """The Airflow chart's `secret: [{envName, secretName, secretKey}]` reads an env var from a
+    key of a Kubernetes Secret; a `secretKey` anywhere else still holds one."""
+    reference = {"secret": [{"envName": "AIRFLOW_CONN_WASB_DEFAULT", "secretName": "conn", "secretKey": "connection"}]}
+    assert credential_material(reference, "values") == []
+    assert credential_material({"webserver": {"secretKey": "s3cr3t-value"}}, "values") == ["values.webserver.secretKey"]
+    assert credential_material({"secrets": {"secretKey": "s3cr3t-value"}}, "values") == ["values.secrets.secretKey"]

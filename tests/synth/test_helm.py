@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,11 @@ from tests.helpers import mutate_airflow_values
 
 DEV_CHART = "1.15.0"
 LOGS_PATH = "/opt/airflow/logs"  # Airflow's default $AIRFLOW_HOME/logs, which the chart mounts
+WI_LABEL = "azure.workload.identity/use"  # the label the AKS workload identity webhook acts on
 
 
-def _synth(out: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
-    code = main(["dev", "--out", str(out), *extra])
+def _synth(out: Path, capsys: pytest.CaptureFixture[str], *extra: str, stack: str = "dev") -> tuple[int, str]:
+    code = main([stack, "--out", str(out), *extra])
     return code, capsys.readouterr().out
 
 
@@ -238,6 +239,38 @@ def test_the_logs_claim_not_mounted_fails_for_every_pod_that_writes_logs(
         prefix = "spec" if subject.endswith(" Pod") else "spec.template.spec"
         line = f"error: [logs] {subject}: {prefix}.volumes: the logs claim {claim} is not mounted"
         assert any(e.startswith(line) for e in _errors(out)), line
+
+
+def test_log_writing_pods_without_the_workload_identity_label_fail(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """prod's remote logs (logsMode=remote, no logs claim): the equivalent of the claim not
+    mounted is a pod that gets no Azure token. With the workload-identity label gone from every
+    component's values, synth prod names each pod that writes or reads task logs."""
+    good, _ = _synth(tmp_path / "good", capsys, stack="prod")
+    assert good == 0
+    values = yaml.safe_load((tmp_path / "good" / "manifests" / "helm" / "airflow.values.yaml").read_text())
+    labelled = sorted(k for k, v in values.items() if isinstance(v, dict) and WI_LABEL in (v.get("labels") or {}))
+    assert labelled  # the values give the label per component: scheduler, workers, triggerer, ...
+
+    def unlabel(v: dict[str, Any]) -> None:
+        for key in labelled:
+            del v[key]["labels"][WI_LABEL]
+
+    mutate_airflow_values(monkeypatch, unlabel)
+    code, out = _synth(tmp_path / "bad", capsys, stack="prod")
+    assert code == 1
+    # from the render: every pod of a component that writes or reads task logs
+    unlabelled = [
+        subject
+        for subject, _spec, labels in _pod_specs(_written(tmp_path / "bad"))
+        if labels.get("component") in checks.LOG_WRITING_COMPONENTS
+    ]
+    assert len(unlabelled) >= 6  # scheduler, api-server, triggerer, dag-processor, worker, the pod template
+    assert not any(WI_LABEL in labels for *_, labels in _pod_specs(_written(tmp_path / "bad")))
+    for subject in unlabelled:
+        line = f"error: [logs] {subject}: no azure.workload.identity/use label: the pod gets no Azure token"
+        assert line in _errors(out), line
 
 
 def test_a_container_without_limits_fails(
@@ -701,6 +734,136 @@ def test_logs_volume_ownership_must_match_the_pods() -> None:
     for line in added:
         assert "securityContext.runAsUser is 50000, but PersistentVolume" in line
         assert "mounts the logs with uid=1000 (spec.mountOptions): the pod cannot write its logs" in line
+
+
+# ------------------------------------------------------------------ remote logs, on prod's real render
+@functools.cache
+def _prod_render() -> tuple[Any, Any]:
+    """prod (logsMode=remote) run under the mocks and its charts rendered, once."""
+    from config import parse_settings
+    from synth.render import render
+    from synth.runner import run_stack
+
+    config = load_stack_config("prod")
+    settings = parse_settings(config.stack, config.values)
+    result = run_stack(config)
+    rendered = render(result)
+    rendered.charts = helm.render_releases(rendered, settings.kubernetes_version)
+    return result, rendered
+
+
+def _remote_log_findings(result: Any, rendered: Any) -> set[str]:
+    report = checks.Report()
+    checks.check_remote_logs(result, rendered, report)
+    return {f"{f.severity}: {f}" for f in report.findings}
+
+
+def _log_pods(rendered: Any) -> list[Any]:
+    """The rendered pods of the components that write or read task logs."""
+    return [p for p in checks.chart_pods(rendered.charts) if p.labels.get("component") in checks.LOG_WRITING_COMPONENTS]
+
+
+def _without(result: Any, drop: Callable[[Any], bool]) -> Any:
+    """The run with the records `drop` picks left out."""
+    import dataclasses
+
+    return dataclasses.replace(result, records=[r for r in result.records if not drop(r)])
+
+
+def _changed(result: Any, pick: Callable[[Any], bool], inputs: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
+    """The run with the inputs of the records `pick` picks replaced by `inputs(their inputs)`."""
+    import dataclasses
+
+    return dataclasses.replace(
+        result,
+        records=[
+            dataclasses.replace(r, inputs=inputs(copy.deepcopy(r.inputs))) if pick(r) else r for r in result.records
+        ],
+    )
+
+
+def test_remote_logs_pass_the_real_prod_render() -> None:
+    result, rendered = _prod_render()
+    report = checks.Report()
+    checks.check_remote_logs(result, rendered, report)
+    assert report.findings == []
+    pods = _log_pods(rendered)
+    assert len(pods) >= 6  # scheduler, api-server, triggerer, dag-processor, worker, the pod template
+    assert report.validated["remote logs (Airflow pod)"] == len(pods)
+    assert report.validated["remote logs (no shared key)"] == 1
+
+
+def test_remote_logs_a_pod_without_the_workload_identity_label_fails() -> None:
+    result, rendered = _prod_render()
+    rendered = copy.deepcopy(rendered)
+    scheduler = _workload(rendered, "Deployment", "scheduler")
+    del scheduler["spec"]["template"]["metadata"]["labels"][WI_LABEL]
+    assert _remote_log_findings(result, rendered) == {
+        f"error: [logs] helm/airflow Deployment/{scheduler['metadata']['name']}: no azure.workload.identity/use "
+        "label: the pod gets no Azure token"
+    }
+
+
+def test_remote_logs_a_service_account_without_a_federated_credential_fails() -> None:
+    result, rendered = _prod_render()
+    pods = [p for p in _log_pods(rendered) if p.labels.get("component") == "worker"]
+    account = str(pods[0].spec["serviceAccountName"])
+    subject = f"system:serviceaccount:airflow:{account}"
+    fic = "azure-native:managedidentity:FederatedIdentityCredential"
+    assert [r for r in result.by_type(fic) if r.inputs["subject"] == subject]
+    broken = _without(result, lambda r: r.type == fic and r.inputs["subject"] == subject)
+    # every pod that runs as that account: the workers, and through the pod template every task pod
+    assert len(pods) == 2
+    assert _remote_log_findings(broken, rendered) == {
+        f"error: [logs] {p.subject}: ServiceAccount {account}: no federated credential for it" for p in pods
+    }
+
+
+def test_remote_logs_an_identity_without_its_storage_blob_role_fails() -> None:
+    result, rendered = _prod_render()
+    assignment = "azure-native:authorization:RoleAssignment"
+    contributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"  # Storage Blob Data Contributor
+    reader = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"  # Storage Blob Data Reader
+    container = "/blobServices/default/containers/airflow-logs"
+
+    def writes(r: Any) -> bool:
+        return (
+            r.type == assignment
+            and r.inputs["scope"].endswith(container)
+            and r.inputs["roleDefinitionId"].endswith(contributor)
+        )
+
+    writers = [p for p in _log_pods(rendered) if p.labels.get("component") not in checks.LOG_READING_COMPONENTS]
+    readers = [p for p in _log_pods(rendered) if p.labels.get("component") in checks.LOG_READING_COMPONENTS]
+    assert writers
+    assert readers
+    missing = {
+        f"error: [logs] {p.subject}: identity airflow-prod-logs-writer has none of Storage Blob Data Contributor, "
+        "Storage Blob Data Owner on the logs container airflow-logs"
+        for p in writers
+    }
+    # the writers' grant gone: every writing pod is named, the UI (a reader) is not
+    assert _remote_log_findings(_without(result, writes), rendered) == missing
+    # ... and Reader in its place is not enough to write
+    downgraded = _changed(
+        result, writes, lambda i: {**i, "roleDefinitionId": i["roleDefinitionId"].replace(contributor, reader)}
+    )
+    assert _remote_log_findings(downgraded, rendered) == missing
+
+
+def test_remote_logs_a_storage_account_with_shared_keys_fails() -> None:
+    result, rendered = _prod_render()
+    account = "azure-native:storage:StorageAccount"
+    (name,) = [r.name for r in result.by_type(account)]
+    assert result.one(account).inputs["allowSharedKeyAccess"] is False
+    expected = {f"error: [logs] StorageAccount/{name}: allowSharedKeyAccess is not false: account keys still work"}
+    on = _changed(result, lambda r: r.type == account, lambda i: {**i, "allowSharedKeyAccess": True})
+    assert _remote_log_findings(on, rendered) == expected
+    # unset is Azure's default: shared keys accepted
+    unset = _changed(
+        result, lambda r: r.type == account, lambda i: {k: v for k, v in i.items() if k != "allowSharedKeyAccess"}
+    )
+    assert _remote_log_findings(unset, rendered) == expected
 
 
 def test_images_must_be_on_the_mirror_list() -> None:

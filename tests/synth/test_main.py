@@ -250,12 +250,42 @@ def test_a_chart_default_image_left_alone_fails(
     assert "images.statsd: the chart's default image is not overridden to come from airflowdevacr.azurecr.io" in out
 
 
-def test_chart_default_images_are_counted(capsys: pytest.CaptureFixture[str]) -> None:
+def _prod_on_the_bundled_database(tmp_path: Path) -> Path:
+    """Pulumi.prod.yaml with databaseMode=bundled (chart 1.19, the PostgreSQL subchart on), as a
+    stack file of its own (a stack name outside the production policies)."""
+    stack_file = tmp_path / "Pulumi.bundled.yaml"
+    prod = yaml.safe_load((PROJECT_DIR / "Pulumi.prod.yaml").read_text())
+    prod["config"]["airflow-aks:databaseMode"] = "bundled"
+    stack_file.write_text(yaml.safe_dump(prod))
+    return stack_file
+
+
+def test_chart_default_images_are_counted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["prod", "--json", "--no-write"]) == 0
     validated = json.loads(capsys.readouterr().out)["validated"]
-    # chart 1.19.0: defaultAirflowRepository, statsd, redis, pgbouncer, pgbouncerExporter, gitSync,
-    # postgresql; ESO: 3
+    # chart 1.19.0: defaultAirflowRepository, statsd, redis, pgbouncer, pgbouncerExporter, gitSync; ESO: 3.
+    # prod's database is the flexible server (databaseMode=managed): the bundled PostgreSQL subchart
+    # is off, its image never pulled, so not counted
+    assert validated["chart default image overridden"] == 9
+    # the same stack on the bundled database pulls the subchart's image again: counted again
+    stack_file = _prod_on_the_bundled_database(tmp_path)
+    assert main(["bundled", "--stack-file", str(stack_file), "--json", "--no-write"]) == 0
+    validated = json.loads(capsys.readouterr().out)["validated"]
     assert validated["chart default image overridden"] == 10
+
+
+def test_a_subchart_image_left_alone_fails_only_where_the_subchart_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bundled PostgreSQL's image override dropped: with the subchart on, synth names it;
+    on prod (subchart off: nothing is pulled from Docker Hub) synth passes."""
+    mutate_airflow_values(monkeypatch, lambda values: (values.get("postgresql") or {}).pop("image", None))
+    message = "postgresql.image: the chart's default image is not overridden to come from airflowprodacr.azurecr.io"
+    stack_file = _prod_on_the_bundled_database(tmp_path)
+    assert main(["bundled", "--stack-file", str(stack_file), "--no-write"]) == 1
+    assert message in capsys.readouterr().out
+    assert main(["prod", "--no-write"]) == 0
+    assert "postgresql.image" not in capsys.readouterr().out
 
 
 def test_the_default_airflow_repository_left_alone_fails(

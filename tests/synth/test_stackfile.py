@@ -96,7 +96,7 @@ HOSTILE: list[tuple[str, str | bytes, tuple[str, ...]]] = [
     ("bool-upper-case", stack("airflow-aks:highAvailability: FALSE"), (f"{KEY}highAvailability", "lowercase")),
     ("bool-off", stack("airflow-aks:keyVaultPurgeProtection: off"), (f"{KEY}keyVaultPurgeProtection", "boolean")),
     ("bool-yes", stack("airflow-aks:installSecretsOperator: yes"), (f"{KEY}installSecretsOperator", "boolean")),
-    ("bool-quoted-title-case", stack('airflow-aks:postgresqlEnabled: "True"'), (f"{KEY}postgresqlEnabled", "boolean")),
+    ("bool-quoted-title-case", stack('airflow-aks:pgbouncerEnabled: "True"'), (f"{KEY}pgbouncerEnabled", "boolean")),
     ("no-as-username", stack("airflow-aks:adminUsername: no"), (f"{KEY}adminUsername",)),
     ("float-drops-zero", stack("airflow-aks:airflowImageTag: 2.10"), (f"{KEY}airflowImageTag", "2.10 becomes 2.1")),
     ("k8s-version-1.30", stack("airflow-aks:kubernetesVersion: 1.30"), (f"{KEY}kubernetesVersion", "quote")),
