@@ -146,6 +146,7 @@ logs = LogStorage(
         subscription_id=client.subscription_id,
         grants=[ContainerGrant(spec.role, pod_identity.principal_id) for spec, pod_identity in log_identities],
         private=settings.private_networking,
+        versioning=settings.logs_blob_versioning,
     ),
 )
 

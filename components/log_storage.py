@@ -34,15 +34,19 @@ MOUNT_OPTIONS = [
 # soft-deleted snapshot for these days. The lifecycle rule's deletions are soft deletes too.
 CONTAINER_SOFT_DELETE_DAYS = 7
 BLOB_SOFT_DELETE_DAYS = 2
+# With versioning (logsBlobVersioning), an overwritten or deleted log's previous version; the
+# lifecycle rule deletes versions this many days after they were made.
+VERSION_RETENTION_DAYS = 7
 # The SDK's words: the policy "should always be 'default'"; the lifecycle rule deletes
 # block blobs (what blobfuse writes) under the logs container once unmodified for N days.
 MANAGEMENT_POLICY_NAME = "default"
 BLOB_SERVICES_NAME = "default"
 
 
-def lifecycle_rule(container: str, retention_days: int) -> storage.ManagementPolicyRuleArgs:
+def lifecycle_rule(container: str, retention_days: int, versioning: bool = False) -> storage.ManagementPolicyRuleArgs:
     """Delete task logs `retention_days` after their last write (Airflow's log groomers
-    are off: logs live in Blob storage, and this rule is what bounds them)."""
+    are off: logs live in Blob storage, and this rule is what bounds them), and with
+    versioning their previous versions VERSION_RETENTION_DAYS after they were made."""
     return storage.ManagementPolicyRuleArgs(
         name="expire-task-logs",
         enabled=True,
@@ -52,7 +56,14 @@ def lifecycle_rule(container: str, retention_days: int) -> storage.ManagementPol
             actions=storage.ManagementPolicyActionArgs(
                 base_blob=storage.ManagementPolicyBaseBlobArgs(
                     delete=storage.DateAfterModificationArgs(days_after_modification_greater_than=retention_days)
-                )
+                ),
+                version=(
+                    storage.ManagementPolicyVersionArgs(
+                        delete=storage.DateAfterCreationArgs(days_after_creation_greater_than=VERSION_RETENTION_DAYS)
+                    )
+                    if versioning
+                    else None
+                ),
             ),
         ),
     )
@@ -100,6 +111,8 @@ class LogStorageArgs:
     grants: Sequence[ContainerGrant] = field(default_factory=tuple)
     # privateNetworking: no public endpoint (reached through a private endpoint)
     private: bool = False
+    # logsBlobVersioning: keep an overwritten or deleted log's previous version
+    versioning: bool = False
 
 
 class LogStorage(pulumi.ComponentResource):
@@ -157,6 +170,7 @@ class LogStorage(pulumi.ComponentResource):
             container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
                 enabled=True, days=CONTAINER_SOFT_DELETE_DAYS
             ),
+            is_versioning_enabled=True if args.versioning else None,
             opts=child,
         )
         storage.ManagementPolicy(
@@ -164,7 +178,9 @@ class LogStorage(pulumi.ComponentResource):
             account_name=account.name,
             resource_group_name=args.resource_group_name,
             management_policy_name=MANAGEMENT_POLICY_NAME,
-            policy=storage.ManagementPolicySchemaArgs(rules=[lifecycle_rule(args.container_name, args.retention_days)]),
+            policy=storage.ManagementPolicySchemaArgs(
+                rules=[lifecycle_rule(args.container_name, args.retention_days, args.versioning)]
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),
         )
 

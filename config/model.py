@@ -239,6 +239,7 @@ class Settings(BaseModel):
         ),
     ] = Field(alias="logsContainerName")
     logs_retention_days: Annotated[int, v.between(1, 3650)] = Field(alias="logsRetentionDays")
+    logs_blob_versioning: Boolean = Field(alias="logsBlobVersioning")
     logs_mode: Annotated[LogsMode, v.choice(LogsMode)] = Field(alias="logsMode")
 
     airflow_chart_version: Annotated[str, v.text(32, "a chart version with a values profile", v.chart_version)] = Field(

@@ -232,3 +232,18 @@ def test_private_logs_account_has_no_public_endpoint() -> None:
     assert private.one("azure-native:storage:StorageAccount").inputs["publicNetworkAccess"] == "Disabled"
     public, _ = _remote()
     assert "publicNetworkAccess" not in public.one("azure-native:storage:StorageAccount").inputs
+
+
+def test_versioning_keeps_previous_versions_a_week_and_the_rule_removes_them() -> None:
+    result, _ = _logs(versioning=True)
+    service = result.one("azure-native:storage:BlobServiceProperties").inputs
+    assert service["isVersioningEnabled"] is True
+    (rule,) = result.one("azure-native:storage:ManagementPolicy").inputs["policy"]["rules"]
+    actions = rule["definition"]["actions"]
+    assert actions["version"] == {"delete": {"daysAfterCreationGreaterThan": 7}}
+    assert actions["baseBlob"] == {"delete": {"daysAfterModificationGreaterThan": 30}}
+    # off: nothing about versions is sent (no change for stacks that never had it)
+    plain, _ = _logs()
+    assert "isVersioningEnabled" not in plain.one("azure-native:storage:BlobServiceProperties").inputs
+    (rule,) = plain.one("azure-native:storage:ManagementPolicy").inputs["policy"]["rules"]
+    assert "version" not in rule["definition"]["actions"]

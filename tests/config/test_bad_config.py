@@ -467,6 +467,8 @@ CASES: list[Case] = [
     bad("privateNetworking-yes", "privateNetworking", "yes", BOOL),
     bad("privateNetworking-on", "privateNetworking", "on", BOOL),
     bad("privateNetworking-empty", "privateNetworking", "", BOOL),
+    bad("logsBlobVersioning-yes", "logsBlobVersioning", "yes", BOOL),
+    bad("logsBlobVersioning-empty", "logsBlobVersioning", "", BOOL),
     bad("privateEndpointSubnetId-subnet-name", "privateEndpointSubnetId", "endpoints", SUBNET_ID),
     bad("privateEndpointSubnetId-trailing-slash", "privateEndpointSubnetId", PE_SUBNET + "/", SUBNET_ID),
     bad(
