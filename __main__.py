@@ -119,6 +119,7 @@ vault = KeyVault(
         passwords=plan.generated_passwords,
         mixed_passwords=frozenset({DATABASE_ADMIN_PASSWORD_SECRET}),
         private=settings.private_networking,
+        git_ssh_key_secret=plan.git_ssh_key_secret,
     ),
 )
 
@@ -267,6 +268,10 @@ pulumi.export("logsStorageAccount", logs.account_name)
 pulumi.export("logsContainer", logs.container_name)
 pulumi.export("airflowReleaseName", app.release_name)
 pulumi.export("airflowUiPortForward", app.port_forward)
+# An SSH dagsGitRepo: the deploy key's public half, to add to the repository's deploy keys
+# (read-only). Not secret: it is public. No output with an https repository (no key).
+if vault.git_ssh_public_key is not None:
+    pulumi.export("dagsDeployPublicKey", vault.git_ssh_public_key)
 pulumi.export(
     "adminCredentialsSecret",
     {

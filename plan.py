@@ -41,6 +41,10 @@ ADMIN_PASSWORD_SECRET = "airflow-admin-password"
 FERNET_KEY_SECRET = "airflow-fernet-key"
 POSTGRES_PASSWORD_SECRET = "airflow-postgres-password"
 REDIS_PASSWORD_SECRET = "airflow-redis-password"
+# An SSH dagsGitRepo: the deploy key the stack generates (ed25519, OpenSSH format), in Key
+# Vault under this name; ESO delivers it as SecretNames.git_ssh_key under the key the chart's
+# git-sync containers mount (dags.gitSync.sshKeySecret, key `gitSshKey`).
+GIT_SSH_KEY_SECRET = "airflow-git-ssh-key"
 # The logs storage account's name and key, in Key Vault under the article's names, and the
 # Kubernetes Secret the Blob CSI driver reads them from (its documented key names).
 LOGS_ACCOUNT_NAME_SECRET = "AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME"
@@ -116,6 +120,9 @@ class SecretNames:
     pgbouncer_stats: str = "airflow-pgbouncer-exporter"
     redis_password: str = "airflow-redis-auth"
     broker_url: str = "airflow-celery-broker"
+    # an SSH dagsGitRepo: the deploy key, under the key the chart's git-sync reads
+    git_ssh_key: str = "airflow-git-ssh-key"
+    git_ssh_key_key: str = "gitSshKey"
     # logsMode=remote: the `wasb_default` connection (the logs account's URL, no credential)
     remote_logs_connection: str = "airflow-remote-logs-connection"
     remote_logs_connection_key: str = "connection"
@@ -277,6 +284,8 @@ class StackPlan:
     log_identities: tuple[LogIdentity, ...] = ()
     # databaseMode=managed: the private DNS zone the Flexible Server registers in
     database_dns_zone: str | None = None
+    # an SSH dagsGitRepo: the Key Vault secret the generated deploy key is kept in (None: https or no repo)
+    git_ssh_key_secret: str | None = None
     # NetworkPolicies of the stack's own in Airflow's namespace: name -> spec (ui_log_access)
     network_policies: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
@@ -341,6 +350,7 @@ def build_plan(settings: Settings) -> StackPlan:
         network=network_plan(settings),
         log_identities=log_identities(settings, profile, AIRFLOW_RELEASE),
         network_policies=ui_log_access(profile, AIRFLOW_RELEASE, network_plan(settings)),
+        git_ssh_key_secret=GIT_SSH_KEY_SECRET if settings.dags_git_ssh else None,
         database_dns_zone=(
             f"{settings.name_prefix}-{settings.stack}.private.postgres.database.azure.com"
             if settings.managed_database
@@ -384,6 +394,8 @@ def secret_sources(settings: Settings, names: SecretNames) -> dict[str, SecretSo
     sources[names.fernet_key] = SecretSource({names.fernet_key_key: FERNET_KEY_SECRET})
     for key, target in names.static_keys.items():
         sources[target] = SecretSource({key: static_secret(key)})
+    if settings.dags_git_ssh:
+        sources[names.git_ssh_key] = SecretSource({names.git_ssh_key_key: GIT_SSH_KEY_SECRET})
     bundled = {names.postgresql, names.metadata, names.pgbouncer_config, names.pgbouncer_stats}
     for target, template in credential_templates(settings, names, AIRFLOW_RELEASE).items():
         if settings.managed_database and target == names.metadata:

@@ -101,7 +101,7 @@ def airflow_values(
             "serviceAccount": _no_token(),
         },
     }
-    values["dags"] = {"gitSync": _git_sync(settings)}
+    values["dags"] = {"gitSync": _git_sync(settings, names)}
     # logsMode=pv: the Blob CSI claim every Airflow pod mounts; remote: none (_remote_logs)
     persistence = {"enabled": True, "existingClaim": names.logs_claim, "storageClassName": plan.storage_class}
     values["logs"] = {"persistence": persistence if settings.logs_mode == "pv" else {"enabled": False}}
@@ -365,10 +365,19 @@ def git_sync_ref(settings: Settings) -> str:
     return settings.dags_git_branch if settings.dags_git_rev == "HEAD" else settings.dags_git_rev
 
 
-def _git_sync(settings: Settings) -> dict[str, Any]:
+def _git_sync(settings: Settings, names: SecretNames) -> dict[str, Any]:
     if not settings.dags_git_repo:
         return {"enabled": False}
+    # An SSH repository: the deploy key's Secret (ESO, from Key Vault; only its NAME here) and
+    # the host's known_hosts from config (the chart puts it in its ConfigMap and turns on
+    # git-sync's host key check). https: neither.
+    ssh = (
+        {"sshKeySecret": names.git_ssh_key, "knownHosts": settings.dags_git_known_hosts}
+        if settings.dags_git_ssh
+        else {}
+    )
     return {
+        **ssh,
         "enabled": True,
         "repo": settings.dags_git_repo,
         # git-sync v4 checks out --ref (GITSYNC_REF). The chart also passes the v3 variables

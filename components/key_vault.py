@@ -8,6 +8,7 @@ from typing import Literal
 
 import pulumi
 import pulumi_random as random
+import pulumi_tls as tls
 from pulumi_azure_native import authorization, keyvault
 
 from components.azure_roles import KEY_VAULT_SECRETS_USER, role_definition_id
@@ -49,6 +50,9 @@ class KeyVaultArgs:
     mixed_passwords: frozenset[str] = frozenset()
     # privateNetworking: no public endpoint; pods reach it through a private endpoint
     private: bool = False
+    # An SSH dagsGitRepo: the Key Vault secret to keep a generated ed25519 deploy key in
+    # (plan.git_ssh_key_secret; None: no key)
+    git_ssh_key_secret: str | None = None
 
 
 class KeyVault(pulumi.ComponentResource):
@@ -61,6 +65,8 @@ class KeyVault(pulumi.ComponentResource):
     secrets: dict[str, keyvault.Secret]
     # the generated values themselves (secret outputs), for resources that take them as input
     generated: dict[str, pulumi.Output[str]]
+    # the deploy key's public half (OpenSSH, one line; public, not secret), None without one
+    git_ssh_public_key: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:key_vault:KeyVault", name, None, opts)
@@ -146,6 +152,12 @@ class KeyVault(pulumi.ComponentResource):
                 opts=child,
             )
             generated[secret_name] = password.result
+        self.git_ssh_public_key = None
+        if args.git_ssh_key_secret:
+            # The provider marks privateKeyOpenssh (and the PEM forms) secret in state.
+            deploy_key = tls.PrivateKey(f"{name}-git-ssh-key", algorithm="ED25519", opts=child)
+            generated[args.git_ssh_key_secret] = deploy_key.private_key_openssh
+            self.git_ssh_public_key = deploy_key.public_key_openssh.apply(str.strip)
         self.generated = {secret_name: pulumi.Output.secret(value) for secret_name, value in generated.items()}
         self.secrets = {
             secret_name: vault_secret(

@@ -27,7 +27,7 @@ from config.limits import (
 )
 from config.model import FIELD_BY_KEY, STACK_KEY, Settings, project_key
 from config.report import Problem, clip
-from config.validators import KUBERNETES_VERSION, SYSTEM_NAMESPACE
+from config.validators import KUBERNETES_VERSION, SYSTEM_NAMESPACE, ssh_git_host, ssh_git_port
 from profiles import PROFILES
 
 # AKS uses the cluster name as its DNS prefix when the stack creates the cluster.
@@ -515,6 +515,47 @@ def _check_user_pool(s: Settings) -> list[Problem]:
     return problems
 
 
+def _check_git_known_hosts(s: Settings) -> list[Problem]:
+    """An SSH dagsGitRepo needs the host's known_hosts (git-sync would otherwise trust any host
+    key, or refuse to connect); https and no repository take none."""
+    key = project_key("dagsGitKnownHosts")
+    if not s.dags_git_ssh:
+        if not s.dags_git_known_hosts:
+            return []
+        why = "an https dagsGitRepo" if s.dags_git_repo else "no dagsGitRepo"
+        return [
+            Problem(
+                key,
+                s.dags_git_known_hosts,
+                f"is only for an SSH dagsGitRepo (git@host:org/repo.git or ssh://...), and has no effect with {why}; "
+                "remove it",
+            )
+        ]
+    if not s.dags_git_known_hosts:
+        return [
+            Problem(
+                key,
+                s.dags_git_known_hosts,
+                "is required with an SSH dagsGitRepo: the host's known_hosts line(s), such as the output of "
+                "`ssh-keyscan -t ed25519 <host>` checked against the fingerprints the host publishes, so git-sync "
+                "connects to that host and no other",
+            )
+        ]
+    host, port = ssh_git_host(s.dags_git_repo), ssh_git_port(s.dags_git_repo)
+    wanted = host if port == 22 else f"[{host}]:{port}"
+    names = {name.lower() for line in s.dags_git_known_hosts.splitlines() for name in line.split(" ", 1)[0].split(",")}
+    if wanted in names or any(name.startswith("|1|") for name in names):  # hashed names cannot be read
+        return []
+    return [
+        Problem(
+            key,
+            s.dags_git_known_hosts,
+            f"names no line for {wanted}, the host of dagsGitRepo: git-sync would refuse the host's key; give the "
+            f"known_hosts line(s) of {wanted}",
+        )
+    ]
+
+
 def _check_git_sync(s: Settings) -> list[Problem]:
     if s.dags_git_repo:
         return []
@@ -681,6 +722,7 @@ _CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]],
         frozenset({"dags_git_repo", "dags_git_sub_path", "dags_git_branch", "dags_git_rev", "dags_git_depth"}),
         _check_git_sync,
     ),
+    (frozenset({"dags_git_repo", "dags_git_known_hosts"}), _check_git_known_hosts),
     (frozenset({"airflow_chart_version", "executor"}), _check_executor),
     (frozenset({"airflow_chart_version", "airflow_image_tag"}), _check_image_tag),
     (

@@ -28,6 +28,7 @@ DNS_LABEL_MAX = 63  # Kubernetes namespace (and label value) names
 DNS_SUBDOMAIN_MAX = 253  # Kubernetes ServiceAccount and Secret names
 IMAGE_TAG_MAX = 128  # OCI distribution spec: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
 GIT_REF_MAX = 255  # git: a ref (component) is a file name, NAME_MAX 255
+KNOWN_HOSTS_MAX = 16384  # a few known_hosts lines (an RSA-4096 line is about 750 characters)
 GIT_URL_MAX = 2048  # the common URL limit (browsers, Azure DevOps, GitHub)
 SUB_PATH_MAX = 1024  # a path inside the checkout, well inside Linux PATH_MAX (4096)
 EMAIL_MAX = 254  # RFC 5321: a 256-octet path less its angle brackets (Airflow's column: 256)

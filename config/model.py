@@ -26,6 +26,7 @@ from config.limits import (
     GIT_REF_MAX,
     GIT_URL_MAX,
     IMAGE_TAG_MAX,
+    KNOWN_HOSTS_MAX,
     KUBERNETES_VERSION_MAX,
     LOCATION_MAX,
     MAINTENANCE_WINDOW_MAX,
@@ -258,6 +259,10 @@ class Settings(BaseModel):
     dags_git_repo: Annotated[str, v.text(GIT_URL_MAX, v.GIT_URL_RULE, v.git_url, empty=True)] = Field(
         alias="dagsGitRepo"
     )
+    # An SSH dagsGitRepo: the host's known_hosts line(s), which git-sync checks the host against.
+    dags_git_known_hosts: Annotated[
+        str, v.text(KNOWN_HOSTS_MAX, v.KNOWN_HOSTS_RULE, v.known_hosts, empty=True, multiline=True)
+    ] = Field(alias="dagsGitKnownHosts")
     dags_git_branch: GitRef = Field(alias="dagsGitBranch")
     dags_git_rev: GitRef = Field(alias="dagsGitRev")
     dags_git_sub_path: Annotated[
@@ -353,6 +358,11 @@ class Settings(BaseModel):
         day, _, time = self.database_maintenance_window.partition(" ")
         hour, _, minute = time.partition(":")
         return v.MAINTENANCE_DAYS.index(day), int(hour), int(minute)
+
+    @property
+    def dags_git_ssh(self) -> bool:
+        """git-sync clones over SSH with the deploy key the stack generates (an SSH dagsGitRepo)."""
+        return v.is_ssh_git_url(self.dags_git_repo)
 
     @property
     def remote_logs(self) -> bool:

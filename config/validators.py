@@ -8,6 +8,8 @@ fields: conflicts between values are :mod:`config.checks`' business.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import ipaddress
 import re
@@ -79,15 +81,21 @@ def never_raises(validate: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def text(
-    max_len: int, allowed: str, check: Callable[[str], str] | None = None, *, empty: bool = False
+    max_len: int,
+    allowed: str,
+    check: Callable[[str], str] | None = None,
+    *,
+    empty: bool = False,
+    multiline: bool = False,
 ) -> PlainValidator:
     """A string field: a str (nothing else), no control characters, at most `max_len`
-    characters (checked before any pattern runs), then `check`. `empty`: "" is accepted."""
+    characters (checked before any pattern runs), then `check`. `empty`: "" is accepted;
+    `multiline`: LF separates lines (no other control character, CR included)."""
 
     def validate(value: Any) -> str:
         if not isinstance(value, str):
             raise ValueError(f"must be a string, not {_kind(value)}: {allowed}")
-        _no_control(value)
+        _no_control(value.replace("\n", " ") if multiline else value)
         if len(value) > max_len:
             raise ValueError(f"is {len(value)} characters long, more than {max_len}: must be {allowed}")
         if empty and value == "":
@@ -726,16 +734,115 @@ def service_account(value: str) -> str:
     return value
 
 
-GIT_URL_RULE = "an https git URL such as https://github.com/org/repo.git (or empty to turn git-sync off)"
+GIT_URL_RULE = (
+    "an https git URL such as https://github.com/org/repo.git, or an SSH one such as git@github.com:org/repo.git "
+    "or ssh://git@github.com/org/repo.git (or empty to turn git-sync off)"
+)
+# SSH: the user is a plain name (never a password), the host a DNS name (no IP address, no
+# option-looking `-oProxyCommand=...`), the path relative in the scp-like form.
+_SSH_USER = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}"
+_DNS_HOST = (
+    r"(?P<host>(?=[^/:]{1,253}[:/])[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
+)
+_GIT_PATH = r"(?!(.*/)?\.\.?(/|$))[A-Za-z0-9_.~-][A-Za-z0-9_.~/-]*"
+_SCP_GIT_URL = re.compile(rf"{_SSH_USER}@{_DNS_HOST}:(?!/){_GIT_PATH}")
+_SSH_GIT_URL = re.compile(rf"ssh://{_SSH_USER}@{_DNS_HOST}(:(?P<port>[0-9]{{1,5}}))?/{_GIT_PATH}")
+
+
+def ssh_git_host(value: str) -> str | None:
+    """The host of a valid SSH dagsGitRepo, lower case (None: not an SSH URL)."""
+    match = _SSH_GIT_URL.fullmatch(value) or _SCP_GIT_URL.fullmatch(value)
+    return match["host"].lower() if match else None
+
+
+def ssh_git_port(value: str) -> int:
+    """The port of a valid SSH dagsGitRepo (22 unless ssh://host:port/ says otherwise)."""
+    match = _SSH_GIT_URL.fullmatch(value)
+    return int(match["port"]) if match and match["port"] else 22
+
+
+def is_ssh_git_url(value: str) -> bool:
+    """dagsGitRepo names an SSH repository (git@host:path or ssh://...): git-sync uses a deploy key."""
+    return bool(value) and not value.startswith("https://")
+
+
+def _ssh_git_url(value: str) -> str:
+    if has_url_credentials(value) and re.match(r"ssh://[^@/]*:[^@/]*@", value):
+        raise ValueError(
+            "must not carry a password (user:password@): the URL is plain text in the stack file and the Helm "
+            "release; SSH repositories use the deploy key the stack generates (output dagsDeployPublicKey)"
+        )
+    match = _SSH_GIT_URL.fullmatch(value) or _SCP_GIT_URL.fullmatch(value)
+    if not match:
+        raise ValueError(
+            f"must be {GIT_URL_RULE}; an SSH URL has a DNS host name (no IP address) and a relative path without '..'"
+        )
+    port = match.groupdict().get("port")
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError(f"has port {port}: an SSH port is 1 to 65535")
+    return value
 
 
 def git_url(value: str) -> str:
-    if value.startswith("https://") and has_url_credentials(value):
-        raise ValueError(
-            "must not carry credentials (user:token@): the URL is plain text in the stack file and the Helm "
-            "release; give a public https URL"
-        )
-    return check(_HTTPS_GIT_URL, GIT_URL_RULE)(value)
+    if value.startswith("https://"):
+        if has_url_credentials(value):
+            raise ValueError(
+                "must not carry credentials (user:token@): the URL is plain text in the stack file and the Helm "
+                "release; give a public https URL, or an SSH URL (git@host:org/repo.git) to use a deploy key"
+            )
+        return check(_HTTPS_GIT_URL, GIT_URL_RULE)(value)
+    return _ssh_git_url(value)
+
+
+KNOWN_HOSTS_RULE = (
+    "known_hosts lines for the repository's host, '<host>[,<host>...] <key-type> <base64 key>' each, such as "
+    "'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA...' (ssh-keyscan <host> prints them; check them "
+    "against the fingerprints the host publishes)"
+)
+_KNOWN_HOST_TYPES = (
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+)
+_KNOWN_HOST_NAME = r"(\[[A-Za-z0-9.-]+\]:[0-9]{1,5}|[A-Za-z0-9.-]+|\|1\|[A-Za-z0-9+/=]+\|[A-Za-z0-9+/=]+)"
+_KNOWN_HOST_LINE = re.compile(
+    rf"(?P<hosts>{_KNOWN_HOST_NAME}(,{_KNOWN_HOST_NAME})*) (?P<type>[a-z0-9@.-]+) (?P<key>[A-Za-z0-9+/]+={{0,2}})"
+)
+
+
+def known_hosts(value: str) -> str:
+    """dagsGitKnownHosts: one known_hosts line per line (no comment, no marker like
+    @cert-authority or @revoked), each key base64 that starts with its own type."""
+    lines = value.split("\n")
+    if lines and lines[-1] == "":
+        lines = lines[:-1]
+    if not lines:
+        raise ValueError(f"must be {KNOWN_HOSTS_RULE}")
+    for number, line in enumerate(lines, 1):
+        match = _KNOWN_HOST_LINE.fullmatch(line)
+        where = f"line {number}" if len(lines) > 1 else "the line"
+        if not match:
+            raise ValueError(f"{where} must be {KNOWN_HOSTS_RULE}")
+        if match["type"] not in _KNOWN_HOST_TYPES:
+            raise ValueError(
+                f"{where} has key type {clip(match['type'])!r}: must be one of {', '.join(_KNOWN_HOST_TYPES)}"
+            )
+        try:
+            blob = base64.b64decode(match["key"], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"{where} has a key that is not base64: must be {KNOWN_HOSTS_RULE}") from None
+        kind = match["type"].encode()
+        if blob[:4] != len(kind).to_bytes(4, "big") or blob[4 : 4 + len(kind)] != kind:
+            raise ValueError(
+                f"{where}: the key is not an SSH public key of type {match['type']} (its base64 must start with the "
+                "type it names, as ssh-keyscan prints it)"
+            )
+    return value
 
 
 _EMAIL = re.compile(r"(?P<local>[A-Za-z0-9._%+-]+)@(?P<domain>[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})")

@@ -256,6 +256,49 @@ def random_bytes(spec: RandomInputs, name: str, inputs: Mapping[str, Any]) -> by
     return raw[:length]
 
 
+# ------------------------------------------------------------------ pulumi_tls
+TLS_PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+# The outputs the provider marks secret (the SDK's additional_secret_outputs).
+TLS_PRIVATE_OUTPUTS = ("privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8")
+
+
+def tls_private_key(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A REAL ed25519 key, its seed derived from the resource name (deterministic), in every
+    form the provider answers (OpenSSH and PEM, fingerprints); the provider's other
+    algorithms (RSA, ECDSA) are refused, as this program never asks for them."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    where = f"{TLS_PRIVATE_KEY} {name}"
+    algorithm = inputs.get("algorithm")
+    if algorithm not in ("RSA", "ECDSA", "ED25519"):
+        raise ProviderError(f"{where}: algorithm must be one of RSA, ECDSA, ED25519, got {algorithm!r}")
+    if algorithm != "ED25519":
+        raise ProviderError(f"{where}: the mocks answer ED25519 keys only, got {algorithm}")
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(f"tls/{name}".encode()).digest())
+    public = key.public_key()
+    enc, fmt = serialization.Encoding, serialization.PrivateFormat
+    none = serialization.NoEncryption()
+    public_openssh = public.public_bytes(enc.OpenSSH, serialization.PublicFormat.OpenSSH)
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(base64.b64decode(public_openssh.split()[1]))
+    raw_public = base64.b64decode(public_openssh.split()[1])
+    md5 = hashlib.md5(raw_public, usedforsecurity=False).hexdigest()
+    return {
+        "algorithm": algorithm,
+        "ecdsaCurve": "P224",
+        "rsaBits": 2048,
+        "privateKeyOpenssh": key.private_bytes(enc.PEM, fmt.OpenSSH, none).decode(),
+        "privateKeyPem": key.private_bytes(enc.PEM, fmt.PKCS8, none).decode(),
+        "privateKeyPemPkcs8": key.private_bytes(enc.PEM, fmt.PKCS8, none).decode(),
+        # the provider ends the authorized_keys line with a newline
+        "publicKeyOpenssh": public_openssh.decode() + "\n",
+        "publicKeyPem": public.public_bytes(enc.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
+        "publicKeyFingerprintSha256": "SHA256:" + base64.b64encode(digest.finalize()).decode().rstrip("="),
+        "publicKeyFingerprintMd5": ":".join(md5[i : i + 2] for i in range(0, len(md5), 2)),
+    }
+
+
 # ------------------------------------------------------------------ invokes
 # The functions the program calls. Their tokens, wire arguments and result types are read
 # from these SDK functions' source (invoke_signature), never retyped here.
@@ -593,6 +636,15 @@ class AzureMocks(pulumi.runtime.Mocks):
         self.sensitive_values.add(value)
         return value
 
+    def _sensitive_key(self, state: dict[str, Any]) -> dict[str, Any]:
+        """A private key's state, its private forms (and each of their lines) recorded as sensitive."""
+        for key in TLS_PRIVATE_OUTPUTS:
+            self._sensitive(state[key])
+            for line in state[key].splitlines():
+                if "PRIVATE KEY" not in line:
+                    self._sensitive(line)
+        return state
+
     # ------------------------------------------------------------------ resources
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         typ, name, inputs = args.typ, args.name, dict(args.inputs)
@@ -679,6 +731,9 @@ class AzureMocks(pulumi.runtime.Mocks):
             b64 = base64.b64encode(raw).decode()
             state.update(base64=self._sensitive(b64), hex=self._sensitive(raw.hex()))
             self._sensitive(b64.replace("+", "-").replace("/", "_"))
+            return f"{name}-id", state
+        if typ == TLS_PRIVATE_KEY:
+            state.update(self._sensitive_key(tls_private_key(name, inputs)))
             return f"{name}-id", state
         if typ == "azure-native:storage:ManagementPolicy":
             acct = inputs.get("accountName", "account")

@@ -94,6 +94,8 @@ def conflict(case_id: str, overrides: dict[str, str], key: str, hint: str, **kw:
 DNS_LABEL = "DNS-1123 label: lowercase letters, digits and '-', 1-63 chars"
 SUBDOMAIN = "DNS-1123 subdomain: up to 253 lowercase letters, digits, '-' and '.'"
 HTTPS_GIT = "an https git URL such as https://github.com/org/repo.git"
+# github.com's published ed25519 host key
+KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 GIT_REF = "a git branch, tag or commit"
 RG = "1-90 letters, digits, '-', '_', '.', '(', ')', not ending in '.'"
 BOOL = "must be true or false"
@@ -316,15 +318,77 @@ CASES: list[Case] = [
     bad("timezone-empty", "timezone", "", "an IANA time zone"),
     bad("timezone-path", "timezone", "../../etc/passwd", "an IANA time zone"),
     # ---- git-sync
-    bad("dagsGitRepo-scp-ssh", "dagsGitRepo", "git@github.com:org/dags.git", HTTPS_GIT),
-    # userinfo in any URL is masked where a problem shows it, `git@` included
+    # SSH: valid forms need dagsGitKnownHosts; hostile ones are refused on the URL
+    conflict(
+        "dagsGitRepo-ssh-without-known-hosts",
+        {"dagsGitRepo": "git@github.com:org/dags.git"},
+        "dagsGitKnownHosts",
+        "is required with an SSH dagsGitRepo",
+        shown='""',
+    ),
+    conflict(
+        "dagsGitKnownHosts-with-https",
+        {"dagsGitKnownHosts": KNOWN_HOSTS},
+        "dagsGitKnownHosts",
+        "is only for an SSH dagsGitRepo",
+    ),
+    conflict(
+        "dagsGitKnownHosts-other-host",
+        {"dagsGitRepo": "git@gitlab.com:org/dags.git", "dagsGitKnownHosts": KNOWN_HOSTS},
+        "dagsGitKnownHosts",
+        "names no line for gitlab.com",
+    ),
+    conflict(
+        "dagsGitKnownHosts-port-needs-brackets",
+        {"dagsGitRepo": "ssh://git@github.com:2222/org/dags.git", "dagsGitKnownHosts": KNOWN_HOSTS},
+        "dagsGitKnownHosts",
+        "names no line for [github.com]:2222",
+    ),
     bad(
-        "dagsGitRepo-ssh-scheme",
+        "dagsGitRepo-ssh-password",
         "dagsGitRepo",
-        "ssh://git@github.com/org/dags.git",
-        HTTPS_GIT,
+        "ssh://git:hunter2@github.com/org/dags.git",
+        "must not carry a password",
         shown='"ssh://[redacted]@github.com/org/dags.git"',
     ),
+    bad("dagsGitRepo-ssh-ip-host", "dagsGitRepo", "git@192.0.2.7:org/dags.git", "a DNS host name (no IP address)"),
+    bad("dagsGitRepo-ssh-option-host", "dagsGitRepo", "git@-oProxyCommand=sh:org/dags.git", HTTPS_GIT),
+    bad("dagsGitRepo-ssh-option-user", "dagsGitRepo", "-oProxyCommand=x@github.com:org/dags.git", HTTPS_GIT),
+    bad("dagsGitRepo-ssh-absolute-path", "dagsGitRepo", "git@github.com:/srv/dags.git", HTTPS_GIT),
+    bad("dagsGitRepo-ssh-dotdot", "dagsGitRepo", "git@github.com:org/../dags.git", HTTPS_GIT),
+    bad(
+        "dagsGitRepo-ssh-no-path",
+        "dagsGitRepo",
+        "ssh://git@github.com",
+        HTTPS_GIT,
+        shown='"ssh://[redacted]@github.com"',
+    ),
+    bad(
+        "dagsGitRepo-ssh-port",
+        "dagsGitRepo",
+        "ssh://git@github.com:70000/org/dags.git",
+        "an SSH port is 1 to 65535",
+        shown='"ssh://[redacted]@github.com:70000/org/dags.git"',
+    ),
+    bad("dagsGitRepo-ssh-single-label", "dagsGitRepo", "git@localhost:org/dags.git", HTTPS_GIT),
+    bad("dagsGitRepo-ext-transport", "dagsGitRepo", "ext::sh -c touch% /tmp/x", HTTPS_GIT),
+    bad("dagsGitKnownHosts-garbage", "dagsGitKnownHosts", "not a known_hosts line", "known_hosts lines"),
+    bad(
+        "dagsGitKnownHosts-bad-type",
+        "dagsGitKnownHosts",
+        "github.com ssh-dss AAAAB3NzaC1kc3M=",
+        "has key type 'ssh-dss'",
+    ),
+    bad(
+        "dagsGitKnownHosts-type-mismatch",
+        "dagsGitKnownHosts",
+        KNOWN_HOSTS.replace("ssh-ed25519", "ssh-rsa"),
+        "the key is not an SSH public key of type ssh-rsa",
+    ),
+    bad("dagsGitKnownHosts-not-base64", "dagsGitKnownHosts", "github.com ssh-ed25519 AAAA====", "known_hosts"),
+    bad("dagsGitKnownHosts-marker", "dagsGitKnownHosts", "@revoked " + KNOWN_HOSTS, "known_hosts lines"),
+    bad("dagsGitKnownHosts-cr", "dagsGitKnownHosts", KNOWN_HOSTS + "\r", "U+000D"),
+    bad("dagsGitKnownHosts-option", "dagsGitKnownHosts", KNOWN_HOSTS + " extra", "known_hosts lines"),
     bad("dagsGitRepo-http", "dagsGitRepo", "http://github.com/org/dags.git", HTTPS_GIT),
     bad("dagsGitRepo-not-a-url", "dagsGitRepo", "not a url", HTTPS_GIT),
     bad("dagsGitRepo-space", "dagsGitRepo", "https://github.com/org/my dags.git", HTTPS_GIT),
