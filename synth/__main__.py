@@ -231,8 +231,7 @@ def data_plane_lines(result: Any) -> list[str]:
     network policies; one line each, for a reviewer."""
     from policy.kube import lookup
 
-    def of(typ: str) -> list[Any]:
-        return [r for r in result.records if r.type == typ]
+    of = result.by_type  # RunResult's own lookup by type token
 
     lines: list[str] = []
     for vnet in of("azure-native:network:VirtualNetwork"):
