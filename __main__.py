@@ -8,11 +8,18 @@ from pulumi_azure_native import authorization
 
 from components.airflow import Airflow, AirflowArgs
 from components.airflow_values import airflow_values
-from components.cluster import Cluster, ClusterArgs
+from components.cluster import APP_ROUTING_LOAD_BALANCER, Cluster, ClusterArgs, deployer_principal_type
 from components.database import Database, DatabaseArgs
 from components.identity import Identity, IdentityArgs, PodIdentity, PodIdentityArgs
+from components.ingress import AppRoutingIngress, AppRoutingIngressArgs
 from components.key_vault import KeyVault, KeyVaultArgs
 from components.log_storage import ContainerGrant, LogStorage, LogStorageArgs
+from components.monitoring import (
+    ClusterMonitoring,
+    ClusterMonitoringArgs,
+    MonitoringWorkspaces,
+    MonitoringWorkspacesArgs,
+)
 from components.namespace import Namespace, NamespaceArgs
 from components.private_endpoints import (
     BLOB_LINK,
@@ -31,6 +38,9 @@ from plan import (
     FERNET_KEY_SECRET,
     LOGS_SECRET,
     LOGS_SECRET_DATA,
+    STATSD_SCRAPE_PORT,
+    STATSD_SCRAPE_PORT_NAME,
+    UI_CERTIFICATE_SECRET,
     build_plan,
 )
 
@@ -39,7 +49,9 @@ plan = build_plan(settings)  # every shared name, computed once
 client = authorization.get_client_config_output()
 
 # Resource group, AKS cluster (OIDC issuer, workload identity, Blob CSI) or an existing one;
-# with networkMode create/existing, in the stack's VNet (Azure CNI Overlay, Cilium).
+# with networkMode create/existing, in the stack's VNet (Azure CNI Overlay, Cilium). The operate
+# keys turn on add-ons: managed Prometheus (monitoring), Container Insights to a Log Analytics
+# workspace made first (containerInsights), application routing (uiIngress).
 cluster = Cluster(
     "cluster",
     ClusterArgs(
@@ -50,6 +62,11 @@ cluster = Cluster(
         deployer_client_id=client.client_id,
         protect=settings.protect_stateful_resources,
         network=plan.network,
+        metrics=settings.monitoring,
+        log_analytics=(settings.log_analytics_name, settings.log_analytics_retention_days)
+        if settings.container_insights
+        else None,
+        app_routing=APP_ROUTING_LOAD_BALANCER.get(settings.ui_ingress),
     ),
 )
 
@@ -201,6 +218,72 @@ if settings.managed_database and cluster.network is not None and cluster.network
         ),
     )
 
+# monitoring: the Azure Monitor workspace (beside the cluster: it needs only the group), then the
+# cluster's data collection endpoint, rules and associations, the scrape of Airflow's statsd
+# exporter, the Airflow alert rule groups (and the built-in PgBouncer's), optional Grafana.
+prometheus = (
+    MonitoringWorkspaces(
+        "metrics",
+        MonitoringWorkspacesArgs(
+            resource_group_name=cluster.resource_group_name,
+            location=settings.location,
+            log_analytics_name="",
+            azure_monitor_name=settings.azure_monitor_workspace_name,
+            retention_in_days=settings.log_analytics_retention_days,
+            protect=settings.protect_stateful_resources,
+        ),
+    )
+    if settings.monitoring
+    else None
+)
+monitoring = None
+if prometheus is not None or cluster.log_analytics_workspace_id is not None:
+    monitoring = ClusterMonitoring(
+        "monitoring",
+        ClusterMonitoringArgs(
+            resource_group_name=cluster.resource_group_name,
+            location=settings.location,
+            subscription_id=client.subscription_id,
+            name_prefix=settings.monitoring_prefix,
+            cluster_id=cluster.cluster_id,
+            cluster_name=cluster.cluster_name,
+            log_analytics_workspace_id=cluster.log_analytics_workspace_id,
+            azure_monitor_workspace_id=prometheus.azure_monitor_workspace_id if prometheus else None,
+            k8s_provider=cluster.provider,
+            namespace=plan.namespace,
+            statsd_service=plan.statsd_service,
+            statsd_port_name=STATSD_SCRAPE_PORT_NAME,
+            statsd_port=STATSD_SCRAPE_PORT,
+            grafana=settings.managed_grafana,
+            grafana_name=settings.grafana_name,
+            # Grafana Admin: the admin group, or else whoever deploys
+            grafana_admins={"group": (settings.grafana_admin_group_object_id, "Group")}
+            if settings.grafana_admin_group_object_id
+            else {"deployer": (client.object_id, client.client_id.apply(deployer_principal_type))},
+            database_server_id=database.server_id if database and settings.pgbouncer_enabled else None,
+            action_group_ids=[settings.alert_action_group_id] if settings.alert_action_group_id else [],
+        ),
+    )
+
+# uiIngress: the UI's certificate (generated, or imported from a secret config value) as a Key
+# Vault secret the application routing add-on reads, granted on that one secret.
+ui = None
+if plan.ui_ingress is not None and cluster.app_routing_object_id is not None:
+    ui = AppRoutingIngress(
+        "ui",
+        AppRoutingIngressArgs(
+            host=settings.ui_host,
+            ingress_name=plan.ui_ingress,
+            vault_name=vault.vault_name,
+            resource_group_name=cluster.resource_group_name,
+            subscription_id=client.subscription_id,
+            secret_name=UI_CERTIFICATE_SECRET,
+            addon_identity_object_id=cluster.app_routing_object_id,
+            certificate=settings.ui_certificate,
+            imported_pem=pulumi.Output.secret(settings.ui_certificate_pem) if settings.ui_certificate_pem else None,
+        ),
+    )
+
 # External Secrets Operator, a SecretStore on the vault, one ExternalSecret per Secret.
 vault_secrets = {**logs.vault_secrets, **vault.secrets, **(database.vault_secrets if database else {})}
 operator = SecretsOperator(
@@ -237,6 +320,7 @@ app = Airflow(
             settings,
             plan,
             {spec.name: pod_identity.client_id for spec, pod_identity in log_identities},
+            ui.ui if ui else None,
         ),
         provider=cluster.provider,
         # Images pull once AcrPull is granted; pods start once their nodes, claim and Secrets exist.
@@ -248,6 +332,8 @@ app = Airflow(
             *private_endpoints,
             *(credential for _, pod_identity in log_identities for credential in pod_identity.federated_credentials),
             *operator.external_secrets.values(),
+            # the add-on can read the certificate the UI's Ingress names
+            *([ui.read_grant] if ui else []),
         ],
     ),
 )
@@ -268,6 +354,19 @@ pulumi.export("logsStorageAccount", logs.account_name)
 pulumi.export("logsContainer", logs.container_name)
 pulumi.export("airflowReleaseName", app.release_name)
 pulumi.export("airflowUiPortForward", app.port_forward)
+# uiIngress: where the UI is served, and the certificate to trust when it is self-signed.
+if ui is not None:
+    pulumi.export("airflowUiUrl", ui.url)
+    pulumi.export("airflowUiCertificate", ui.certificate_pem)
+# monitoring / containerInsights: where the metrics, alerts and logs are.
+if prometheus is not None and monitoring is not None:
+    pulumi.export("azureMonitorWorkspaceId", prometheus.azure_monitor_workspace_id)
+    pulumi.export("prometheusQueryEndpoint", prometheus.prometheus_query_endpoint)
+    pulumi.export("alertRuleGroups", monitoring.rule_group_names)
+if cluster.log_analytics_workspace_id is not None:
+    pulumi.export("logAnalyticsWorkspaceId", cluster.log_analytics_workspace_id)
+if monitoring is not None and monitoring.grafana_endpoint is not None:
+    pulumi.export("grafanaEndpoint", monitoring.grafana_endpoint)
 # An SSH dagsGitRepo: the deploy key's public half, to add to the repository's deploy keys
 # (read-only). Not secret: it is public. No output with an https repository (no key).
 if vault.git_ssh_public_key is not None:

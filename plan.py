@@ -92,6 +92,12 @@ POSTGRES_USER = "postgres"
 POSTGRES_PORT = 5432
 PGBOUNCER_PORT = 6543
 REDIS_PORT = 6379
+# The chart's statsd exporter: its Service `<release>-statsd` serves Prometheus metrics on this
+# named port (both chart lines; tests/components/test_monitoring.py reads the real render).
+STATSD_SCRAPE_PORT_NAME = "statsd-scrape"
+STATSD_SCRAPE_PORT = 9102
+# uiIngress: the Key Vault secret holding the UI's certificate and key (PEM).
+UI_CERTIFICATE_SECRET = "airflow-ui-certificate"
 
 
 def static_secret(key: str) -> str:
@@ -288,6 +294,13 @@ class StackPlan:
     git_ssh_key_secret: str | None = None
     # NetworkPolicies of the stack's own in Airflow's namespace: name -> spec (ui_log_access)
     network_policies: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    # uiIngress: the Ingress the chart renders for the UI (None: port-forward only)
+    ui_ingress: str | None = None
+
+    @property
+    def statsd_service(self) -> str:
+        """The chart's statsd exporter Service (what managed Prometheus scrapes)."""
+        return f"{self.airflow_release}-statsd"
 
     @property
     def ui_port_forward(self) -> str:
@@ -324,6 +337,12 @@ def ui_log_access(profile: ChartProfile, release: str, network: NetworkPlan | No
     }
 
 
+def ui_ingress_name(release: str) -> str:
+    """The name the chart gives the UI's Ingress: `{{ $fullname }}-ingress` (web and API
+    server alike, chart 1.15 and 1.19), the fullname being the release's name."""
+    return f"{release}-ingress"
+
+
 def build_plan(settings: Settings) -> StackPlan:
     """Every shared name for these settings (pure: the same settings, the same plan)."""
     profile = PROFILES[settings.airflow_chart_version]
@@ -351,6 +370,7 @@ def build_plan(settings: Settings) -> StackPlan:
         log_identities=log_identities(settings, profile, AIRFLOW_RELEASE),
         network_policies=ui_log_access(profile, AIRFLOW_RELEASE, network_plan(settings)),
         git_ssh_key_secret=GIT_SSH_KEY_SECRET if settings.dags_git_ssh else None,
+        ui_ingress=ui_ingress_name(AIRFLOW_RELEASE) if settings.ui_ingress != "none" else None,
         database_dns_zone=(
             f"{settings.name_prefix}-{settings.stack}.private.postgres.database.azure.com"
             if settings.managed_database

@@ -68,6 +68,11 @@ class ChartProfile:
     # servers (chart 1.15: `component: webserver`). Chart 1.19 still names the webserver, which
     # Airflow 3 does not run: its API server needs a policy of the stack's own.
     log_servers_admit_ui: bool
+    # The UI behind an Ingress (issue 13): the chart's `ingress.<key>` for the UI Service
+    # (1.15: `web`; 1.19: `apiServer`, Airflow 3's UI) and the airflow.cfg section whose
+    # `base_url` names the URL users reach it at ([webserver] on Airflow 2, [api] on Airflow 3).
+    ui_ingress_key: str
+    ui_base_url_section: str
     airflow_image_keys: tuple[str, ...] = field(default=("airflow", "pod_template", "flower"))
 
     @property
@@ -107,6 +112,8 @@ PROFILES: dict[str, ChartProfile] = {
         log_readers={"webserver": "webserver"},
         log_disk_keys=(("workers", "persistence"), ("triggerer", "persistence")),
         log_servers_admit_ui=True,
+        ui_ingress_key="web",
+        ui_base_url_section="webserver",
         pdb_keys=("scheduler", "webserver", "pgbouncer"),
         executors=("LocalExecutor", "CeleryExecutor", "KubernetesExecutor", "CeleryKubernetesExecutor"),
         default_user_key="webserver",
@@ -145,6 +152,8 @@ PROFILES: dict[str, ChartProfile] = {
         # falls back to it when unset)
         log_disk_keys=(("workers", "celery", "persistence"), ("triggerer", "persistence")),
         log_servers_admit_ui=False,
+        ui_ingress_key="apiServer",
+        ui_base_url_section="api",
         pdb_keys=("scheduler", "apiServer", "triggerer", "pgbouncer", "workers"),
         # Airflow 3 has no CeleryKubernetesExecutor: several executors side by side replace it
         # (a task picks one with `executor=`; the first is the default).

@@ -13,9 +13,20 @@ branches on a version string.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from plan import REMOTE_LOG_CONN_ENV, REMOTE_LOG_CONN_ID, REMOTE_LOG_FOLDER, SecretNames, StackPlan, uses_celery
+from plan import (
+    REMOTE_LOG_CONN_ENV,
+    REMOTE_LOG_CONN_ID,
+    REMOTE_LOG_FOLDER,
+    SecretNames,
+    StackPlan,
+    ui_ingress_name,
+    uses_celery,
+)
+
+__all__ = ["UiIngress", "airflow_values", "ingress_values", "ui_ingress_name"]
 from profiles import AIRFLOW_GID, AIRFLOW_UID, ChartProfile
 
 if TYPE_CHECKING:
@@ -27,16 +38,62 @@ if TYPE_CHECKING:
 WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
 WORKLOAD_IDENTITY_CLIENT_ID = "azure.workload.identity/client-id"
 
+# The namespace the AKS application routing add-on runs its NGINX controllers in (the
+# operator's config.DefaultNs): with NetworkPolicies on, the UI lets it in.
+APP_ROUTING_NAMESPACE = "app-routing-system"
+# The label Kubernetes gives every namespace, its name (a NetworkPolicy namespaceSelector).
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+@dataclass(frozen=True)
+class UiIngress:
+    """The UI behind an Ingress of the application routing add-on (components/ingress.py):
+    its host, IngressClass, the TLS Secret the add-on fills, and the Ingress's annotations
+    (the Key Vault URI of the certificate: a Pulumi output, passed through untouched)."""
+
+    host: str
+    class_name: str
+    tls_secret: str
+    annotations: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}"
+
+
+def ingress_values(profile: ChartProfile, ui: UiIngress) -> dict[str, Any]:
+    """The chart's Ingress for the UI Service (chart 1.15: `ingress.web`; 1.19: `ingress.apiServer`)
+    with TLS from `ui.tls_secret`, and Airflow's base_url (Airflow 2: [webserver]; 3: [api])."""
+    return {
+        "ingress": {
+            profile.ui_ingress_key: {
+                "enabled": True,
+                "ingressClassName": ui.class_name,
+                "annotations": dict(ui.annotations),
+                "path": "/",
+                "pathType": "Prefix",
+                "hosts": [{"name": ui.host, "tls": {"enabled": True, "secretName": ui.tls_secret}}],
+            }
+        },
+        "config": {profile.ui_base_url_section: {"base_url": ui.url}},
+    }
+
 
 def airflow_values(
-    settings: Settings, plan: StackPlan, log_client_ids: Mapping[str, Any] | None = None
+    settings: Settings,
+    plan: StackPlan,
+    log_client_ids: Mapping[str, Any] | None = None,
+    ui: UiIngress | None = None,
 ) -> dict[str, Any]:
     """The chart values for one stack: deterministic, JSON-serialisable, secret-free. Every
     name (Secrets, claim, storage class) comes from the plan.
 
     `log_client_ids` (logsMode=remote): each of the plan's log identities, by name -> its
     client id, which Azure assigns when it creates the identity (a Pulumi output, passed
-    through untouched; a string in tests)."""
+    through untouched; a string in tests).
+
+    `ui`: the UI behind the application routing add-on's Ingress (None: port-forward only,
+    and the values are exactly those without it)."""
     profile, names = plan.profile, plan.names
     registry = settings.registry_server
     airflow_tag = settings.airflow_image_tag or profile.airflow_version
@@ -178,7 +235,20 @@ def airflow_values(
         _merge(values, _high_availability(profile, settings))
     if plan.network is not None:
         _merge(values, _network_policies(settings, plan))
+    if ui is not None:
+        _merge(values, ingress_values(profile, ui))
+        if plan.network is not None:
+            _admit_ingress_controllers(values, profile)
     return values
+
+
+def _admit_ingress_controllers(values: dict[str, Any], profile: ChartProfile) -> None:
+    """With NetworkPolicies on, the chart's policy for the UI admits only its `from` peers:
+    add the add-on's namespace (its NGINX pods) to whatever peers are there already."""
+    ui = values.setdefault(profile.ui_service_key, {})
+    ingress = ui.setdefault("networkPolicy", {}).setdefault("ingress", {})
+    peer = {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: APP_ROUTING_NAMESPACE}}}
+    ingress["from"] = [*ingress.get("from", []), peer]
 
 
 def _remote_logs(settings: Settings, plan: StackPlan, client_ids: Mapping[str, Any]) -> dict[str, Any]:

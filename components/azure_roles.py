@@ -19,6 +19,10 @@ NETWORK_CONTRIBUTOR = "Network Contributor"
 # remote task logs: the writers' and the UI's roles on the logs container (plan.LOGS_*_ROLE)
 STORAGE_BLOB_DATA_CONTRIBUTOR = "Storage Blob Data Contributor"
 STORAGE_BLOB_DATA_READER = "Storage Blob Data Reader"
+# monitoring: Grafana reads the Azure Monitor and Log Analytics workspaces; its admins
+MONITORING_DATA_READER = "Monitoring Data Reader"
+MONITORING_READER = "Monitoring Reader"
+GRAFANA_ADMIN = "Grafana Admin"
 
 # Microsoft's role name -> role definition id
 BUILT_IN_ROLES: dict[str, str] = {
@@ -28,6 +32,9 @@ BUILT_IN_ROLES: dict[str, str] = {
     NETWORK_CONTRIBUTOR: "4d97b98b-1d4f-4787-a291-c67834d212e7",
     STORAGE_BLOB_DATA_CONTRIBUTOR: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     STORAGE_BLOB_DATA_READER: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+    MONITORING_DATA_READER: "b0d8363b-8ddd-447d-831f-62ca05bff136",
+    MONITORING_READER: "43d0d8ad-25c7-4714-9337-8ba259a9fe05",
+    GRAFANA_ADMIN: "22926164-76b3-42b3-bc55-97df8dab3e41",
 }
 
 

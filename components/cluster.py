@@ -13,6 +13,7 @@ import yaml
 from pulumi_azure_native import authorization, containerregistry, containerservice, managedidentity, resources
 
 from components.azure_roles import ACR_PULL, AKS_RBAC_CLUSTER_ADMIN, NETWORK_CONTRIBUTOR, role_definition_id
+from components.monitoring import MonitoringWorkspaces, MonitoringWorkspacesArgs
 from components.network import Network, NetworkArgs
 from config import Settings
 from plan import NetworkPlan
@@ -102,6 +103,42 @@ def _require_existing_cluster(cluster: Any) -> Any:
     return cluster
 
 
+# uiIngress -> the application routing add-on's default controller type (its load balancer)
+APP_ROUTING_LOAD_BALANCER = {
+    "internal": containerservice.NginxIngressControllerType.INTERNAL.value,
+    "public": containerservice.NginxIngressControllerType.EXTERNAL.value,
+}
+
+
+def _addon_profiles(
+    args: ClusterArgs, log_analytics_workspace_id: pulumi.Output[str] | None
+) -> dict[str, containerservice.ManagedClusterAddonProfileArgs]:
+    """The AKS add-ons the operate keys turn on, by AKS's add-on name."""
+    addons = {}
+    if log_analytics_workspace_id is not None:
+        # containerInsights: the monitoring add-on (ama-logs), authenticating to the workspace
+        # with its managed identity rather than the workspace key.
+        addons["omsagent"] = containerservice.ManagedClusterAddonProfileArgs(
+            enabled=True,
+            config={"logAnalyticsWorkspaceResourceID": log_analytics_workspace_id, "useAADAuth": "true"},
+        )
+    if args.app_routing is not None:
+        # uiIngress: the Secrets Store CSI driver with the Azure Key Vault provider, which the
+        # application routing add-on syncs the UI certificate through (what `az aks approuting
+        # update --enable-kv` turns on); rotation picks up a renewed certificate.
+        addons["azureKeyvaultSecretsProvider"] = containerservice.ManagedClusterAddonProfileArgs(
+            enabled=True, config={"enableSecretRotation": "true"}
+        )
+    return addons
+
+
+def _app_routing_object_id(ingress_profile: Any) -> str:
+    """The application routing add-on's identity (AKS makes it when the add-on is turned on)."""
+    routing = ingress_profile.web_app_routing if ingress_profile else None
+    identity = routing.identity if routing else None
+    return str(identity.object_id) if identity and identity.object_id else ""
+
+
 def _kubelet_object_id(identity_profile: Any) -> str:
     return str(identity_profile["kubeletidentity"].object_id) if identity_profile else ""
 
@@ -141,6 +178,16 @@ class ClusterArgs:
     protect: bool = False
     # plan.network: the VNet/subnet the nodes join (None: AKS makes its own, the article)
     network: NetworkPlan | None = None
+    # monitoring: the managed Prometheus agent (the metrics profile); its data collection
+    # rule, endpoint and association are components.monitoring's, made after the cluster.
+    metrics: bool = False
+    # containerInsights: a Log Analytics workspace (name, retention days) made in the cluster's
+    # group BEFORE the cluster, whose monitoring add-on sends to it with Entra ID authentication
+    # (no workspace key on the nodes).
+    log_analytics: tuple[str, int] | None = None
+    # uiIngress: the application routing add-on; its default NGINX controller on a private
+    # (Internal) or public (External) load balancer.
+    app_routing: str | None = None
 
 
 class Cluster(pulumi.ComponentResource):
@@ -161,6 +208,13 @@ class Cluster(pulumi.ComponentResource):
     # The pool Airflow's pods run on when it is not the system pool: every Helm release waits
     # for it (with the system pool tainted, a pod has nowhere else to go).
     workload_pools: list[pulumi.Resource]
+    # The created cluster's resource ID (monitoring associations and alert scopes).
+    cluster_id: pulumi.Output[str]
+    # containerInsights: the Log Analytics workspace the monitoring add-on sends to.
+    log_analytics_workspace_id: pulumi.Output[str] | None
+    # uiIngress: the object id of the application routing add-on's managed identity (the
+    # identity that reads the UI certificate from Key Vault); None without the add-on.
+    app_routing_object_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:cluster:Cluster", name, None, opts)
@@ -177,6 +231,21 @@ class Cluster(pulumi.ComponentResource):
         self.resource_group_name = group.name
 
         access: list[pulumi.Resource] = []
+        self.log_analytics_workspace_id = None
+        if args.log_analytics is not None and s.cluster_mode == "create":
+            workspace_name, retention_days = args.log_analytics
+            self.log_analytics_workspace_id = MonitoringWorkspaces(
+                f"{name}-monitoring",
+                MonitoringWorkspacesArgs(
+                    resource_group_name=group.name,
+                    location=s.location,
+                    log_analytics_name=workspace_name,
+                    azure_monitor_name="",
+                    retention_in_days=retention_days,
+                    protect=args.protect,
+                ),
+                opts=child,
+            ).log_analytics_workspace_id
         self.network = None
         self.workload_pools = []
         if s.cluster_mode == "create":
@@ -188,12 +257,16 @@ class Cluster(pulumi.ComponentResource):
                     opts=child,
                 )
                 placement = self._control_plane_identity(name, s, group, args.network, self.network, args)
-            aks = self._create_aks(name, s, group, args, placement)
+            aks = self._create_aks(name, s, group, args, placement, self.log_analytics_workspace_id)
             if s.has_user_pool:
                 self.workload_pools.append(self._user_pool(name, s, group, aks, placement))
             if s.cluster_auth == "entra":
                 access.append(self._grant_admins(name, s, aks, args))
             self.cluster_name = aks.name
+            self.cluster_id = aks.id
+            self.app_routing_object_id = (
+                aks.ingress_profile.apply(_app_routing_object_id) if args.app_routing is not None else None
+            )
             self.cluster_resource_group = group.name
             self.oidc_issuer_url = aks.oidc_issuer_profile.apply(lambda p: str(p.issuer_url) if p else "")
             kubelet_object_id = aks.identity_profile.apply(_kubelet_object_id)
@@ -202,6 +275,8 @@ class Cluster(pulumi.ComponentResource):
                 resource_group_name=s.effective_cluster_resource_group, resource_name=s.cluster_name
             ).apply(_require_existing_cluster)
             self.cluster_name = existing.name
+            self.cluster_id = existing.id
+            self.app_routing_object_id = None
             self.cluster_resource_group = pulumi.Output.from_input(s.effective_cluster_resource_group)
             self.oidc_issuer_url = existing.oidc_issuer_profile.apply(lambda p: str(p.issuer_url))
             kubelet_object_id = existing.identity_profile.apply(_kubelet_object_id)
@@ -337,6 +412,7 @@ class Cluster(pulumi.ComponentResource):
         group: resources.ResourceGroup,
         args: ClusterArgs,
         placement: _Placement | None,
+        log_analytics_workspace_id: pulumi.Output[str] | None,
     ) -> containerservice.ManagedCluster:
         entra = s.cluster_auth == "entra"
         if placement is None:
@@ -418,6 +494,26 @@ class Cluster(pulumi.ComponentResource):
             if entra
             else None,
             disable_local_accounts=True if entra else None,
+            # monitoring: the managed Prometheus agent (ama-metrics), with its default
+            # kube-state-metrics (crash-looping pods are alerted on from it).
+            azure_monitor_profile=containerservice.ManagedClusterAzureMonitorProfileArgs(
+                metrics=containerservice.ManagedClusterAzureMonitorProfileMetricsArgs(enabled=True)
+            )
+            if args.metrics
+            else None,
+            addon_profiles=_addon_profiles(args, log_analytics_workspace_id) or None,
+            # uiIngress: the application routing add-on (managed NGINX); its default
+            # controller's load balancer is private (Internal) or public (External).
+            ingress_profile=containerservice.ManagedClusterIngressProfileArgs(
+                web_app_routing=containerservice.ManagedClusterIngressProfileWebAppRoutingArgs(
+                    enabled=True,
+                    nginx=containerservice.ManagedClusterIngressProfileNginxArgs(
+                        default_ingress_controller_type=containerservice.NginxIngressControllerType(args.app_routing)
+                    ),
+                )
+            )
+            if args.app_routing is not None
+            else None,
             # With a channel that upgrades minors, kubernetesVersion is the version the
             # cluster starts at: a later `up` must not try to take it back down.
             opts=pulumi.ResourceOptions(

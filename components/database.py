@@ -27,11 +27,14 @@ def server_name(prefix: str, suffix: str) -> str:
     return f"{prefix}-pg-{suffix}"
 
 
-def server_parameters(builtin_pgbouncer: bool) -> dict[str, str]:
-    """Server parameter -> value: TLS always required; the built-in PgBouncer when asked."""
+def server_parameters(builtin_pgbouncer: bool, pgbouncer_metrics: bool = False) -> dict[str, str]:
+    """Server parameter -> value: TLS always required; the built-in PgBouncer when asked, and
+    its metrics in Azure Monitor (off by default on the server; the PgBouncer alert reads them)."""
     parameters = {"require_secure_transport": "on"}
     if builtin_pgbouncer:
         parameters["pgbouncer.enabled"] = "true"
+        if pgbouncer_metrics:
+            parameters["metrics.pgbouncer_diagnostics"] = "on"
     return parameters
 
 
@@ -63,12 +66,15 @@ class DatabaseArgs:
     # protect the server and the database: `pulumi destroy` (or a replacing change) stops
     # instead of deleting them
     protect: bool = False
+    # monitoring: the built-in PgBouncer's metrics (metrics.pgbouncer_diagnostics), alerted on
+    pgbouncer_metrics: bool = False
 
 
 class Database(pulumi.ComponentResource):
     """A private PostgreSQL server and the database Airflow's metadata lives in."""
 
     server_name: pulumi.Output[str]
+    server_id: pulumi.Output[str]  # the flexible server's ARM id (the PgBouncer alert's scope)
     fqdn: pulumi.Output[str]
     database_name: pulumi.Output[str]
     port: int
@@ -175,7 +181,7 @@ class Database(pulumi.ComponentResource):
         # operation"): each parameter waits for the one before it, the first for the database.
         self.configurations = []
         previous: list[pulumi.Resource] = [database]
-        for parameter, value in server_parameters(args.builtin_pgbouncer).items():
+        for parameter, value in server_parameters(args.builtin_pgbouncer, args.pgbouncer_metrics).items():
             configuration = dbforpostgresql.Configuration(
                 f"{name}-param-{parameter.replace('.', '-').replace('_', '-')}",
                 configuration_name=parameter,
@@ -189,6 +195,7 @@ class Database(pulumi.ComponentResource):
             previous = [configuration]
 
         self.server_name = server.name
+        self.server_id = server.id
         self.fqdn = server.fully_qualified_domain_name
         self.database_name = database.name
         self.port = BUILTIN_PGBOUNCER_PORT if args.builtin_pgbouncer else POSTGRES_PORT

@@ -16,8 +16,11 @@ from typing import Any
 
 from config.limits import (
     AKS_DNS_PREFIX_MAX,
+    DATA_COLLECTION_ENDPOINT_MAX,
     DNS_LABEL_MAX,
+    GRAFANA_NAME_MAX,
     IDENTITY_MAX,
+    LOG_ANALYTICS_NAME_MAX,
     NODE_RESOURCE_GROUP_MAX,
     POD_CIDR,
     RESOURCE_GROUP_MAX,
@@ -112,6 +115,23 @@ def _derived_names(s: Settings, stack: str) -> list[_Derived]:
         names.append(
             _Derived("resource group", "<namePrefix>-<stack>-rg", t.effective_resource_group, RESOURCE_GROUP_MAX)
         )
+    if s.container_insights:
+        names.append(
+            _Derived(
+                "Log Analytics workspace", "<namePrefix>-<stack>-law", t.log_analytics_name, LOG_ANALYTICS_NAME_MAX
+            )
+        )
+    if s.monitoring:
+        names.append(
+            _Derived(
+                "data collection endpoint",
+                "<namePrefix>-<stack>-prom-dce",
+                f"{t.monitoring_prefix}-prom-dce",
+                DATA_COLLECTION_ENDPOINT_MAX,
+            )
+        )
+    if s.managed_grafana:
+        names.append(_Derived("Managed Grafana", "<namePrefix>-<stack>-grafana", t.grafana_name, GRAFANA_NAME_MAX))
     if s.network_mode == "create":
         names.append(_Derived("virtual network", "<namePrefix>-<stack>-vnet", t.vnet_name, VNET_NAME_MAX))
     if s.network_mode != "aks-managed" and s.cluster_mode == "create":
@@ -210,6 +230,113 @@ def _check_acr_pull(s: Settings) -> list[Problem]:
             )
         ]
     return []
+
+
+def _check_operate_on_created_cluster(s: Settings) -> list[Problem]:
+    """monitoring, containerInsights and uiIngress turn on cluster add-ons (the metrics
+    profile, the monitoring add-on, application routing): the stack changes only a cluster
+    it creates."""
+    if s.cluster_mode != "existing":
+        return []
+    wanted = [
+        ("monitoring", s.monitoring, "az aks update --enable-azure-monitor-metrics"),
+        ("containerInsights", s.container_insights, "az aks enable-addons --addons monitoring"),
+        ("uiIngress", s.ui_ingress != "none", "az aks approuting enable"),
+    ]
+    return [
+        Problem(
+            project_key(key),
+            s.ui_ingress if key == "uiIngress" else True,
+            "needs clusterMode=create: it turns on a cluster add-on, and the stack does not change a cluster it "
+            f"does not own (turn it on for the existing cluster yourself, `{command}`, and leave this key off)",
+        )
+        for key, on, command in wanted
+        if on
+    ]
+
+
+def _check_monitoring_parts(s: Settings) -> list[Problem]:
+    problems: list[Problem] = []
+    if s.managed_grafana and not s.monitoring:
+        problems.append(
+            Problem(
+                project_key("managedGrafana"),
+                True,
+                "needs monitoring=true: Grafana reads the Azure Monitor workspace that monitoring creates",
+            )
+        )
+    if s.alert_action_group_id and not s.monitoring:
+        problems.append(
+            Problem(
+                project_key("alertActionGroupId"),
+                s.alert_action_group_id,
+                "is used only with monitoring=true (the alert rules that notify it); set monitoring or remove it",
+            )
+        )
+    if s.grafana_admin_group_object_id and not s.managed_grafana:
+        problems.append(
+            Problem(
+                project_key("grafanaAdminGroupObjectId"),
+                s.grafana_admin_group_object_id,
+                "is used only with managedGrafana=true; set managedGrafana or remove it",
+            )
+        )
+    return problems
+
+
+def _check_ui_ingress(s: Settings) -> list[Problem]:
+    problems: list[Problem] = []
+    on = s.ui_ingress != "none"
+    if on and not s.ui_host:
+        problems.append(
+            Problem(
+                project_key("uiHost"),
+                s.ui_host,
+                f"is required with uiIngress={s.ui_ingress}: the host name the UI is served on, such as "
+                "airflow.example.com (the certificate's name, the Ingress host and Airflow's base_url)",
+            )
+        )
+    if not on and s.ui_host:
+        problems.append(
+            Problem(project_key("uiHost"), s.ui_host, "is used only with uiIngress internal or public; remove it")
+        )
+    if on and s.ui_ingress == "internal" and s.network_mode == "aks-managed":
+        problems.append(
+            Problem(
+                project_key("uiIngress"),
+                s.ui_ingress,
+                "internal needs networkMode create or existing: the private load balancer takes an address in the "
+                "stack's VNet, which is where clients reach it from (or choose public)",
+            )
+        )
+    if on and s.key_vault_authorization != "rbac":
+        problems.append(
+            Problem(
+                project_key("uiIngress"),
+                s.ui_ingress,
+                "needs keyVaultAuthorization=rbac: the application routing add-on reads the UI certificate with a role "
+                "assignment scoped to its one Key Vault secret, which an access-policy vault ignores",
+            )
+        )
+    imported = s.ui_certificate == "imported"
+    if on and imported and not s.ui_certificate_pem:
+        problems.append(
+            Problem(
+                project_key("uiCertificatePem"),
+                "",
+                "is required with uiCertificate=imported: the certificate chain and its key in PEM, set with "
+                "`pulumi config set --secret airflow-aks:uiCertificatePem < bundle.pem`",
+            )
+        )
+    if s.ui_certificate_pem and not (on and imported):
+        problems.append(
+            Problem(
+                project_key("uiCertificatePem"),
+                s.ui_certificate_pem,
+                "is used only with uiIngress internal or public and uiCertificate=imported; remove it",
+            )
+        )
+    return problems
 
 
 def _check_database(s: Settings) -> list[Problem]:
@@ -695,7 +822,11 @@ _CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]],
     (_CLUSTER_FIELDS, _check_existing_cluster),
     (_CLUSTER_FIELDS, _check_created_cluster),
     # not cluster_resource_group: only an existing cluster has one, and it has no derived names
-    ((_CLUSTER_FIELDS - {"cluster_resource_group"}) | {"location", "network_mode", "logs_mode"}, _check_stack_names),
+    (
+        (_CLUSTER_FIELDS - {"cluster_resource_group"})
+        | {"location", "network_mode", "logs_mode", "container_insights", "monitoring", "managed_grafana"},
+        _check_stack_names,
+    ),
     (frozenset({"database_mode", "pgbouncer_enabled", "external_database_secret_name"}), _check_database),
     (frozenset({"database_mode", "network_mode"}), _check_managed_database_network),
     (
@@ -739,6 +870,17 @@ _CROSS_CHECKS: tuple[tuple[frozenset[str], Callable[[Settings], list[Problem]]],
     (frozenset({"network_mode", "node_subnet_id"}), _check_node_subnet),
     (frozenset({"api_server_authorized_ip_ranges", "cluster_mode"}), _check_authorized_ranges),
     (frozenset({"network_mode", "vnet_address_space"}), _check_address_space),
+    (frozenset({"cluster_mode", "monitoring", "container_insights", "ui_ingress"}), _check_operate_on_created_cluster),
+    (
+        frozenset({"monitoring", "managed_grafana", "alert_action_group_id", "grafana_admin_group_object_id"}),
+        _check_monitoring_parts,
+    ),
+    (
+        frozenset(
+            {"ui_ingress", "ui_host", "network_mode", "ui_certificate", "ui_certificate_pem", "key_vault_authorization"}
+        ),
+        _check_ui_ingress,
+    ),
 )
 
 

@@ -15,6 +15,9 @@ AKS_NAME_MAX = 63  # Microsoft.ContainerService/managedClusters: 1-63
 AKS_DNS_PREFIX_MAX = 54  # managedClusters dnsPrefix: 1-54
 IDENTITY_MAX = 128  # Microsoft.ManagedIdentity/userAssignedIdentities: 3-128
 VNET_NAME_MAX = 64  # Microsoft.Network/virtualNetworks: 2-64
+LOG_ANALYTICS_NAME_MAX = 63  # Microsoft.OperationalInsights/workspaces: 4-63
+DATA_COLLECTION_ENDPOINT_MAX = 44  # Microsoft.Insights/dataCollectionEndpoints: 3-44
+GRAFANA_NAME_MAX = 23  # Microsoft.Dashboard/grafana: 2-23
 SUBNET_NAME_MAX = 80  # Microsoft.Network/virtualNetworks/subnets: 1-80
 # /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>:
 # 15 + 36 + 16 + 90 (RESOURCE_GROUP_MAX) + 45 + 64 (VNET_NAME_MAX) + 9 + 80 (SUBNET_NAME_MAX)
@@ -28,6 +31,11 @@ DNS_LABEL_MAX = 63  # Kubernetes namespace (and label value) names
 DNS_SUBDOMAIN_MAX = 253  # Kubernetes ServiceAccount and Secret names
 IMAGE_TAG_MAX = 128  # OCI distribution spec: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
 GIT_REF_MAX = 255  # git: a ref (component) is a file name, NAME_MAX 255
+# A leaf certificate, a few intermediates and its key in PEM: Key Vault holds a secret value of at most 25 KiB.
+CERTIFICATE_PEM_MAX = 25 * 1024
+ACTION_GROUP_ID_MAX = 1024  # an ARM resource ID
+LOG_ANALYTICS_RETENTION_MIN = 30  # a PerGB2018 workspace keeps data 30 to 730 days
+LOG_ANALYTICS_RETENTION_MAX = 730
 KNOWN_HOSTS_MAX = 16384  # a few known_hosts lines (an RSA-4096 line is about 750 characters)
 GIT_URL_MAX = 2048  # the common URL limit (browsers, Azure DevOps, GitHub)
 SUB_PATH_MAX = 1024  # a path inside the checkout, well inside Linux PATH_MAX (4096)

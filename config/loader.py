@@ -81,6 +81,10 @@ def _problem_key(field: str) -> str:
     return STACK_KEY if field == "stack" else project_key(field)
 
 
+# Keys whose values are never shown in a message, even when the stack forgot to mark them secret.
+ALWAYS_SECRET_KEYS = frozenset({project_key("uiCertificatePem")})
+
+
 def parse_settings(stack: str, values: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Settings:
     """Validate raw config values (keys with namespace, as the engine passes them).
 
@@ -136,8 +140,19 @@ def parse_settings(stack: str, values: Mapping[str, Any], secret_keys: Collectio
         problems.extend(cross_checks(*_partial(data, invalid)))
     else:
         problems.extend(cross_checks(settings))
+    pem_key = project_key("uiCertificatePem")
+    if values.get(pem_key) and pem_key not in secret_keys:
+        problems.append(
+            Problem(
+                pem_key,
+                values[pem_key],
+                "holds a private key, so it must be a secret value: remove it from the stack file and set it with "
+                "`pulumi config set --secret airflow-aks:uiCertificatePem < bundle.pem`",
+            )
+        )
     if problems or settings is None:
-        secrets = {k for k in secret_keys if isinstance(k, str)}
+        # A private key is never shown, whether the stack marked it secret or not.
+        secrets = {k for k in secret_keys if isinstance(k, str)} | set(ALWAYS_SECRET_KEYS)
         fragments = {f for k in secrets if k in values for f in secret_fragments(values[k])}
         hidden = tuple(sorted(fragments, key=len, reverse=True))
         raise ConfigError([dataclasses.replace(p, secret=p.key in secrets, hidden=hidden) for p in problems])

@@ -14,7 +14,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 # Qualified: several validators are named after the field they check (timezone, namespace, ...).
 from config import validators as v
 from config.limits import (
+    ACTION_GROUP_ID_MAX,
     AKS_NAME_MAX,
+    CERTIFICATE_PEM_MAX,
     CIDR_MAX,
     DATABASE_ADMIN_LOGIN_MAX,
     DATABASE_BACKUP_RETENTION_MAX,
@@ -29,6 +31,8 @@ from config.limits import (
     KNOWN_HOSTS_MAX,
     KUBERNETES_VERSION_MAX,
     LOCATION_MAX,
+    LOG_ANALYTICS_RETENTION_MAX,
+    LOG_ANALYTICS_RETENTION_MIN,
     MAINTENANCE_WINDOW_MAX,
     MAX_PODS_MAX,
     MAX_PODS_MIN,
@@ -74,6 +78,11 @@ DatabaseHighAvailability = Literal["Disabled", "SameZone", "ZoneRedundant"]
 # Azure Blob remote logging through the workload identity, no account key anywhere.
 LogsMode = Literal["pv", "remote"]
 SecretsOperatorChartVersion = Literal["2.9.0"]
+# none: the UI by port-forward only (the article); internal: an Ingress of the application
+# routing add-on on a private load balancer in the VNet; public: on the add-on's public one.
+UiIngress = Literal["none", "internal", "public"]
+# generated: a self-signed certificate the stack makes for uiHost; imported: uiCertificatePem.
+UiCertificate = Literal["generated", "imported"]
 Executor = Literal[
     "LocalExecutor",
     "CeleryExecutor",
@@ -302,6 +311,33 @@ class Settings(BaseModel):
         str, v.text(DATABASE_ADMIN_LOGIN_MAX, v.DATABASE_ADMIN_LOGIN_RULE, v.database_admin_login)
     ] = Field(alias="databaseAdminLogin")
     database_subnet_id: SubnetIdOrEmpty = Field(alias="databaseSubnetId")
+    # Operate (README: Monitoring and alerts; UI over TLS).
+    # Managed Prometheus: an Azure Monitor workspace, the cluster's metrics add-on with its data
+    # collection endpoint, rule and association, the scrape of Airflow's statsd exporter, and the
+    # Airflow alert rule groups.
+    monitoring: Boolean = Field(alias="monitoring")
+    # Notified when an alert fires (empty: alerts fire in Azure Monitor, nobody is notified).
+    alert_action_group_id: Annotated[
+        str, v.text(ACTION_GROUP_ID_MAX, v.ACTION_GROUP_ID_RULE, v.action_group_id, empty=True)
+    ] = Field(alias="alertActionGroupId")
+    # Container Insights: container logs and inventory in a Log Analytics workspace.
+    container_insights: Boolean = Field(alias="containerInsights")
+    log_analytics_retention_days: Annotated[
+        int, v.between(LOG_ANALYTICS_RETENTION_MIN, LOG_ANALYTICS_RETENTION_MAX)
+    ] = Field(alias="logAnalyticsRetentionDays")
+    # Azure Managed Grafana on the Azure Monitor workspace (needs monitoring).
+    managed_grafana: Boolean = Field(alias="managedGrafana")
+    grafana_admin_group_object_id: Annotated[str, v.text(36, "an Entra object id (a GUID)", v.guid, empty=True)] = (
+        Field(alias="grafanaAdminGroupObjectId")
+    )
+    ui_ingress: Annotated[UiIngress, v.choice(UiIngress)] = Field(alias="uiIngress")
+    ui_host: Annotated[str, v.text(253, v.UI_HOST_RULE, v.check(v.UI_HOST, v.UI_HOST_RULE), empty=True)] = Field(
+        alias="uiHost"
+    )
+    ui_certificate: Annotated[UiCertificate, v.choice(UiCertificate)] = Field(alias="uiCertificate")
+    ui_certificate_pem: Annotated[
+        str, v.text(CERTIFICATE_PEM_MAX, v.UI_CERTIFICATE_PEM_RULE, v.certificate_pem, empty=True, multiline=True)
+    ] = Field(alias="uiCertificatePem")
     high_availability: Boolean = Field(alias="highAvailability")
     admin_username: Annotated[
         str,
@@ -395,6 +431,27 @@ class Settings(BaseModel):
     def logs_reader_identity_name(self) -> str:
         """logsMode=remote: the managed identity of the UI, which only reads task logs."""
         return f"{self.name_prefix}-{self.stack}-logs-reader"
+
+    @property
+    def monitoring_prefix(self) -> str:
+        """What the monitoring resources' names start with (data collection endpoint and rules,
+        alert rule groups: components.monitoring appends their roles)."""
+        return f"{self.name_prefix}-{self.stack}"
+
+    @property
+    def log_analytics_name(self) -> str:
+        """containerInsights: the Log Analytics workspace."""
+        return f"{self.name_prefix}-{self.stack}-law"
+
+    @property
+    def azure_monitor_workspace_name(self) -> str:
+        """monitoring: the Azure Monitor workspace managed Prometheus writes to."""
+        return f"{self.name_prefix}-{self.stack}-amw"
+
+    @property
+    def grafana_name(self) -> str:
+        """managedGrafana: the Azure Managed Grafana instance."""
+        return f"{self.name_prefix}-{self.stack}-grafana"
 
     @property
     def vnet_name(self) -> str:

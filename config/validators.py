@@ -863,3 +863,59 @@ def between(lo: int, hi: int) -> BeforeValidator:
 
 def pattern(max_len: int, regex: str | re.Pattern[str], allowed: str, *, empty: bool = False) -> PlainValidator:
     return text(max_len, allowed, check(re.compile(regex), allowed), empty=empty)
+
+
+# --------------------------------------------------------------- operate (issue 13)
+ACTION_GROUP_ID_RULE = (
+    "an Azure Monitor action group resource ID: /subscriptions/<subscription GUID>/resourceGroups/<resource group>"
+    "/providers/Microsoft.Insights/actionGroups/<name>"
+)
+_ACTION_GROUP_ID_FIXED = {
+    1: "subscriptions",
+    3: "resourcegroups",
+    5: "providers",
+    6: "microsoft.insights",
+    7: "actiongroups",
+}
+_ACTION_GROUP_NAME = re.compile(r"[A-Za-z0-9_.-]{1,260}")
+
+
+def action_group_id(value: str) -> str:
+    """/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Insights/actionGroups/<name>
+    (fixed segments compared case-insensitively, as ARM does)."""
+    parts = value.split("/")
+    shaped = len(parts) == 9 and parts[0] == ""
+    if not shaped or any(not parts[i].isascii() or parts[i].lower() != n for i, n in _ACTION_GROUP_ID_FIXED.items()):
+        raise ValueError(f"must be {ACTION_GROUP_ID_RULE}")
+    if (
+        not _GUID.fullmatch(parts[2])
+        or not RESOURCE_GROUP.fullmatch(parts[4])
+        or not _ACTION_GROUP_NAME.fullmatch(parts[8])
+    ):
+        raise ValueError(f"must be {ACTION_GROUP_ID_RULE} (a GUID subscription, valid group and action group names)")
+    return value
+
+
+# A host name the UI is served on: at least two DNS labels (a TLS certificate's subject
+# alternative name and an Ingress host must be fully qualified; no wildcard, no IP).
+UI_HOST = re.compile(r"(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+UI_HOST_RULE = (
+    "a fully qualified lowercase host name such as airflow.example.com: two or more dot-separated DNS labels, "
+    "the last starting with a letter (no wildcard, no IP address, no port)"
+)
+UI_CERTIFICATE_PEM_RULE = (
+    "a PEM bundle holding one '-----BEGIN CERTIFICATE-----' block (the leaf first, then any chain) and one "
+    "'-----BEGIN PRIVATE KEY-----' (or RSA/EC PRIVATE KEY) block, set with `pulumi config set --secret`"
+)
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----\n[A-Za-z0-9+/=\n]+-----END \1-----")
+
+
+def certificate_pem(value: str) -> str:
+    """A certificate chain and its private key as PEM (checked for shape only: the key and the
+    certificate are parsed at deploy time by the ingress controller). The message never
+    quotes the value."""
+    kinds = [m.group(1) for m in _PEM_BLOCK.finditer(value.replace("\r\n", "\n"))]
+    keys = [k for k in kinds if k in ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY")]
+    if "CERTIFICATE" not in kinds or len(keys) != 1 or any(k not in ("CERTIFICATE", *keys) for k in kinds):
+        raise ValueError(f"must be {UI_CERTIFICATE_PEM_RULE}")
+    return value

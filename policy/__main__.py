@@ -76,6 +76,9 @@ PRODUCTION_SCHEMAS = {
     "production-managed-database": _stacks_schema(
         "isolatedStacks", "Airflow must use a zone-redundant, backed-up, private PostgreSQL Flexible Server"
     ),
+    "production-observed": _stacks_schema(
+        "isolatedStacks", "clusters must send metrics and container logs to Azure Monitor and the UI serve TLS only"
+    ),
     "production-no-shared-key": _stacks_schema(
         "isolatedStacks", "storage accounts must refuse shared keys and Key Vault must hold no account key"
     ),

@@ -53,6 +53,8 @@ PERSISTENT_VOLUME_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
 POSTGRESQL_FLEXIBLE_SERVER = "azure-native:dbforpostgresql:Server"
 POSTGRESQL_DATABASE = "azure-native:dbforpostgresql:Database"  # Airflow's metadata on a flexible server
 POSTGRESQL_CONFIGURATION = "azure-native:dbforpostgresql:Configuration"  # a server parameter
+LOG_ANALYTICS_WORKSPACE = "azure-native:operationalinsights:Workspace"
+AZURE_MONITOR_WORKSPACE = "azure-native:monitor:AzureMonitorWorkspace"
 # What holds data (or, for a resource group, everything in it): deleting one loses it.
 STATEFUL_TYPES = frozenset(
     {
@@ -65,6 +67,8 @@ STATEFUL_TYPES = frozenset(
         PERSISTENT_VOLUME_CLAIM,
         POSTGRESQL_FLEXIBLE_SERVER,
         POSTGRESQL_DATABASE,
+        LOG_ANALYTICS_WORKSPACE,  # container logs (Container Insights)
+        AZURE_MONITOR_WORKSPACE,  # metrics (managed Prometheus)
     }
 )
 
@@ -790,6 +794,56 @@ def check_private_paas(r: PolicyResource, config: PolicyConfig) -> list[str]:
     ]
 
 
+# ---------------------------------------------------------------------------- 14. observed, TLS
+def check_observed(r: PolicyResource, config: PolicyConfig) -> list[str]:
+    """A production cluster sends metrics to managed Prometheus and container logs to Log
+    Analytics (with Entra ID, no workspace key); a production Airflow UI behind an Ingress
+    serves TLS on every host."""
+    if not in_production(r, config):
+        return []
+    out: list[str] = []
+    if r.type == MANAGED_CLUSTER:
+        metrics = known_at(r.props, "azureMonitorProfile", "metrics", "enabled")
+        if not is_unknown(metrics) and metrics is not True:
+            out.append(
+                f"AKS cluster {r.name}: azureMonitorProfile.metrics.enabled is {metrics!r}: nothing scrapes Airflow's "
+                "metrics and no alert can fire (set monitoring: true)"
+            )
+        oms = known_at(r.props, "addonProfiles", "omsagent")
+        if not is_unknown(oms):
+            enabled = lookup(oms, "enabled") if isinstance(oms, Mapping) else None
+            aad = lookup(oms, "config", "useAADAuth") if isinstance(oms, Mapping) else None
+            if enabled is not True:
+                out.append(
+                    f"AKS cluster {r.name}: the monitoring add-on (addonProfiles.omsagent) is off: container logs die "
+                    "with their pods (set containerInsights: true)"
+                )
+            elif not is_unknown(aad) and str(aad).lower() != "true":
+                out.append(
+                    f"AKS cluster {r.name}: addonProfiles.omsagent.config.useAADAuth is {aad!r}: the agent would use "
+                    'the workspace key (set it to "true")'
+                )
+    elif r.type == HELM_RELEASE and chart_name(r.props.get("chart")) == AIRFLOW_CHART:
+        ingress = known_at(r.props, "values", "ingress")
+        for key, spec in ingress.items() if isinstance(ingress, Mapping) else []:
+            if not isinstance(spec, Mapping) or spec.get("enabled") is not True:
+                continue
+            for host in spec.get("hosts") or []:
+                tls = lookup(host, "tls") if isinstance(host, Mapping) else None
+                if is_unknown(tls) or (
+                    isinstance(tls, Mapping) and (is_unknown(tls.get("enabled")) or is_unknown(tls.get("secretName")))
+                ):
+                    continue  # judged on `up`
+                settings: Mapping[str, Any] = tls if isinstance(tls, Mapping) else {}
+                if not (settings.get("enabled") is True and _nonempty_str(settings.get("secretName"))):
+                    name = lookup(host, "name") if isinstance(host, Mapping) else host
+                    out.append(
+                        f"Airflow release {r.name}: ingress.{key} serves {name!r} without TLS (hosts[].tls enabled "
+                        "with a secretName): logins and the API would cross the network in clear"
+                    )
+    return out
+
+
 # ---------------------------------------------------------------------------- the pack
 POLICIES: tuple[Policy, ...] = (
     Policy(
@@ -863,6 +917,12 @@ POLICIES: tuple[Policy, ...] = (
         "In a production stack, Key Vault and storage refuse public network access: only their private endpoints "
         "reach them.",
         resource_check=check_private_paas,
+    ),
+    Policy(
+        "production-observed",
+        "In a production stack, the cluster's metrics go to managed Prometheus and its container logs to Log "
+        "Analytics (Entra ID, no workspace key), and an Airflow UI behind an Ingress serves TLS only.",
+        resource_check=check_observed,
     ),
 )
 

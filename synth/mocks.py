@@ -69,6 +69,24 @@ def _token(*parts: str, length: int = 24, alphabet: str = "abcdefghijklmnopqrstu
     return "".join(alphabet[b % len(alphabet)] for b in stream[:length])
 
 
+# Monitoring resources answered alike: type -> (the input naming it, its ARM provider type).
+_MONITORING_TYPES: dict[str, tuple[str, str]] = {
+    "azure-native:operationalinsights:Workspace": ("workspaceName", "Microsoft.OperationalInsights/workspaces"),
+    "azure-native:monitor:AzureMonitorWorkspace": ("azureMonitorWorkspaceName", "Microsoft.Monitor/accounts"),
+    "azure-native:monitor:DataCollectionEndpoint": (
+        "dataCollectionEndpointName",
+        "Microsoft.Insights/dataCollectionEndpoints",
+    ),
+    "azure-native:monitor:DataCollectionRule": ("dataCollectionRuleName", "Microsoft.Insights/dataCollectionRules"),
+    "azure-native:alertsmanagement:PrometheusRuleGroup": (
+        "ruleGroupName",
+        "Microsoft.AlertsManagement/prometheusRuleGroups",
+    ),
+    "azure-native:monitor:MetricAlert": ("ruleName", "Microsoft.Insights/metricAlerts"),
+    "azure-native:dashboard:Grafana": ("workspaceName", "Microsoft.Dashboard/grafana"),
+}
+
+
 def _arm_id(rg: str, provider: str, name: str) -> str:
     return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/{provider}/{name}"
 
@@ -262,10 +280,103 @@ TLS_PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 TLS_PRIVATE_OUTPUTS = ("privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8")
 
 
+TLS_SELF_SIGNED_CERT = "tls:index/selfSignedCert:SelfSignedCert"
+# When the mocks' certificates start (a fixed instant: synth output is byte-identical run to run).
+TLS_NOT_BEFORE = "2026-01-01T00:00:00Z"
+
+
+def _ecdsa_p256_key(name: str) -> dict[str, Any]:
+    """A REAL P-256 key, its scalar derived from the resource name (deterministic), in the
+    forms the provider answers (its privateKeyPem is the traditional 'EC PRIVATE KEY')."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    scalar = int.from_bytes(hashlib.sha256(f"tls/{name}".encode()).digest(), "big") % (2**255) + 1
+    key = ec.derive_private_key(scalar, ec.SECP256R1())
+    enc, fmt, none = serialization.Encoding, serialization.PrivateFormat, serialization.NoEncryption()
+    return {
+        "algorithm": "ECDSA",
+        "ecdsaCurve": "P256",
+        "rsaBits": 2048,
+        "privateKeyOpenssh": key.private_bytes(enc.PEM, fmt.OpenSSH, none).decode(),
+        "privateKeyPem": key.private_bytes(enc.PEM, fmt.TraditionalOpenSSL, none).decode(),
+        "privateKeyPemPkcs8": key.private_bytes(enc.PEM, fmt.PKCS8, none).decode(),
+        "publicKeyPem": key.public_key()
+        .public_bytes(enc.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode(),
+    }
+
+
+def tls_self_signed_cert(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A REAL self-signed certificate for the request's key, subject and DNS names, valid
+    from TLS_NOT_BEFORE for validityPeriodHours, signed deterministically (RFC 6979)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    # the key arrives as a secret (its wire form, or wrapped)
+    key_pem = str(unwrap(decode_wire(inputs["privateKeyPem"])))
+    key: Any = serialization.load_pem_private_key(key_pem.encode(), None)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, inputs["subject"]["commonName"])])
+    start = datetime.datetime.fromisoformat(TLS_NOT_BEFORE)
+    end = start + datetime.timedelta(hours=int(inputs["validityPeriodHours"]))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(int.from_bytes(hashlib.sha256(subject.rfc4514_string().encode()).digest()[:16], "big"))
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in inputs.get("dnsNames") or []]), False)
+        .sign(key, hashes.SHA256(), ecdsa_deterministic=True if isinstance(key, ec.EllipticCurvePrivateKey) else None)
+    )
+    return {
+        "certPem": cert.public_bytes(serialization.Encoding.PEM).decode(),
+        "validityStartTime": TLS_NOT_BEFORE,
+        "validityEndTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "readyForRenewal": False,
+    }
+
+
+def _ec_private_scalar(state: Mapping[str, Any]) -> bytes | None:
+    """The private scalar of an ECDSA key's state (32 bytes for P-256); None for other keys."""
+    if state.get("algorithm") != "ECDSA":
+        return None
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = serialization.load_pem_private_key(str(state["privateKeyPem"]).encode(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key.private_numbers().private_value.to_bytes((key.curve.key_size + 7) // 8, "big")
+
+
+def _private_lines(pem: str, secret_bytes: bytes | None) -> list[str]:
+    """The base64 lines of a PEM (or OpenSSH) block that carry private material: every one
+    (None), or those whose bytes overlap `secret_bytes` inside the decoded body."""
+    lines = [line for line in pem.splitlines() if line and "-----" not in line]
+    if secret_bytes is None:
+        return lines
+    body = base64.b64decode("".join(lines))
+    start = body.find(secret_bytes)
+    if start < 0:
+        return lines  # not found: keep every line (never fewer than before)
+    end, out, pos = start + len(secret_bytes), [], 0
+    for line in lines:
+        first, last = pos * 3 // 4, -(-(pos + len(line)) * 3 // 4)
+        if first < end and last > start:
+            out.append(line)
+        pos += len(line)
+    return out
+
+
 def tls_private_key(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """A REAL ed25519 key, its seed derived from the resource name (deterministic), in every
-    form the provider answers (OpenSSH and PEM, fingerprints); the provider's other
-    algorithms (RSA, ECDSA) are refused, as this program never asks for them."""
+    """A REAL ed25519 or ECDSA P-256 key, derived from the resource name (deterministic), in
+    every form the provider answers (OpenSSH and PEM, fingerprints); RSA is refused (its
+    generation cannot be made deterministic here, and this program never asks for it)."""
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -273,8 +384,10 @@ def tls_private_key(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     algorithm = inputs.get("algorithm")
     if algorithm not in ("RSA", "ECDSA", "ED25519"):
         raise ProviderError(f"{where}: algorithm must be one of RSA, ECDSA, ED25519, got {algorithm!r}")
+    if algorithm == "ECDSA" and inputs.get("ecdsaCurve") == "P256":
+        return _ecdsa_p256_key(name)
     if algorithm != "ED25519":
-        raise ProviderError(f"{where}: the mocks answer ED25519 keys only, got {algorithm}")
+        raise ProviderError(f"{where}: the mocks answer ED25519 and ECDSA P256 keys only, got {algorithm}")
     key = ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(f"tls/{name}".encode()).digest())
     public = key.public_key()
     enc, fmt = serialization.Encoding, serialization.PrivateFormat
@@ -637,12 +750,14 @@ class AzureMocks(pulumi.runtime.Mocks):
         return value
 
     def _sensitive_key(self, state: dict[str, Any]) -> dict[str, Any]:
-        """A private key's state, its private forms (and each of their lines) recorded as sensitive."""
+        """A private key's state, its private forms (and each of their lines) recorded as
+        sensitive. An EC key's forms also carry its PUBLIC point, which a certificate for the
+        key carries too: of those, only the lines that encode the private scalar count."""
+        secret_bytes = _ec_private_scalar(state)
         for key in TLS_PRIVATE_OUTPUTS:
             self._sensitive(state[key])
-            for line in state[key].splitlines():
-                if "PRIVATE KEY" not in line:
-                    self._sensitive(line)
+            for line in _private_lines(state[key], secret_bytes):
+                self._sensitive(line)
         return state
 
     # ------------------------------------------------------------------ resources
@@ -669,6 +784,18 @@ class AzureMocks(pulumi.runtime.Mocks):
                     for uid in identity["userAssignedIdentities"]
                 }
                 state["identity"] = identity
+            routing = dict((inputs.get("ingressProfile") or {}).get("webAppRouting") or {})
+            if routing.get("enabled"):
+                # AKS makes the add-on's identity, webapprouting-<cluster>, in the node resource group
+                uid = f"webapprouting-{cname}"
+                routing["identity"] = {
+                    "clientId": _uuid("client", uid),
+                    "objectId": _uuid("principal", uid),
+                    "resourceId": _arm_id(
+                        f"MC_{rg}_{cname}_{loc}", "Microsoft.ManagedIdentity/userAssignedIdentities", uid
+                    ),
+                }
+                state["ingressProfile"] = {**inputs["ingressProfile"], "webAppRouting": routing}
             return _arm_id(rg, "Microsoft.ContainerService/managedClusters", cname), state
         if typ == "azure-native:managedidentity:UserAssignedIdentity":
             iname = inputs.get("resourceName", name)
@@ -734,6 +861,9 @@ class AzureMocks(pulumi.runtime.Mocks):
             return f"{name}-id", state
         if typ == TLS_PRIVATE_KEY:
             state.update(self._sensitive_key(tls_private_key(name, inputs)))
+            return f"{name}-id", state
+        if typ == TLS_SELF_SIGNED_CERT:
+            state.update(tls_self_signed_cert(inputs))
             return f"{name}-id", state
         if typ == "azure-native:storage:ManagementPolicy":
             acct = inputs.get("accountName", "account")
@@ -805,6 +935,33 @@ class AzureMocks(pulumi.runtime.Mocks):
                 "status": "deployed",
             }
             return f"{inputs.get('namespace', 'default')}/{inputs.get('name', name)}", state
+        monitoring = _MONITORING_TYPES.get(typ)
+        if monitoring is not None:
+            key, provider_type = monitoring
+            rname = inputs.get(key, name)
+            state.update(name=rname, provisioningState="Succeeded")
+            if typ == "azure-native:operationalinsights:Workspace":
+                state["customerId"] = _uuid("law-customer", rg, rname)
+            if typ == "azure-native:monitor:AzureMonitorWorkspace":
+                state["metrics"] = {
+                    "internalId": f"mac_{_uuid('amw', rg, rname)}",
+                    "prometheusQueryEndpoint": (
+                        f"https://{rname}-{_token('amw', rname, length=4)}.{loc}.prometheus.monitor.azure.com"
+                    ),
+                }
+                state["accountId"] = _uuid("amw-account", rg, rname)
+            if typ == "azure-native:dashboard:Grafana":
+                identity = dict(inputs.get("identity") or {})
+                identity.update(principalId=_uuid("grafana-principal", rname), tenantId=TENANT_ID)
+                state["identity"] = identity
+                props = dict(inputs.get("properties") or {})
+                props["endpoint"] = f"https://{rname}-{_token('grafana', rname, length=8)}.{loc[:3]}.grafana.azure.com"
+                state["properties"] = props
+            return _arm_id(rg, provider_type, rname), state
+        if typ == "azure-native:monitor:DataCollectionRuleAssociation":
+            aname = inputs.get("associationName", name)
+            state.update(name=aname)
+            return f"{inputs['resourceUri']}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{aname}", state
         if typ.startswith("kubernetes:"):
             meta = dict(inputs.get("metadata") or {})
             meta.setdefault("name", name)

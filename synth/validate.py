@@ -1132,6 +1132,9 @@ def check_charts(
     check_chart_images(rendered.charts, report, registry, mirrors)
     check_chart_logs_volume(rendered, report)
     check_remote_logs(result, rendered, report)
+    from synth.operate_checks import check_operate
+
+    check_operate(result, rendered, report)
     check_chart_hardening(rendered, report)
     check_chart_credentials(result, rendered, report)
 

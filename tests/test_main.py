@@ -20,24 +20,8 @@ from synth.runner import ResourceRecord, RunResult, run_stack
 from tests.conftest import DistinctRun
 from tests.helpers import deps_of, render_release, secret_paths, unmarked_leaks, workloads
 
-OUTPUT_CONTRACT = {
-    "resourceGroupName",
-    "clusterName",
-    "clusterResourceGroup",
-    "oidcIssuerUrl",
-    "kubeconfig",
-    "namespace",
-    "serviceAccountName",
-    "identityClientId",
-    "identityPrincipalId",
-    "keyVaultName",
-    "keyVaultUri",
-    "logsStorageAccount",
-    "logsContainer",
-    "airflowReleaseName",
-    "airflowUiPortForward",
-    "adminCredentialsSecret",
-}
+# The outputs each stack file exports: the contract's tables (tests/test_outputs_contract.py).
+from tests.test_outputs_contract import CONTRACT
 
 
 @pytest.fixture
@@ -192,7 +176,7 @@ def test_no_generated_secret_reaches_an_input_or_output_unmarked(dev: RunResult)
 
 
 def test_stack_outputs_are_the_documented_contract(dev: RunResult) -> None:
-    assert set(dev.outputs) == OUTPUT_CONTRACT
+    assert set(dev.outputs) == set(CONTRACT["dev"])
     assert dev.outputs["kubeconfig"][1] is True
     assert [k for k, (_, secret) in dev.outputs.items() if secret] == ["kubeconfig"]
     values = {k: v for k, (v, _) in dev.outputs.items()}
@@ -258,7 +242,7 @@ def test_stack_has_no_violation_and_no_leak(stack: str) -> None:
     assert evaluate(resources, PolicyConfig(registry=settings.registry_server), result.outputs) == []
     assert result.mocks.sensitive_values
     assert unmarked_leaks(result) == []
-    assert set(result.outputs) == OUTPUT_CONTRACT
+    assert set(result.outputs) == set(CONTRACT[stack])
     release = next(r for r in result.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")
     assert release.inputs["values"]["executor"] == settings.executor
 
@@ -277,11 +261,15 @@ HOLDS_DATA = frozenset(
 )
 LOGS_VOLUME = frozenset({"kubernetes:core/v1:PersistentVolume", "kubernetes:core/v1:PersistentVolumeClaim"})
 MANAGED_DATABASE = frozenset({"azure-native:dbforpostgresql:Server", "azure-native:dbforpostgresql:Database"})
+# prod's monitoring: the Log Analytics (container logs) and Azure Monitor (metrics) workspaces
+MONITORING_STORES = frozenset(
+    {"azure-native:operationalinsights:Workspace", "azure-native:monitor:AzureMonitorWorkspace"}
+)
 # prod as its stack file says (a managed database, remote logs), and prod on the bundled
 # database with the logs volume (the article's choices, under prod's protection)
 PROD_VARIANTS = {
-    "prod": ({}, HOLDS_DATA | MANAGED_DATABASE),
-    "prod-bundled-pv": ({"databaseMode": "bundled", "logsMode": "pv"}, HOLDS_DATA | LOGS_VOLUME),
+    "prod": ({}, HOLDS_DATA | MANAGED_DATABASE | MONITORING_STORES),
+    "prod-bundled-pv": ({"databaseMode": "bundled", "logsMode": "pv"}, HOLDS_DATA | LOGS_VOLUME | MONITORING_STORES),
 }
 _PROD_RUNS: dict[str, RunResult] = {}
 
@@ -337,7 +325,7 @@ def test_prod_without_protection_fails_the_policy(
     out = capsys.readouterr().out
     # one violation for each resource that holds data (the protected run names them)
     stateful = [r for r in _prod_variant(variant, prod_run).records if r.type in holds_data]
-    assert out.count("MANDATORY [stateful-resources-protected]") == len(stateful) == 7
+    assert out.count("MANDATORY [stateful-resources-protected]") == len(stateful) == 9
     for r in stateful:
         assert f"{r.type.rsplit(':', 1)[-1]} {r.name} holds data in stack 'prod' but is not protected" in out, r.name
     assert "Vault keyvault-vault holds data in stack 'prod' but is not protected" in out
@@ -410,7 +398,7 @@ def test_synth_lists_what_is_protected(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["prod", "--json", "--no-write"]) == 0
     protected = json.loads(capsys.readouterr().out)["protected"]
     assert "azure-native:keyvault:Vault keyvault-vault" in protected
-    assert len(protected) == 7
+    assert len(protected) == 9
     assert main(["dev", "--json", "--no-write"]) == 0
     assert json.loads(capsys.readouterr().out)["protected"] == []
 

@@ -49,9 +49,20 @@ COMMON: dict[str, tuple[OutputType, bool]] = {
 }
 
 # One table per stack file: a stack whose outputs differ gets its own literal table.
+# prod operates: monitoring, Container Insights, Grafana and the UI over TLS.
+OPERATE: dict[str, tuple[OutputType, bool]] = {
+    "airflowUiUrl": (str, PLAIN),
+    "airflowUiCertificate": (str, PLAIN),
+    "azureMonitorWorkspaceId": (str, PLAIN),
+    "prometheusQueryEndpoint": (str, PLAIN),
+    "alertRuleGroups": (list, PLAIN),
+    "logAnalyticsWorkspaceId": (str, PLAIN),
+    "grafanaEndpoint": (str, PLAIN),
+}
+
 CONTRACT: dict[str, dict[str, tuple[OutputType, bool]]] = {
     "dev": COMMON,
-    "prod": COMMON,
+    "prod": {**COMMON, **OPERATE},
 }
 
 # Outputs the program exports only under a configuration no stack file above uses:

@@ -151,7 +151,11 @@ def test_every_shared_name_the_stack_registers_is_the_plans(stack: str) -> None:
         refs = {d["secretKey"]: d["remoteRef"]["key"] for d in external[target]["data"]}
         assert refs == dict(source.data), target
     vault_secrets = {r.inputs["secretName"] for r in result.by_type("azure-native:keyvault:Secret")}
-    assert vault_secrets == {kv for source in plan.secrets.values() for kv in source.data.values()}
+    # ... plus, with uiIngress, the UI's certificate, which the application routing add-on reads
+    from plan import UI_CERTIFICATE_SECRET
+
+    ui_certificate = {UI_CERTIFICATE_SECRET} if plan.ui_ingress else set()
+    assert vault_secrets == {kv for source in plan.secrets.values() for kv in source.data.values()} | ui_certificate
     assert releases["airflow"]["name"] == plan.airflow_release
     assert releases["airflow"]["namespace"] == plan.namespace
     assert releases["airflow"]["version"] == plan.profile.chart_version

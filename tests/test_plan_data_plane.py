@@ -124,3 +124,12 @@ def test_the_managed_metadata_connection_requires_tls_and_uses_the_builtin_pgbou
 def test_only_the_managed_database_gets_a_mixed_case_admin_password() -> None:
     assert DATABASE_ADMIN_PASSWORD_SECRET in plan_for(networkMode="create", databaseMode="managed").generated_passwords
     assert DATABASE_ADMIN_PASSWORD_SECRET not in plan_for().generated_passwords
+
+
+def test_the_pgbouncer_metrics_parameter_is_microsofts_and_only_set_with_monitoring() -> None:
+    """The PgBouncer alert reads metrics the server emits only with Microsoft's parameter on."""
+    name = PGBOUNCER["metrics_parameter"]["value"]
+    assert server_parameters(True, pgbouncer_metrics=True)[name] == "on"
+    assert name not in server_parameters(True)
+    # without the built-in PgBouncer there is nothing to measure
+    assert name not in server_parameters(False, pgbouncer_metrics=True)

@@ -184,7 +184,7 @@ def test_prose_reads_as_a_message_and_names_do_not() -> None:
 def test_relevant_tests_follow_imports_and_whole_program_runs() -> None:
     tests = mutation.TestMap(ROOT)
     mirror, near, far = tests.relevant("components/cluster.py")
-    assert mirror == ["tests/components/test_cluster.py"]
+    assert sorted(mirror) == ["tests/components/test_cluster.py", "tests/components/test_cluster_addons.py"]
     assert "tests/test_main.py" in near + far  # runs the whole program
     mirror, near, far = tests.relevant("policy/rules.py")
     assert mirror == ["tests/policy/test_rules.py"]

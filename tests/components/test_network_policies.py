@@ -60,7 +60,11 @@ def ingress_sources(objs: Objects, target: str) -> set[str] | None:
             if not peers:
                 allowed.add("*")
             for peer in peers or []:
-                if set(peer) != {"podSelector"}:
+                named = (peer.get("namespaceSelector") or {}).get("matchLabels") or {}
+                if set(peer) == {"namespaceSelector"} and set(named) == {"kubernetes.io/metadata.name"}:
+                    # one whole namespace, by the name label Kubernetes sets (not a wildcard)
+                    allowed.add(f"namespace/{named['kubernetes.io/metadata.name']}")
+                elif set(peer) != {"podSelector"}:
                     allowed.add("*")
                 else:
                     allowed |= {where for where, labels in pods.items() if selects(peer["podSelector"], labels)}
@@ -155,6 +159,19 @@ def test_prod_runs_no_database_in_the_namespace_and_lets_airflow_reach_the_manag
     assert _release(prod_run).inputs["values"]["data"]["metadataSecretName"] == "airflow-metadata-connection"
     assert [where for where in pods if egress_isolated(objs, where)] == []
     assert _default_deny(prod_run)["spec"]["policyTypes"] == ["Ingress"]
+
+
+def test_only_the_ui_admits_the_ingress_controllers_namespace(prod_run: RunResult) -> None:
+    """uiIngress: the application routing add-on's NGINX pods (namespace app-routing-system)
+    reach the UI, and no other pod; no other namespace reaches any pod."""
+    objs = _prod(prod_run)
+    admitted = {
+        where: {a for a in (ingress_sources(objs, where) or set()) if a.startswith("namespace/")}
+        for where in pod_labels(objs)
+    }
+    assert {where: a for where, a in admitted.items() if a} == {
+        _component(objs, "api-server"): {"namespace/app-routing-system"}
+    }
 
 
 def test_airflow_3s_task_execution_api_reaches_every_airflow_pod_in_prod(prod_run: RunResult) -> None:

@@ -133,6 +133,9 @@ STORAGE_SIZES = (
 )
 DATABASE_HA = "must be 'Disabled', 'SameZone' or 'ZoneRedundant'"
 BACKUP_DAYS = "must be a whole number from 7 to 35"
+OWN_ADDON = "needs clusterMode=create: it turns on a cluster add-on"
+ACTION_GROUP = "must be an Azure Monitor action group resource ID"
+ACTION_GROUP_ID = f"{SUB}/resourceGroups/ops-rg/providers/Microsoft.Insights/actionGroups/airflow-oncall"
 WINDOW = "must be a weekly start time in UTC, '<day> HH:MM' with day Sun, Mon, Tue, Wed, Thu, Fri or Sat"
 ADMIN_LOGIN = "must be a PostgreSQL administrator login: 1-63 letters, digits and '_', starting with a letter"
 RESERVED_LOGIN = (
@@ -1354,6 +1357,103 @@ CASES: list[Case] = [
         "must be at least 2 with highAvailability",
         shown="1",
     ),
+    # ---- operate: monitoring, Container Insights, Grafana, UI over TLS
+    bad("monitoring-yes", "monitoring", "yes", BOOL),
+    conflict(
+        "monitoring-on-an-existing-cluster",
+        {**EXISTING_CLUSTER, "monitoring": "true"},
+        "monitoring",
+        OWN_ADDON,
+        shown="true",
+    ),
+    bad("containerInsights-on", "containerInsights", "on", BOOL),
+    conflict(
+        "containerInsights-on-an-existing-cluster",
+        {**EXISTING_CLUSTER, "containerInsights": "true"},
+        "containerInsights",
+        OWN_ADDON,
+        shown="true",
+    ),
+    bad("logAnalyticsRetentionDays-29", "logAnalyticsRetentionDays", "29", "must be a whole number from 30 to 730"),
+    bad("logAnalyticsRetentionDays-731", "logAnalyticsRetentionDays", "731", "must be a whole number from 30 to 730"),
+    bad("managedGrafana-empty", "managedGrafana", "", BOOL),
+    conflict(
+        "managedGrafana-without-monitoring",
+        {"managedGrafana": "true"},
+        "managedGrafana",
+        "needs monitoring=true",
+        shown="true",
+    ),
+    bad("grafanaAdminGroupObjectId-name", "grafanaAdminGroupObjectId", "platform-team", "a GUID"),
+    conflict(
+        "grafanaAdminGroupObjectId-without-grafana",
+        {"grafanaAdminGroupObjectId": "5b6c3a1e-9d5f-4c2b-8f0e-2a7d9c1b3e4f"},
+        "grafanaAdminGroupObjectId",
+        "only with managedGrafana=true",
+    ),
+    bad("alertActionGroupId-name", "alertActionGroupId", "oncall", ACTION_GROUP),
+    bad(
+        "alertActionGroupId-wrong-provider",
+        "alertActionGroupId",
+        f"{SUB}/resourceGroups/ops/providers/Microsoft.Network/actionGroups/oncall",
+        ACTION_GROUP,
+    ),
+    bad("alertActionGroupId-newline", "alertActionGroupId", ACTION_GROUP_ID + "\n", CONTROL),
+    conflict(
+        "alertActionGroupId-without-monitoring",
+        {"alertActionGroupId": ACTION_GROUP_ID},
+        "alertActionGroupId",
+        "only with monitoring=true",
+    ),
+    bad("uiIngress-unknown", "uiIngress", "nginx", "must be 'none', 'internal' or 'public'"),
+    conflict(
+        "uiIngress-without-host", {"uiIngress": "public"}, "uiHost", "is required with uiIngress=public", shown='""'
+    ),
+    conflict(
+        "uiIngress-internal-on-the-aks-managed-network",
+        {"uiIngress": "internal", "uiHost": "airflow.example.com"},
+        "uiIngress",
+        "internal needs networkMode create or existing",
+    ),
+    conflict(
+        "uiIngress-on-an-existing-cluster",
+        {**EXISTING_CLUSTER, "uiIngress": "public", "uiHost": "airflow.example.com"},
+        "uiIngress",
+        OWN_ADDON,
+    ),
+    conflict(
+        "uiIngress-with-an-access-policy-vault",
+        {"uiIngress": "public", "uiHost": "airflow.example.com", "keyVaultAuthorization": "accessPolicy"},
+        "uiIngress",
+        "needs keyVaultAuthorization=rbac",
+    ),
+    bad("uiHost-without-ingress", "uiHost", "airflow.example.com", "only with uiIngress internal or public"),
+    conflict("uiHost-one-label", {"uiIngress": "public", "uiHost": "airflow"}, "uiHost", "fully qualified"),
+    conflict("uiHost-wildcard", {"uiIngress": "public", "uiHost": "*.example.com"}, "uiHost", "no wildcard"),
+    conflict("uiHost-uppercase", {"uiIngress": "public", "uiHost": "Airflow.example.com"}, "uiHost", "lowercase"),
+    conflict("uiHost-ip", {"uiIngress": "public", "uiHost": "10.0.0.4"}, "uiHost", "no IP address"),
+    conflict("uiHost-with-port", {"uiIngress": "public", "uiHost": "airflow.example.com:443"}, "uiHost", "no port"),
+    bad("uiCertificate-unknown", "uiCertificate", "letsencrypt", "must be 'generated' or 'imported'"),
+    conflict(
+        "uiCertificate-imported-without-pem",
+        {"uiIngress": "public", "uiHost": "airflow.example.com", "uiCertificate": "imported"},
+        "uiCertificatePem",
+        "is required with uiCertificate=imported",
+        shown="[secret]",
+    ),
+    # a private key: never shown, and refused in plain text (not set with --secret)
+    conflict(
+        "uiCertificatePem-not-pem",
+        {
+            "uiIngress": "public",
+            "uiHost": "airflow.example.com",
+            "uiCertificate": "imported",
+            "uiCertificatePem": "hunter2-not-a-pem",
+        },
+        "uiCertificatePem",
+        "must be a secret value",
+        shown="[secret]",
+    ),
     # ---- unknown key
     Case("typo-exectuor", {"exectuor": "LocalExecutor"}, "exectuor", "did you mean airflow-aks:executor?"),
     Case("typo-nodecount-lowercase", {"nodecount": "3"}, "nodecount", "did you mean airflow-aks:nodeCount?"),
@@ -1735,6 +1835,9 @@ def test_database_and_private_network_keys_survive_hostile_values_where_their_cr
 # Settings on which every branch of every cross-check runs (conflicting ones among them).
 _CHECK_BASES: list[dict[str, Any]] = [
     {},
+    {"cluster_mode": "existing", "monitoring": True, "container_insights": True, "ui_ingress": "public"},
+    {"managed_grafana": True, "alert_action_group_id": "x", "grafana_admin_group_object_id": "x"},
+    {"ui_ingress": "internal", "ui_certificate": "imported", "ui_certificate_pem": "x"},
     {"cluster_mode": "existing", "cluster_name": "corp-aks", "cluster_resource_group": "corp-rg"},
     {"cluster_mode": "existing", "cluster_name": "corp-aks"},
     {"cluster_resource_group": "aks-rg"},

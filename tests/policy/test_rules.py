@@ -202,10 +202,18 @@ def _prod_aks(**changes: Any) -> PolicyResource:
         "securityProfile": {"workloadIdentity": {"enabled": True}},
         "networkProfile": {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkPolicy": "cilium"},
         "agentPoolProfiles": [{"name": "system", "vnetSubnetID": f"{SUB}/resourceGroups/rg/providers/x/subnets/a"}],
+        "azureMonitorProfile": {"metrics": {"enabled": True}},
+        "addonProfiles": {"omsagent": {"enabled": True, "config": {"useAADAuth": "true"}}},
     }
     props.update(changes)
     props = {k: v for k, v in props.items() if v is not None}
     return PolicyResource(f"urn:pulumi:prod::airflow-aks::{MANAGED_CLUSTER}::aks", MANAGED_CLUSTER, "aks", props, True)
+
+
+def _aks_in(stack: str, **changes: Any) -> PolicyResource:
+    """_prod_aks's cluster, in `stack`."""
+    prod = _prod_aks(**changes)
+    return _in(stack, MANAGED_CLUSTER, "aks", dict(prod.props))
 
 
 def _add(resource: PolicyResource) -> Callable[[list[PolicyResource]], None]:
@@ -289,6 +297,14 @@ def _airflow(stack: str, **postgresql: Any) -> PolicyResource:
         "values": values,
     }
     return _in(stack, HELM_RELEASE, "airflow-prod", props)
+
+
+def _airflow_ui(stack: str, **tls: Any) -> PolicyResource:
+    """The Airflow release with its UI behind an Ingress; `tls` replaces the host's tls."""
+    release = _airflow(stack)
+    host = {"name": "airflow.prod.internal", "tls": tls or {"enabled": True, "secretName": "keyvault-airflow-ingress"}}
+    release.props["values"]["ingress"] = {"apiServer": {"enabled": True, "hosts": [host]}}
+    return release
 
 
 def _production(stack: str = "prod") -> list[PolicyResource]:
@@ -375,6 +391,26 @@ PRODUCTION_VIOLATIONS: list[tuple[str, str, Make]] = [
         lambda s: _kv_secret(s, "logs-kv-account-key", secretName=None),
     ),
     ("production-no-shared-key", "accountKey in camelCase", lambda s: _kv_secret(s, secretName="logsAccountKey")),
+    # 14. observed, TLS
+    ("production-observed", "no managed Prometheus", lambda s: _aks_in(s, azureMonitorProfile=None)),
+    (
+        "production-observed",
+        "managed Prometheus off",
+        lambda s: _aks_in(s, azureMonitorProfile={"metrics": {"enabled": False}}),
+    ),
+    ("production-observed", "no Container Insights", lambda s: _aks_in(s, addonProfiles=None)),
+    (
+        "production-observed",
+        "Container Insights off",
+        lambda s: _aks_in(s, addonProfiles={"omsagent": {"enabled": False}}),
+    ),
+    (
+        "production-observed",
+        "Container Insights with the workspace key",
+        lambda s: _aks_in(s, addonProfiles={"omsagent": {"enabled": True, "config": {"useAADAuth": "false"}}}),
+    ),
+    ("production-observed", "UI ingress without TLS", lambda s: _airflow_ui(s, enabled=False)),
+    ("production-observed", "UI ingress TLS without a Secret", lambda s: _airflow_ui(s, enabled=True)),
     # 13. private PaaS
     ("production-private-paas", "vault public (the SDK's default)", lambda s: _vault(s, publicNetworkAccess="enabled")),
     ("production-private-paas", "vault public by default", lambda s: _vault(s, publicNetworkAccess=None)),
@@ -411,6 +447,14 @@ PRODUCTION_COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]
         _add(_kv_secret("prod", "kv-account-name", secretName="AKS-AIRFLOW-LOGS-STORAGE-ACCOUNT-NAME")),
     ),
     ("production-private-paas", "vault and storage private", _extend(_production())),
+    ("production-observed", "metrics, container logs with Entra ID", _extend(_production())),
+    ("production-observed", "the UI over TLS", _add(_airflow_ui("prod"))),
+    (
+        "production-observed",
+        "add-ons not known yet",
+        _add(_aks_in("prod", azureMonitorProfile=Unknown(), addonProfiles=Unknown())),
+    ),
+    ("production-observed", "the UI's TLS not known yet", _add(_airflow_ui("prod", enabled=Unknown()))),
     (
         "production-private-paas",
         "vault private, as the portal spells it",
@@ -459,7 +503,7 @@ PRODUCTION_COMPLIANT: list[tuple[str, str, Callable[[list[PolicyResource]], Any]
 
 # ------------------------------------------------------------------------------ the pack itself
 def test_policies_are_named_uniquely_with_one_line_rationales() -> None:
-    assert len(POLICY_NAMES) == len(POLICIES) == 13
+    assert len(POLICY_NAMES) == len(POLICIES) == 14
     for policy in POLICIES:
         assert policy.rationale.strip(), policy.name
         assert "\n" not in policy.rationale, policy.name
@@ -1174,7 +1218,12 @@ def test_stack_outputs_with_credentials_must_be_secret(outputs: dict[str, tuple[
 
 
 # ------------------------------------------------------------------------------ production rules
-PRODUCTION_POLICIES = {"production-managed-database", "production-no-shared-key", "production-private-paas"}
+PRODUCTION_POLICIES = {
+    "production-managed-database",
+    "production-no-shared-key",
+    "production-private-paas",
+    "production-observed",
+}
 
 
 def test_a_production_stack_as_planned_passes_every_policy() -> None:

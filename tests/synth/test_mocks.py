@@ -424,3 +424,39 @@ def test_the_whole_program_calls_only_checked_invokes(dev_run: Any, prod_run: An
         assert tokens <= set(mocks.invoke_signatures())
         for token, args in run.mocks.invokes:
             assert mocks.invoke_failures(mocks.invoke_signatures()[token], args) == [], token
+
+
+def test_an_ec_keys_sensitive_lines_are_the_ones_that_carry_its_private_scalar() -> None:
+    """An EC key's PEM also carries its public point, which its certificate carries too: only
+    the lines encoding the private scalar are secret (else a public certificate would count as
+    a leak), and every such line is (else a leaked scalar would go unseen)."""
+    import base64
+
+    from synth.mocks import _ec_private_scalar, _private_lines, tls_private_key, tls_self_signed_cert
+
+    state = tls_private_key("ui-key", {"algorithm": "ECDSA", "ecdsaCurve": "P256"})
+    scalar = _ec_private_scalar(state)
+    assert scalar is not None
+    assert len(scalar) == 32
+    cert = tls_self_signed_cert(
+        {
+            "privateKeyPem": state["privateKeyPem"],
+            "subject": {"commonName": "airflow.example.test"},
+            "dnsNames": ["airflow.example.test"],
+            "validityPeriodHours": 24,
+        }
+    )["certPem"]
+    for form in ("privateKeyPem", "privateKeyPemPkcs8", "privateKeyOpenssh"):
+        pem = state[form]
+        every = _private_lines(pem, None)
+        chosen = _private_lines(pem, scalar)
+        assert chosen, form
+        assert set(chosen) <= set(every)
+        body = "".join(every)
+        offset = base64.b64decode(body).find(scalar)
+        # the chosen lines are exactly the ones whose characters encode the scalar's bytes
+        covering = body[offset * 4 // 3 : -(-(offset + 32) * 4 // 3)]
+        assert covering in "".join(chosen), form
+        assert not [line for line in chosen if line in cert], form
+    # not an EC key: every line stays sensitive
+    assert _ec_private_scalar({"algorithm": "ED25519"}) is None
