@@ -1,11 +1,14 @@
 """python -m synth <stack>: render and validate a whole stack offline (like `cdk synth`).
 
 Exit codes: 0 valid; 1 validation (or the program) failed; 2 bad usage or bad config.
+With --diff REV (synth/diff.py): 0 nothing refused; 1 a stateful resource would be replaced or
+deleted (unless --allow-replace names it) or a side failed to render; 2 bad usage (a bad rev).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -101,19 +104,75 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="never download a missing reference schema (same as AIRFLOW_AKS_OFFLINE=1)",
     )
+    p.add_argument(
+        "--diff",
+        metavar="REV",
+        help="compare with the stack at git revision REV (rendered in a temporary worktree): what is created, "
+        "updated, deleted and REPLACED; --out then names the report file",
+    )
+    p.add_argument(
+        "--allow-replace",
+        metavar="URN_OR_TYPE",
+        action="append",
+        default=[],
+        help="with --diff: accept replacing or deleting this stateful resource (a URN or a type token; repeatable)",
+    )
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="simulate `pulumi up` from zero: the schedule of the dependency graph with per-type durations "
+        "(synth/durations.yaml): makespan, critical path (each edge explained), serial sum",
+    )
+    p.add_argument("--plan-out", type=Path, metavar="FILE", help="with --plan: write the schedule as a Mermaid gantt")
+    p.add_argument(
+        "--parallel",
+        type=int,
+        metavar="N",
+        help="with --plan: resource operations at once (default: Pulumi's, 4 x this machine's CPUs)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        help="with --diff: text (default) or markdown (a pull-request comment)",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """synth's entry point: the cycle collector stays off while it runs (and is restored after,
+    for a caller in the same process). What synth builds (the SDKs' modules and classes, the
+    records, the parsed reference files) lives until exit; each full collection would rescan
+    it all (bench/synth_bench.py measured them at a fifth of the time), for little garbage."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _main(argv)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     started = time.perf_counter()
     if args.offline:
         os.environ[OFFLINE_VAR] = "1"
+    if not args.diff and (args.allow_replace or args.format):
+        print("error: --allow-replace and --format need --diff REV", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.plan and (args.plan_out or args.parallel is not None):
+        print("error: --plan-out and --parallel need --plan", file=sys.stderr)
+        return EXIT_USAGE
+    if args.parallel is not None and args.parallel < 1:
+        print(f"error: --parallel {args.parallel}: must be 1 or more", file=sys.stderr)
+        return EXIT_USAGE
     try:
         config, settings, sensitive = configure(args.stack, args.stack_file)
     except UsageError as err:  # every line printable: nothing from a file can steer the terminal
         print("\n".join(printable(line, 10_000) for line in f"error: {err}".split("\n")), file=sys.stderr)
         return EXIT_USAGE
+    if args.diff:
+        return _diff(args, config, settings, sensitive)
     out = args.out or PROJECT_DIR / "build" / config.stack
     if not args.out and not out.resolve().is_relative_to((PROJECT_DIR / "build").resolve()):
         print(f"error: {out} is not inside build/: refusing to write there (give --out)", file=sys.stderr)
@@ -171,16 +230,20 @@ def main(argv: list[str] | None = None) -> int:
         summary.update(helmEngine=helm.engine_name(), helmRenders=releases, protected=protected)
         print(json.dumps(summary, indent=2))
     else:
-        print(tree(result))
-        print()
-        print(
+        from synth.output import Printer, finding_lines
+
+        say = Printer()
+        say(tree(result), "tree")
+        say()
+        say(
             f"Resources: {sum(rendered.counts.values())} ({len(rendered.manifests)} Kubernetes objects, "
-            f"{len(rendered.helm)} Helm releases)"
+            f"{len(rendered.helm)} Helm releases)",
+            "heading",
         )
         for typ, n in rendered.counts.items():
-            print(f"  {n:3d}  {typ}")
-        print()
-        print(f"Helm engine: {helm.engine_name() or 'none'}")
+            say(f"  {n:3d}  {typ}", "count")
+        say()
+        say(f"Helm engine: {helm.engine_name() or 'none'}", "heading")
         for release, info in releases.items():
             pods = info["podTemplates"]
             what = (
@@ -195,34 +258,92 @@ def main(argv: list[str] | None = None) -> int:
                 if info["rendered"]
                 else f"not rendered: {info['notRendered'] or info['error']}"
             )
-            print(f"  {release} ({info['chart']} {info['version']}): {what}")
+            say(f"  {release} ({info['chart']} {info['version']}): {what}", "release")
         for release, info in releases.items():
             if info["rbac"]:
-                print(f"RBAC rendered by {release}:")
-                print("\n".join(f"  {line}" for line in _rbac_lines(info["rbac"])))
-        print()
-        print("Data plane:")
-        print("\n".join(f"  {line}" for line in data_plane_lines(result)))
-        print(f"Protected (pulumi destroy stops before deleting them): {len(protected) or 'none'}")
+                say(f"RBAC rendered by {release}:", "heading")
+                say("\n".join(f"  {line}" for line in _rbac_lines(info["rbac"])), "rbac")
+        say()
+        say("Data plane:", "heading")
+        say("\n".join(f"  {line}" for line in data_plane_lines(result)), "data")
+        say("Operate:", "heading")
+        say("\n".join(f"  {line}" for line in operate_lines(result)), "data")
+        say(f"Protected (pulumi destroy stops before deleting them): {len(protected) or 'none'}", "heading")
         for name in protected:
-            print(f"  {name}")
-        print("Validated:")
+            say(f"  {name}")
+        say("Validated:", "heading")
         for kind, n in sorted(report.validated.items()):
-            print(f"  {n:3d}  {kind}")
-        print(f"Policy violations: {len(violations)}")
+            say(f"  {n:3d}  {kind}", "count")
+        if args.plan:
+            from synth.schedule import gantt, plan_lines
+
+            say()
+            say("\n".join(plan_lines(result, parallel=args.parallel)), "plan")
+            if args.plan_out:
+                args.plan_out.write_text(gantt(result, parallel=args.parallel))
+                say(f"Wrote the gantt to {args.plan_out}")
+        say(f"Policy violations: {len(violations)}", "heading")
         for v in violations:
-            print(f"  - {'MANDATORY' if v['mandatory'] else 'advisory'} [{v['policy']}] {v['urn']}: {v['message']}")
-        for f in report.warnings:
-            print(f"warning: {f}")
-        for f in report.errors:
-            print(f"error: {f}")
+            say(
+                f"  - {'MANDATORY' if v['mandatory'] else 'advisory'} [{v['policy']}] {v['urn']}: {v['message']}",
+                "violation",
+            )
+        # near-identical warnings as one line each (synth/output.py), every error on its own line
+        for line in finding_lines(report.findings):
+            say(line, "finding")
         if not args.no_write:
-            print(f"Wrote {len(written)} files to {out}")
-        print(
+            say(f"Wrote {len(written)} files to {out}")
+        say(
             f"synth {config.stack}: {'FAILED' if failed else 'OK'} in {elapsed:.2f}s "
-            f"({len(report.errors)} errors, {len(report.warnings)} warnings)"
+            f"({len(report.errors)} errors, {len(report.warnings)} warnings)",
+            "summary",
         )
     return EXIT_INVALID if failed else EXIT_OK
+
+
+def _diff(args: argparse.Namespace, config: StackConfig, settings: Any, sensitive: frozenset[str]) -> int:
+    """--diff REV: the stack at REV against the working tree (synth/diff.py), as text, markdown
+    or JSON, to stdout or to the file --out names."""
+    from synth.diff import DiffError, format_markdown, format_text, run_diff, summary_line, to_json
+    from synth.output import Printer
+
+    def emit(text: str, stream: Any) -> None:
+        print("\n".join(printable(line, 100_000) for line in text.split("\n")), file=stream, end="")
+
+    try:
+        result, hidden = run_diff(
+            args.diff, config, settings.kubernetes_version, sensitive, PROJECT_DIR, args.allow_replace
+        )
+    except DiffError as err:
+        emit(redact(f"error: {err}\n", sensitive), sys.stderr)
+        return err.code
+    matched = (
+        {e.urn for e in result.entries}
+        | {e.type for e in result.entries}
+        | {e.old_urn for e in result.entries if e.old_urn}
+    )
+    result.warnings += [
+        f"--allow-replace {a}: matches no resource in this diff" for a in args.allow_replace if a not in matched
+    ]
+    if args.json:
+        text = json.dumps(to_json(result), indent=2) + "\n"
+    elif args.format == "markdown":
+        text = format_markdown(result)
+    else:
+        text = format_text(result)
+    text = redact(text, hidden)
+    if args.out:
+        try:
+            args.out.write_text(text)
+        except OSError as err:
+            print(f"error: cannot write {args.out}: {err.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+        emit(redact(f"synth {config.stack} --diff: {summary_line(result)}; wrote {args.out}\n", hidden), sys.stdout)
+    elif not args.json and args.format != "markdown" and (say := Printer()).coloured:
+        say("\n".join(printable(line, 100_000) for line in text.removesuffix("\n").split("\n")), "diff")
+    else:
+        emit(text, sys.stdout)
+    return result.exit_code
 
 
 def data_plane_lines(result: Any) -> list[str]:
@@ -309,6 +430,68 @@ def data_plane_lines(result: Any) -> list[str]:
         for g in c.get("groupIds") or []
     )
     lines.append(f"private endpoints: {', '.join(groups) if groups else 'none (public endpoints)'}")
+    return lines
+
+
+def operate_lines(result: Any) -> list[str]:
+    """How the stack is operated, read from the registrations: metrics and alerts, container
+    logs, dashboards, and how the UI is reached; one line each, for a reviewer."""
+    from policy.kube import lookup
+
+    of = result.by_type
+    lines: list[str] = []
+    workspaces = of("azure-native:monitor:AzureMonitorWorkspace")
+    groups = of("azure-native:alertsmanagement:PrometheusRuleGroup")
+    if workspaces:
+        rules = [r for g in groups for r in g.inputs.get("rules") or [] if r.get("alert")]
+        notified = sorted({a.get("actionGroupId") for r in rules for a in r.get("actions") or []})
+        jobs = [
+            c
+            for c in of("kubernetes:core/v1:ConfigMap")
+            if lookup(c.inputs, "metadata", "name") == "ama-metrics-prometheus-config"
+        ]
+        workspace = workspaces[0].inputs.get("azureMonitorWorkspaceName")
+        lines.append(
+            f"metrics: managed Prometheus to Azure Monitor workspace {workspace}"
+            + (", the agent's custom scrape config (Airflow's statsd exporter)" if jobs else ", no custom scrape")
+        )
+        lines.append(
+            f"alerts: {len(rules)} Prometheus rules in {len(groups)} groups"
+            + (f" ({', '.join(sorted(str(g.inputs.get('ruleGroupName')) for g in groups))})" if groups else "")
+            + f", {len(of('azure-native:monitor:MetricAlert'))} metric alert(s); notify: "
+            + (", ".join(str(n).rsplit("/", 1)[-1] for n in notified) if notified else "nobody (no action group)")
+        )
+    else:
+        lines.append("metrics: none (the statsd exporter runs; nothing scrapes it)")
+    logs = of("azure-native:operationalinsights:Workspace")
+    lines.append(
+        f"container logs: Container Insights to Log Analytics {logs[0].inputs.get('workspaceName')}, "
+        f"{logs[0].inputs.get('retentionInDays')} days"
+        if logs
+        else "container logs: none kept (kubectl logs while the pod lives)"
+    )
+    grafana = of("azure-native:dashboard:Grafana")
+    lines.append(
+        f"dashboards: Azure Managed Grafana {grafana[0].inputs.get('workspaceName')} "
+        "(import monitoring/dashboards/airflow.json)"
+        if grafana
+        else "dashboards: none"
+    )
+    ui = "port-forward only"
+    for aks in of("azure-native:containerservice:ManagedCluster"):
+        routing = lookup(aks.inputs, "ingressProfile", "webAppRouting") or {}
+        if routing.get("enabled"):
+            kind = lookup(routing, "nginx", "defaultIngressControllerType")
+            hosts = [
+                h.get("name")
+                for r in of("kubernetes:helm.sh/v3:Release")
+                if r.inputs.get("chart") == "airflow"
+                for spec in (lookup(r.inputs, "values", "ingress") or {}).values()
+                if isinstance(spec, dict) and spec.get("enabled")
+                for h in spec.get("hosts") or []
+            ]
+            ui = f"https://{', '.join(map(str, hosts)) or '?'} through application routing ({kind} load balancer)"
+    lines.append(f"UI: {ui}")
     return lines
 
 

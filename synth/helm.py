@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import contextlib
 import functools
 import json
 import os
@@ -34,6 +35,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +57,19 @@ ARCHIVES = {
     "external-secrets": "external-secrets/{version}/external-secrets-{version}.tgz",
 }
 BINARY_TIMEOUT_SECONDS = 120.0
+
+
+def _import_sdk() -> None:
+    """Import helm-python-sdk: it loads Helm's 85 MB Go library (~0.15 s, mostly outside the
+    GIL). A failure is not reported here: :func:`engine` finds it again when it matters."""
+    with contextlib.suppress(Exception):
+        import helm_python  # noqa: F401
+
+
+# Where the SDK may be the engine, its import starts now, in the background: the library is
+# loaded while the program runs, not after it, when the releases wait for it.
+if os.environ.get(ENGINE_VAR, "").strip().lower() in {"", "auto", "sdk"}:
+    threading.Thread(target=_import_sdk, name="synth-helm-import", daemon=True).start()
 
 
 class NotRendered(Exception):  # noqa: N818 - a state to report, not a failure

@@ -25,7 +25,7 @@ from policy.rules import (
 )
 from synth import reference
 from synth.render import Rendered
-from synth.runner import RunResult
+from synth.runner import RunResult, frozen_heap
 
 if TYPE_CHECKING:
     from synth.helm import ReleaseRender
@@ -1150,15 +1150,16 @@ def validate(
     mirrors: Mapping[str, Any] | None = None,
 ) -> Report:
     report = Report()
-    check_helm_values(rendered, report, strict)
-    check_custom_resources(rendered, report, eso_version, strict)
-    check_core_objects(rendered, report, kubernetes_version)
-    check_cross_references(result, rendered, report, registry)
-    check_chart_default_images(rendered, report, registry, strict)
-    if mirrors is not None:
-        check_image_mirrors(rendered, report, registry, mirrors)
-    if rendered.charts:
-        check_charts(
-            result, rendered, report, kubernetes_version=kubernetes_version, registry=registry, mirrors=mirrors
-        )
+    with frozen_heap():  # the reference files parsed here add ~100,000 objects: no full rescans
+        check_helm_values(rendered, report, strict)
+        check_custom_resources(rendered, report, eso_version, strict)
+        check_core_objects(rendered, report, kubernetes_version)
+        check_cross_references(result, rendered, report, registry)
+        check_chart_default_images(rendered, report, registry, strict)
+        if mirrors is not None:
+            check_image_mirrors(rendered, report, registry, mirrors)
+        if rendered.charts:
+            check_charts(
+                result, rendered, report, kubernetes_version=kubernetes_version, registry=registry, mirrors=mirrors
+            )
     return report

@@ -44,6 +44,8 @@ SECRET_RX = re.compile(r"\bsecrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[)")
 VARS_RX = re.compile(r"\bvars\.([A-Za-z_][A-Za-z0-9_]*)(\s*\|\|)?")
 # A line that runs synth (not one that echoes its name): `[path/]python -m synth <stack> ...`.
 SYNTH_CALL = re.compile(r"(?m)^\s*(?:[\w./-]*/)?python3? -m synth\s+(\S+).*$")
+# A line that comments on the pull request with the GitHub CLI.
+GH_COMMENT = re.compile(r"(?m)^\s*gh pr comment\b")
 PINNED_REF = re.compile(r"^(?:v\d+(?:\.\d+){0,2}|[0-9a-f]{40})$")
 PER_RUN = ("github.run_id", "github.run_number", "github.run_attempt", "github.sha", "github.event")
 BYPASS_NEEDS = ("always()", "failure()", "cancelled()")
@@ -362,6 +364,8 @@ def check_permissions(workflows: list[Workflow], root: Path, tmp: Path) -> Probl
                 allowed["id-token"] = "write"
             if any(uses(s) == "pulumi/actions" and _truthy(with_(s).get("comment-on-pr")) for s in job_steps):
                 allowed["pull-requests"] = "write"
+            if any(GH_COMMENT.search(str(s.get("run", ""))) for s in job_steps):
+                allowed["pull-requests"] = "write"
             problems += [
                 f"{wf.name}: job {name} grants {scope}: {level}; what its steps need: {allowed or '{}'}"
                 for scope, level in perms.items()
@@ -559,6 +563,45 @@ def check_pins(workflows: list[Workflow], root: Path, tmp: Path) -> Problems:
     return problems
 
 
+def check_diff_posted(workflows: list[Workflow], root: Path, tmp: Path) -> Problems:
+    """Every root stack's `python -m synth <stack> --diff <base>` runs on pull requests, as a
+    markdown report in the job summary (forks included), and a job posts the reports as a
+    comment, only for this repository's branches (a fork's token cannot comment)."""
+    problems: Problems = []
+    diffed: set[str] = set()
+    commenters = []
+    for wf in workflows:
+        if "pull_request" not in wf.triggers:
+            continue
+        for name, job in wf.jobs.items():
+            for step in steps(job, root):
+                run = str(step.get("run", ""))
+                if GH_COMMENT.search(run):
+                    commenters.append((wf, name, job))
+                found = SYNTH_CALL.search(run)
+                if not found or "--diff" not in found.group(0).split():
+                    continue
+                where = f"{wf.name}: job {name}"
+                words = found.group(0).split()
+                if "--format" not in words or words[words.index("--format") + 1] != "markdown":
+                    problems.append(f"{where}: synth --diff without --format markdown")
+                if "GITHUB_STEP_SUMMARY" not in run:
+                    problems.append(f"{where}: the diff is not written to the job summary")
+                try:
+                    diffed |= _stacks_of(wf, job, found.group(1), step, root, tmp)
+                except AssertionError as err:
+                    problems.append(f"{where}: {err}")
+    problems += [f"stack {s} is not diffed on pull requests" for s in sorted(disk_stacks(root) - diffed)]
+    if not commenters:
+        problems.append("no pull_request job posts the synth diff (gh pr comment)")
+    problems += [
+        f"{wf.name}: job {name} comments on the pull request but runs for forks (its if lacks `{FORK_GUARD}`)"
+        for wf, name, job in commenters
+        if not fork_gated(job)
+    ]
+    return problems
+
+
 def check_documented_settings(workflows: list[Workflow], root: Path, tmp: Path) -> Problems:
     """Every repository variable and secret a workflow reads is named in its comments."""
     problems: Problems = []
@@ -584,6 +627,7 @@ CHECKS: dict[str, Callable[[list[Workflow], Path, Path], Problems]] = {
     "concurrency": check_concurrency,
     "pins": check_pins,
     "documented_settings": check_documented_settings,
+    "diff_posted": check_diff_posted,
 }
 
 
@@ -642,6 +686,39 @@ _READ = "    permissions:\n      contents: read\n"
 _PR, _DEPLOY = "pull-request.yml", "deploy.yml"
 
 BREAKAGES = [
+    Breakage(
+        "no-diff",
+        _PR,
+        '--strict --diff "$BASE" --format markdown',
+        "--strict",
+        "diff_posted",
+        "stack dev is not diffed on pull requests",
+    ),
+    Breakage(
+        "diff-as-text",
+        _PR,
+        '--diff "$BASE" --format markdown',
+        '--diff "$BASE" --format text',
+        "diff_posted",
+        "synth --diff without --format markdown",
+    ),
+    Breakage(
+        "no-comment",
+        _PR,
+        '          gh pr comment "$PR"',
+        '          echo gh pr comment "$PR"',
+        "diff_posted",
+        "no pull_request job posts the synth diff",
+    ),
+    Breakage(
+        "comment-for-forks",
+        _PR,
+        """      !cancelled()
+      && github.event.pull_request.head.repo.full_name == github.repository""",
+        "      !cancelled()",
+        "diff_posted",
+        "job comment comments on the pull request but runs for forks",
+    ),
     Breakage(
         "pull_request_target",
         _PR,

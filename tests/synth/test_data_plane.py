@@ -45,3 +45,42 @@ def test_a_storage_account_that_still_takes_keys_shows(prod_run: RunResult) -> N
             record.inputs.pop("allowSharedKeyAccess")
     broken = dataclasses.replace(prod_run, records=records)
     assert _line(data_plane_lines(broken), "task logs:").endswith("shared-key access on")
+
+
+def test_prod_shows_how_it_is_operated(prod_run: RunResult) -> None:
+    from synth.__main__ import operate_lines
+
+    lines = operate_lines(prod_run)
+    assert _line(lines, "metrics:").endswith("the agent's custom scrape config (Airflow's statsd exporter)")
+    assert _line(lines, "alerts:").startswith("alerts: 6 Prometheus rules in 2 groups")
+    assert _line(lines, "alerts:").endswith("notify: nobody (no action group)")
+    assert (
+        _line(lines, "container logs:")
+        == "container logs: Container Insights to Log Analytics airflow-prod-law, 90 days"
+    )
+    assert (
+        _line(lines, "UI:") == "UI: https://airflow.prod.internal through application routing (Internal load balancer)"
+    )
+
+
+def test_dev_is_operated_as_the_article(dev_run: RunResult) -> None:
+    from synth.__main__ import operate_lines
+
+    assert operate_lines(dev_run) == [
+        "metrics: none (the statsd exporter runs; nothing scrapes it)",
+        "container logs: none kept (kubectl logs while the pod lives)",
+        "dashboards: none",
+        "UI: port-forward only",
+    ]
+
+
+def test_an_action_group_shows_who_is_notified(prod_run: RunResult) -> None:
+    from synth.__main__ import operate_lines
+
+    records = copy.deepcopy(prod_run.records)
+    group = "/subscriptions/s/resourceGroups/ops/providers/Microsoft.Insights/actionGroups/airflow-oncall"
+    for record in records:
+        for rule in record.inputs.get("rules") or [] if record.type.endswith(":PrometheusRuleGroup") else []:
+            rule["actions"] = [{"actionGroupId": group}]
+    lines = operate_lines(dataclasses.replace(prod_run, records=records))
+    assert _line(lines, "alerts:").endswith("notify: airflow-oncall")

@@ -389,7 +389,7 @@ def test_an_unreachable_source_is_reported_once_and_synth_warns(
     assert calls == [("airflow-chart", AIRFLOW)]  # one attempt per chart version and process
 
     assert synth_main(["dev", "--no-write"]) == 0  # a missing schema is a warning ...
-    assert "warning: [helm-values] airflow: schema not found" in capsys.readouterr().out
+    assert "warning: [helm-values] airflow, external-secrets (x2): schema not found" in capsys.readouterr().out
     assert synth_main(["dev", "--no-write", "--strict"]) == 1  # ... and an error with --strict
 
 

@@ -373,7 +373,10 @@ def test_no_engine_is_a_warning_too(monkeypatch: pytest.MonkeyPatch, capsys: pyt
     out = capsys.readouterr().out
     assert "Helm engine: none" in out
     reason = f"no Helm engine ({helm.ENGINE_VAR}=none)"
-    assert f"warning: [helm-render] helm/airflow: not rendered, its objects NOT validated: {reason}" in out
+    assert (
+        "warning: [helm-render] helm/airflow, helm/external-secrets (x2): not rendered, its objects NOT validated: "
+        f"{reason}" in out
+    )
     assert "error: [helm-render]" not in out
     assert code == (1 if "error: " in out else 0)
 

@@ -159,7 +159,10 @@ def test_missing_schema_warns_and_fails_with_strict(
     reference.load_yaml.cache_clear()
     try:
         assert main(["dev", "--no-write"]) == 0
-        assert "warning: [helm-values] airflow: schema not found, NOT validated" in capsys.readouterr().out
+        assert (
+            "warning: [helm-values] airflow, external-secrets (x2): schema not found, NOT validated"
+            in capsys.readouterr().out
+        )
         assert main(["dev", "--no-write", "--strict"]) == 1
     finally:
         reference.load_json.cache_clear()
@@ -316,3 +319,27 @@ def test_out_never_cleans_a_folder_synth_did_not_write(tmp_path: Path, capsys: p
     stale.write_text("kind: ConfigMap\n")
     assert main(["dev", "--out", str(tmp_path / "fresh")]) == 0
     assert not stale.exists()
+
+
+def test_main_turns_the_collector_off_while_it_runs_and_back_on_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    """synth keeps the cycle collector off (speed: bench/synth_bench.py), but a caller in the
+    same process (these tests) gets it back, whatever main returns or raises."""
+    import gc
+
+    import synth.__main__ as synth_main
+
+    seen: list[bool] = []
+
+    def fake(argv: list[str] | None) -> int:
+        seen.append(gc.isenabled())
+        if argv == ["boom"]:
+            raise RuntimeError("boom")
+        return 2
+
+    monkeypatch.setattr(synth_main, "_main", fake)
+    assert gc.isenabled()
+    assert main(["dev"]) == 2
+    with pytest.raises(RuntimeError):
+        main(["boom"])
+    assert seen == [False, False]
+    assert gc.isenabled()

@@ -1,0 +1,462 @@
+"""python -m synth <stack> --diff <rev>: the replacement rules, the diff engine, and the command
+end to end (a temporary git repository holding this working tree, a commit, a changed stack file)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from synth import diff as synth_diff
+from synth import replacement
+from synth.__main__ import main
+from synth.mocks import Secret
+from synth.project import PROJECT_DIR
+
+# ----------------------------------------------------------------------------- the rules
+PVC = {
+    "apiVersion": "v1",
+    "kind": "PersistentVolumeClaim",
+    "metadata": {"name": "logs", "namespace": "airflow", "labels": {"a": "1"}},
+    "spec": {
+        "accessModes": ["ReadWriteMany"],
+        "storageClassName": "azureblob-fuse",
+        "volumeName": "pv-logs",
+        "resources": {"requests": {"storage": "5Gi"}},
+    },
+}
+PV = {
+    "apiVersion": "v1",
+    "kind": "PersistentVolume",
+    "metadata": {"name": "pv-logs"},
+    "spec": {
+        "capacity": {"storage": "5Gi"},
+        "mountOptions": ["-o allow_other"],
+        "csi": {"driver": "blob.csi.azure.com", "volumeAttributes": {"containerName": "airflow-logs"}},
+    },
+}
+JOB = {
+    "apiVersion": "batch/v1",
+    "kind": "Job",
+    "metadata": {"name": "migrate", "labels": {"a": "1"}},
+    "spec": {"template": {"spec": {"containers": [{"name": "m", "image": "airflow:2.9"}]}}},
+}
+DEPLOYMENT = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "web"},
+    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}},
+}
+STATEFUL_SET = {
+    "apiVersion": "apps/v1",
+    "kind": "StatefulSet",
+    "metadata": {"name": "pg"},
+    "spec": {"replicas": 1, "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"storage": "8Gi"}}]},
+}
+CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "airflow"}, "data": {}}
+CONTAINER = {"accountName": "acct", "containerName": "airflow-logs", "resourceGroupName": "rg", "publicAccess": "None"}
+VAULT = {
+    "vaultName": "kv",
+    "resourceGroupName": "rg",
+    "location": "eastus",
+    "properties": {"sku": {"name": "standard"}},
+}
+ACCOUNT = {"accountName": "acct", "resourceGroupName": "rg", "location": "eastus", "allowSharedKeyAccess": True}
+AKS = {
+    "resourceName": "aks",
+    "resourceGroupName": "rg",
+    "location": "eastus",
+    "kubernetesVersion": "1.33",
+    "networkProfile": {"networkPlugin": "azure", "loadBalancerSku": "standard"},
+}
+RELEASE = {"name": "airflow", "namespace": "airflow", "chart": "airflow", "values": {"a": 1}}
+
+
+def changed(obj: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A deep copy of obj with `path` (dotted; [i] indexes a list) set to value."""
+    out: Any = json.loads(json.dumps(obj))
+    parts = [int(p) if p.isdigit() else p for p in re.split(r"\.|\[|\]\.?", path) if p != ""]
+    target = out
+    for p in parts[:-1]:
+        target = target[p]
+    target[parts[-1]] = value
+    result: dict[str, Any] = out
+    return result
+
+
+K8S = "kubernetes:core/v1:"
+REPLACED = [
+    (K8S + "PersistentVolumeClaim", PVC, "spec.storageClassName", "managed-csi", "spec.storageClassName"),
+    (K8S + "PersistentVolumeClaim", PVC, "spec.volumeName", "pv-other", "spec.volumeName"),
+    (K8S + "PersistentVolumeClaim", PVC, "spec.accessModes", ["ReadWriteOnce"], "spec.accessModes"),
+    (K8S + "PersistentVolumeClaim", PVC, "spec.resources.requests.storage", "2Gi", "spec.resources.requests.storage"),
+    (K8S + "PersistentVolumeClaim", PVC, "metadata.namespace", "airflow2", "metadata.namespace"),
+    (K8S + "PersistentVolume", PV, "spec.csi.volumeAttributes.containerName", "task-logs", "spec.csi"),
+    ("kubernetes:batch/v1:Job", JOB, "spec.template.spec.containers[0].image", "airflow:3.0", "spec.template"),
+    ("kubernetes:apps/v1:Deployment", DEPLOYMENT, "spec.selector.matchLabels.app", "web2", "spec.selector"),
+    ("kubernetes:apps/v1:StatefulSet", STATEFUL_SET, "spec.volumeClaimTemplates[0].spec.storage", "16Gi", None),
+    (K8S + "ConfigMap", CONFIG_MAP, "metadata.name", "c2", "metadata.name"),
+    ("azure-native:storage:BlobContainer", CONTAINER, "containerName", "task-logs", "containerName"),
+    ("azure-native:storage:BlobContainer", CONTAINER, "accountName", "acct2", "accountName"),
+    ("azure-native:keyvault:Vault", VAULT, "location", "westeurope", "location"),
+    ("azure-native:keyvault:Vault", VAULT, "resourceGroupName", "rg2", "resourceGroupName"),
+    ("azure-native:storage:StorageAccount", ACCOUNT, "isHnsEnabled", True, "isHnsEnabled"),
+    ("azure-native:containerservice:ManagedCluster", AKS, "networkProfile.networkPlugin", "kubenet", None),
+    ("azure-native:containerservice:ManagedCluster", AKS, "resourceName", "aks2", "resourceName"),
+    ("kubernetes:helm.sh/v3:Release", RELEASE, "namespace", "airflow2", "namespace"),
+    ("random:index/randomPassword:RandomPassword", {"length": 32}, "length", 40, "length"),
+]
+# The same resources, changed where the providers update in place: no replacement.
+UPDATED = [
+    (K8S + "PersistentVolumeClaim", PVC, "spec.resources.requests.storage", "10Gi"),  # a claim may grow
+    (K8S + "PersistentVolumeClaim", PVC, "metadata.labels.a", "2"),
+    (K8S + "PersistentVolume", PV, "spec.mountOptions", ["-o ro"]),
+    (K8S + "PersistentVolume", PV, "spec.capacity.storage", "10Gi"),
+    ("kubernetes:batch/v1:Job", JOB, "metadata.labels.a", "2"),
+    ("kubernetes:apps/v1:Deployment", DEPLOYMENT, "spec.replicas", 3),
+    ("kubernetes:apps/v1:StatefulSet", STATEFUL_SET, "spec.replicas", 3),
+    (K8S + "ConfigMap", CONFIG_MAP, "data", {"k": "v"}),
+    ("azure-native:storage:BlobContainer", CONTAINER, "publicAccess", "Blob"),
+    ("azure-native:keyvault:Vault", VAULT, "properties.sku.name", "premium"),
+    ("azure-native:storage:StorageAccount", ACCOUNT, "allowSharedKeyAccess", False),
+    ("azure-native:containerservice:ManagedCluster", AKS, "kubernetesVersion", "1.34"),
+    ("azure-native:containerservice:ManagedCluster", AKS, "networkProfile.loadBalancerSku", "basic"),
+    ("kubernetes:helm.sh/v3:Release", RELEASE, "values.a", 2),
+]
+
+
+@pytest.mark.parametrize(("typ", "obj", "path", "value", "field"), REPLACED)
+def test_a_change_of_an_immutable_field_is_a_replacement(
+    typ: str, obj: dict[str, Any], path: str, value: Any, field: str | None
+) -> None:
+    reasons = replacement.replacement_reasons(typ, obj, changed(obj, path, value))
+    assert reasons, f"{typ}: {path} should force a replacement"
+    assert all(r.source for r in reasons)
+    if field:
+        assert [r.field for r in reasons] == [field]
+
+
+@pytest.mark.parametrize(("typ", "obj", "path", "value"), UPDATED)
+def test_a_change_of_a_mutable_field_is_an_update(typ: str, obj: dict[str, Any], path: str, value: Any) -> None:
+    assert replacement.replacement_reasons(typ, obj, changed(obj, path, value)) == []
+
+
+def test_replace_on_changes_option_and_quantities() -> None:
+    old, new = {"spec": {"x": 1}, "y": 1}, {"spec": {"x": 2}, "y": 1}
+    assert [r.field for r in replacement.replacement_reasons("custom:T", old, new, ["spec.x"])] == ["spec.x"]
+    assert replacement.replacement_reasons("custom:T", old, new, ["y"]) == []
+    assert replacement.quantity("5Gi") == 5 * 2**30
+    assert replacement.quantity("500M") == 500 * 10**6
+    assert replacement.quantity("1.5") == replacement.quantity("1500m")
+    assert replacement.quantity("five") is None
+
+
+def _snake(wire: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", wire).lower()
+
+
+@pytest.mark.parametrize("typ", sorted(replacement.AZURE))
+def test_azure_table_matches_the_installed_sdk(typ: str) -> None:
+    """What of the table the SDK carries: the type exists; every ARM path parameter and ForceNew
+    property is an input; every required `*Name` input (a parent in the ARM id) is a path parameter."""
+    _, module_name, cls = typ.split(":")
+    module = importlib.import_module(f"pulumi_azure_native.{module_name}")
+    resource = getattr(module, cls)
+    inputs = set(inspect.signature(resource._internal_init).parameters)
+    rule = replacement.AZURE[typ]
+    for wire in (*rule.path, *rule.force_new):
+        top = wire.split(".")[0]
+        assert _snake(top) in inputs or f"{_snake(top)}_" in inputs, f"{typ}: {top} is not an input"
+        if "." in wire:
+            nested = _snake(wire.split(".")[-1])
+            inputs_source = Path(inspect.getfile(module)).with_name("_inputs.py").read_text()
+            assert f"{nested}:" in inputs_source, f"{typ}: {wire} is not in the module's input types"
+    required = set(re.findall(r"Missing required property '(\w+)'", inspect.getsource(resource)))
+    path = {_snake(p) for p in rule.path} | {f"{_snake(p)}_" for p in rule.path}
+    parents = {r for r in required if r.endswith("_name")}
+    assert parents <= path, f"{typ}: required name inputs {parents - path} are not path parameters"
+    assert rule.path
+    assert rule.arm_path.startswith("/")
+    assert rule.force_new_source or not rule.force_new
+
+
+@pytest.mark.parametrize("gvk", sorted(k for k in replacement.K8S_FORCE_NEW if "/v1/" in k))
+def test_kubernetes_table_matches_the_installed_sdk(gvk: str) -> None:
+    group, version, kind = gvk.split("/")
+    package = {"rbac.authorization.k8s.io": "rbac", "storage.k8s.io": "storage"}.get(group, group)
+    module = importlib.import_module(f"pulumi_kubernetes.{package}.{version}")
+    assert hasattr(module, kind), gvk
+    spec_args = getattr(module, f"{kind}SpecArgs", None)
+    for path in replacement.K8S_FORCE_NEW[gvk]:
+        parts = replacement.parse_path(path)
+        if parts[0] == "spec" and len(parts) > 1 and spec_args is not None:
+            assert _snake(parts[1]) in inspect.signature(spec_args.__init__).parameters, f"{gvk}: {path}"
+
+
+# ----------------------------------------------------------------------------- the engine
+KEY = b"k" * 32
+URN = "urn:pulumi:dev::airflow-aks::airflow-aks:log_storage:LogStorage$"
+
+
+def _snap(resources: dict[str, tuple[str, dict[str, Any]]], **extra: Any) -> dict[str, Any]:
+    return {
+        "stack": "dev",
+        "resources": {
+            URN + f"{typ}::{name}": {
+                "type": typ,
+                "name": name,
+                "custom": True,
+                "inputs": synth_diff.normalize(inputs, KEY),
+                **extra.get(name, {}),
+            }
+            for name, (typ, inputs) in resources.items()
+        },
+    }
+
+
+def test_compare_classifies_and_refuses_stateful_replacement() -> None:
+    container = "azure-native:storage:BlobContainer"
+    old = _snap({"logs": (container, CONTAINER), "gone": (K8S + "ConfigMap", CONFIG_MAP)})
+    new = _snap({"logs": (container, changed(CONTAINER, "containerName", "x")), "new": (K8S + "ConfigMap", CONFIG_MAP)})
+    result = synth_diff.compare(old, new)
+    assert [(e.op, e.name) for e in result.entries] == [("replace", "logs"), ("delete", "gone"), ("create", "new")]
+    assert result.exit_code == 1
+    assert [e.name for e in result.refused] == ["logs"]
+    assert synth_diff.compare(old, new, [container]).exit_code == 0
+    assert synth_diff.compare(old, new, [URN + f"{container}::logs"]).exit_code == 0
+
+
+def test_an_alias_matches_the_old_urn_and_ignore_changes_hides_a_field() -> None:
+    old = _snap({"pvc": (K8S + "PersistentVolumeClaim", PVC)})
+    moved = URN.replace("log_storage:LogStorage", "storage:Storage") + f"{K8S}PersistentVolumeClaim::pvc"
+    new_inputs = changed(PVC, "metadata.labels.a", "2")
+    new = {
+        "resources": {
+            moved: {
+                "type": K8S + "PersistentVolumeClaim",
+                "name": "pvc",
+                "custom": True,
+                "aliases": [next(iter(old["resources"]))],
+                "inputs": new_inputs,
+            }
+        }
+    }
+    result = synth_diff.compare(old, new)
+    assert [(e.op, e.old_urn) for e in result.entries] == [("update", next(iter(old["resources"])))]
+    new["resources"][moved]["ignoreChanges"] = ["metadata.labels"]
+    assert synth_diff.compare(old, new).entries == []
+
+
+def test_a_changed_secret_never_prints_its_value() -> None:
+    typ = "azure-native:keyvault:Secret"
+    inputs = {"vaultName": "kv", "secretName": "s", "resourceGroupName": "rg"}
+    old = _snap({"s": (typ, {**inputs, "properties": {"value": Secret("hunter2-old-value")}})})
+    new = _snap({"s": (typ, {**inputs, "properties": {"value": Secret("hunter2-new-value")}})})
+    assert "hunter2" not in json.dumps([old, new])  # not even in the snapshots the subprocess writes
+    result = synth_diff.compare(old, new)
+    outputs = [
+        synth_diff.format_text(result),
+        synth_diff.format_markdown(result),
+        json.dumps(synth_diff.to_json(result)),
+    ]
+    assert all("hunter2" not in out for out in outputs)
+    assert "properties.value: [secret] -> [secret] (changed)" in outputs[0]
+    same = synth_diff.compare(
+        old, _snap({"s": (typ, {**inputs, "properties": {"value": Secret("hunter2-old-value")}})})
+    )
+    assert same.entries == []
+    assert same.unchanged == 1
+
+
+def test_markdown_is_a_pull_request_comment() -> None:
+    container = "azure-native:storage:BlobContainer"
+    old = _snap({"logs": (container, CONTAINER)})
+    new = _snap({"logs": (container, changed(CONTAINER, "containerName", "a|b"))})
+    md = synth_diff.format_markdown(synth_diff.compare(old, new, old_label="main (abc)", new_label="working tree"))
+    assert md.startswith("### `synth dev --diff`: main (abc) → working tree")
+    assert "⛔ refused" in md
+    assert "> [!CAUTION]" in md
+    assert "| | resource | type | why |" in md
+    row = next(line for line in md.splitlines() if line.startswith("| +- replace"))
+    assert "`containerName`" in row
+    assert "stateful, refused" in row
+    assert "<details><summary>Full diff</summary>" in md
+    assert md.count("```") == 2
+    ok = synth_diff.format_markdown(synth_diff.compare(old, new, [container]))
+    assert "✅" in ok
+    assert "[!CAUTION]" not in ok
+
+
+def test_rendered_chart_objects_are_compared_under_their_release() -> None:
+    release = "kubernetes:helm.sh/v3:Release"
+    job = synth_diff.normalize(JOB, KEY)
+    old = _snap({"airflow": (release, RELEASE)})
+    new = _snap({"airflow": (release, changed(RELEASE, "values.a", 2))})
+    old["charts"] = {"airflow": {"rendered": True, "objects": {"Job migrate": job}}}
+    new["charts"] = {
+        "airflow": {
+            "rendered": True,
+            "objects": {"Job migrate": changed(job, "spec.template.spec.containers[0].image", "airflow:3")},
+        }
+    }
+    (entry,) = synth_diff.compare(old, new).entries
+    assert entry.op == "update"
+    assert entry.chart is not None
+    assert list(entry.chart.updated) == ["Job migrate"]
+    text = synth_diff.format_text(synth_diff.compare(old, new))
+    assert "helm upgrade would fail: spec.template" in text
+
+
+def test_usage_errors_exit_2_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dev", "--format", "markdown"]) == 2
+    assert "need --diff" in capsys.readouterr().err
+    assert main(["dev", "--diff", "no-such-revision-anywhere"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown git revision 'no-such-revision-anywhere'" in err
+    assert "Traceback" not in err
+    assert main(["dev", "--diff=--upload-pack=x"]) == 2  # never an option to git
+
+
+# ----------------------------------------------------------------------------- end to end
+def _git(repo: Path, *args: str) -> str:
+    command = ["git", "-C", str(repo), *args]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A git repository holding this working tree (tracked and untracked files), one commit."""
+    root = tmp_path_factory.mktemp("diff") / "repo"
+    files = _git(PROJECT_DIR, "ls-files", "-co", "--exclude-standard", "-z").split("\0")
+    for name in filter(None, files):
+        src = PROJECT_DIR / name
+        if src.is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, root / name)
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", "-A")
+    _git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "base")
+    return root
+
+
+def _run(repo: Path, extra_config: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m synth dev --diff HEAD` in `repo` with lines added to Pulumi.dev.yaml's config."""
+    stack = repo / "Pulumi.dev.yaml"
+    original = stack.read_text()
+    stack.write_text(original.rstrip("\n") + "\n" + extra_config + "\n")
+    env = dict(os.environ, AIRFLOW_AKS_OFFLINE="1")
+    env.setdefault("AIRFLOW_AKS_REFERENCE_DIR", str(PROJECT_DIR.parent / "shared" / "reference"))
+    env.pop("PYTHONPATH", None)
+    try:
+        done = subprocess.run(  # noqa: S603 - this interpreter, this module
+            [sys.executable, "-m", "synth", "dev", "--diff", "HEAD", *args],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        stack.write_text(original)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert _git(repo, "worktree", "list").count("\n") == 1  # the temporary worktree is gone
+    assert _git(repo, "status", "--porcelain") == ""  # nothing else touched
+    return done
+
+
+def test_logs_container_rename_replaces_the_container_and_is_refused(repo: Path) -> None:
+    done = _run(repo, "  airflow-aks:logsContainerName: task-logs")
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = done.stdout
+    assert "+- REPLACE azure-native:storage:BlobContainer logs-container  [STATEFUL, REFUSED]" in out
+    assert 'containerName: "airflow-logs" -> "task-logs"' in out
+    assert "forces replacement: containerName: part of the ARM id" in out
+    assert "error: refused:" in out
+    assert "no replacement rules" not in out
+
+    report = repo.parent / "diff.md"
+    allowed = _run(
+        repo,
+        "  airflow-aks:logsContainerName: task-logs",
+        "--allow-replace",
+        "azure-native:storage:BlobContainer",
+        "--allow-replace",
+        "kubernetes:core/v1:PersistentVolume",
+        "--format",
+        "markdown",
+        "--out",
+        str(report),
+    )
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    md = report.read_text()
+    assert "✅" in md
+    assert "`logs-container`" in md
+    assert "(stateful, allowed)" in md
+
+
+def test_namespace_change_replaces_namespaced_objects_and_refuses_the_claim(repo: Path) -> None:
+    done = _run(repo, "  airflow-aks:namespace: airflow-two")
+    assert done.returncode == 1, done.stdout + done.stderr
+    replaced = {line.split()[3] for line in done.stdout.splitlines() if line.startswith("+- REPLACE")}
+    assert {"namespace-ns", "logs-pvc", "identity-sa", "secrets-store", "airflow-release"} <= replaced
+    assert "+- REPLACE kubernetes:core/v1:PersistentVolumeClaim logs-pvc  [STATEFUL, REFUSED]" in done.stdout
+    assert "metadata.namespace" in done.stdout
+
+
+def test_helm_value_change_updates_the_release_in_place(repo: Path) -> None:
+    done = _run(repo, "  airflow-aks:schedulerResources: cpu=750m,memory=2Gi,cpuLimit=2,memoryLimit=4Gi")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "~ update kubernetes:helm.sh/v3:Release airflow-release" in out
+    assert 'values.scheduler.resources.requests.cpu: "500m" -> "750m"' in out
+    assert "~ Deployment airflow/airflow-scheduler" in out  # the rendered object, under its release
+    assert "REPLACE" not in out
+    assert "0 to replace" in out
+
+
+@pytest.mark.parametrize(
+    ("type_token", "old", "new", "replaced"),
+    [
+        ("tls:index/privateKey:PrivateKey", {"algorithm": "ECDSA"}, {"algorithm": "RSA"}, ["algorithm"]),
+        (
+            "tls:index/selfSignedCert:SelfSignedCert",
+            {"dnsNames": ["a.example"]},
+            {"dnsNames": ["b.example"]},
+            ["dnsNames"],
+        ),
+        # terraform-provider-tls: early_renewal_hours has no RequiresReplace (an update in place)
+        ("tls:index/selfSignedCert:SelfSignedCert", {"earlyRenewalHours": 720}, {"earlyRenewalHours": 240}, []),
+    ],
+)
+def test_tls_inputs_replace_except_early_renewal(type_token: str, old: Any, new: Any, replaced: list[str]) -> None:
+    from synth.replacement import has_rules, replacement_reasons
+
+    assert has_rules(type_token)
+    assert [r.field for r in replacement_reasons(type_token, old, new)] == replaced
+
+
+def test_the_monitoring_types_are_replaced_by_a_new_name_and_are_stateful_where_they_hold_data() -> None:
+    from synth.replacement import STATEFUL, replacement_reasons
+
+    reasons = replacement_reasons(
+        "azure-native:operationalinsights:Workspace", {"workspaceName": "a-law"}, {"workspaceName": "b-law"}
+    )
+    assert [r.field for r in reasons] == ["workspaceName"]
+    assert (
+        replacement_reasons(
+            "azure-native:operationalinsights:Workspace", {"retentionInDays": 30}, {"retentionInDays": 90}
+        )
+        == []
+    )
+    assert {"azure-native:operationalinsights:Workspace", "azure-native:monitor:AzureMonitorWorkspace"} <= STATEFUL
