@@ -422,6 +422,17 @@ def data_plane_lines(result: Any) -> list[str]:
             str(lookup(r.inputs, "metadata", "name")) for r in of("kubernetes:networking.k8s.io/v1:NetworkPolicy")
         )
         lines.append(f"network policies: the chart's {policies}; the stack's: {', '.join(own) or 'none'}")
+    for blob in of("azure-native:storage:BlobServiceProperties"):
+        i = blob.inputs
+
+        def kept(policy: Any) -> str:
+            return f"{policy.get('days')} days" if isinstance(policy, dict) and policy.get("enabled") else "off"
+
+        lines.append(
+            f"log backups: blob soft delete {kept(i.get('deleteRetentionPolicy'))}, container soft delete "
+            f"{kept(i.get('containerDeleteRetentionPolicy'))}, versioning "
+            f"{'on' if i.get('isVersioningEnabled') is True else 'off'}"
+        )
     endpoints = of("azure-native:network:PrivateEndpoint")
     groups = sorted(
         g

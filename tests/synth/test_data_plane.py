@@ -84,3 +84,10 @@ def test_an_action_group_shows_who_is_notified(prod_run: RunResult) -> None:
             rule["actions"] = [{"actionGroupId": group}]
     lines = operate_lines(dataclasses.replace(prod_run, records=records))
     assert _line(lines, "alerts:").endswith("notify: airflow-oncall")
+
+
+def test_the_log_backups_show_soft_delete_and_versioning(prod_run: RunResult, dev_run: RunResult) -> None:
+    assert _line(data_plane_lines(prod_run), "log backups:") == (
+        "log backups: blob soft delete 2 days, container soft delete 7 days, versioning on"
+    )
+    assert _line(data_plane_lines(dev_run), "log backups:").endswith("versioning off")
