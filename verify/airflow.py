@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,8 +78,16 @@ class AirflowHttp:
         return cls(send, f"svc/{target.ui_service}:{target.ui_port}", proxied=True, secret=secret)
 
     @classmethod
-    def at_url(cls, url: str, secret: Callable[[str], None]) -> AirflowHttp:
-        endpoint = Endpoint(url)
+    def at_url(cls, url: str, secret: Callable[[str], None], trust: str | None = None) -> AirflowHttp:
+        """Airflow at `url`; `trust`: a PEM certificate trusted besides the system's CAs (the
+        UI's own, self-signed when the stack generated it)."""
+        ctx = ssl.create_default_context()
+        if trust:
+            try:
+                ctx.load_verify_locations(cadata=trust)
+            except (ssl.SSLError, ValueError) as err:
+                raise ValueError(f"the UI certificate (airflowUiCertificate) cannot be trusted: {err}") from None
+        endpoint = Endpoint(url, ctx)
 
         def send(method: str, path: str, headers: dict[str, str], body: bytes | None) -> Response:
             return endpoint.send(method, path, headers=headers, body=body, timeout=http.timeout)

@@ -225,7 +225,7 @@ def _main(
     kube = KubeClient(access)
     try:
         http = (
-            AirflowHttp.at_url(args.airflow_url, redact.add)
+            AirflowHttp.at_url(args.airflow_url, redact.add, target.ui_certificate)
             if args.airflow_url
             else AirflowHttp.through_proxy(kube, target, redact.add)
         )

@@ -49,6 +49,9 @@ class Target:
     airflow_major: int | None  # None: a UI Service no profile names (both health paths are tried)
     kubeconfig: str | None  # the secret output; None when --kubeconfig is given
     admin: AdminSecret | None
+    # `airflowUiCertificate` (uiIngress): the UI's certificate, trusted at --airflow-url besides
+    # the system's CAs (a generated one is self-signed); None without the output
+    ui_certificate: str | None = None
 
     @property
     def ui_component(self) -> str:
@@ -148,6 +151,12 @@ def parse_outputs(stack: str, outputs: Any, *, need_kubeconfig: bool, need_admin
             )
         else:
             admin = AdminSecret(ref["namespace"], ref["name"], ref["passwordKey"], ref["username"])
+    certificate = outputs.get("airflowUiCertificate")
+    if certificate is not None and (
+        not isinstance(certificate, str) or "-----BEGIN CERTIFICATE-----" not in certificate
+    ):
+        problems.append("`airflowUiCertificate` is not a PEM certificate")
+        certificate = None
     if problems:
         body = "".join(f"\n  - {p}" for p in problems)
         count = f"{len(problems)} problem{'s' * (len(problems) != 1)}"
@@ -162,4 +171,5 @@ def parse_outputs(stack: str, outputs: Any, *, need_kubeconfig: bool, need_admin
         airflow_major=airflow_major(component),
         kubeconfig=kubeconfig,
         admin=admin,
+        ui_certificate=certificate,
     )
