@@ -98,6 +98,16 @@ STATSD_SCRAPE_PORT_NAME = "statsd-scrape"
 STATSD_SCRAPE_PORT = 9102
 # uiIngress: the Key Vault secret holding the UI's certificate and key (PEM).
 UI_CERTIFICATE_SECRET = "airflow-ui-certificate"
+# The application routing add-on: the Ingress annotation naming that secret, and the prefix of
+# the kubernetes.io/tls Secret it fills for an Ingress (the facts folder quotes both:
+# aks-app-routing-tls.yaml).
+UI_KEYVAULT_URI_ANNOTATION = "kubernetes.azure.com/tls-cert-keyvault-uri"
+UI_TLS_SECRET_PREFIX = "keyvault-"
+# monitoring: the managed Prometheus agent's custom scrape ConfigMap, its namespace and key
+# (the facts folder quotes them: azure-monitor-prometheus-scrape.yaml).
+SCRAPE_CONFIGMAP = "ama-metrics-prometheus-config"
+SCRAPE_CONFIGMAP_NAMESPACE = "kube-system"
+SCRAPE_CONFIGMAP_KEY = "prometheus-config"
 
 
 def static_secret(key: str) -> str:
@@ -335,6 +345,11 @@ def ui_log_access(profile: ChartProfile, release: str, network: NetworkPlan | No
             ],
         }
     }
+
+
+def ui_tls_secret_name(ingress_name: str) -> str:
+    """The kubernetes.io/tls Secret the add-on fills for an Ingress named `ingress_name`."""
+    return UI_TLS_SECRET_PREFIX + ingress_name
 
 
 def ui_ingress_name(release: str) -> str:

@@ -35,12 +35,11 @@ from pulumi_azure_native import authorization, keyvault
 
 from components.airflow_values import UiIngress
 from components.azure_roles import KEY_VAULT_SECRETS_USER, role_definition_id
+from plan import UI_KEYVAULT_URI_ANNOTATION, ui_tls_secret_name
 
-# --- the add-on's names (the facts folder quotes each with its source: aks-app-routing-*.yaml)
-# The Ingress annotation the operator turns into a SecretProviderClass.
-KEYVAULT_URI_ANNOTATION = "kubernetes.azure.com/tls-cert-keyvault-uri"
-# The Secret it syncs the certificate into: "keyvault-" + the Ingress's metadata.name.
-TLS_SECRET_PREFIX = "keyvault-"
+# --- the add-on's names (the facts folder quotes each with its source: aks-app-routing-*.yaml);
+# the annotation the operator turns into a SecretProviderClass and the name of the Secret it
+# fills are plan's (UI_KEYVAULT_URI_ANNOTATION, ui_tls_secret_name), which synth's checks share.
 # The IngressClass of the default controller the add-on creates (its load balancer internal
 # or public as the cluster's defaultIngressControllerType says).
 DEFAULT_INGRESS_CLASS = "webapprouting.kubernetes.azure.com"
@@ -50,11 +49,6 @@ PEM_CONTENT_TYPE = "application/x-pem-file"
 READ_ROLE = KEY_VAULT_SECRETS_USER
 
 KeyAlgorithm = Literal["ECDSA", "RSA"]
-
-
-def tls_secret_name(ingress_name: str) -> str:
-    """The kubernetes.io/tls Secret the add-on fills for an Ingress named `ingress_name`."""
-    return TLS_SECRET_PREFIX + ingress_name
 
 
 def pem_bundle(private_key_pem: str, certificate_pem: str) -> str:
@@ -119,7 +113,7 @@ class AppRoutingIngress(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.host = args.host
         self.url = f"https://{args.host}"
-        self.tls_secret_name = tls_secret_name(args.ingress_name)
+        self.tls_secret_name = ui_tls_secret_name(args.ingress_name)
 
         bundle: pulumi.Output[str]
         if args.certificate == "generated":
@@ -164,7 +158,7 @@ class AppRoutingIngress(pulumi.ComponentResource):
         )
 
         self.class_name = DEFAULT_INGRESS_CLASS
-        self.annotations = {KEYVAULT_URI_ANNOTATION: self.secret_uri}
+        self.annotations = {UI_KEYVAULT_URI_ANNOTATION: self.secret_uri}
         self.ui = UiIngress(
             host=args.host,
             class_name=self.class_name,

@@ -70,6 +70,7 @@ from components.azure_roles import (
     MONITORING_READER,
     role_definition_id,
 )
+from plan import SCRAPE_CONFIGMAP, SCRAPE_CONFIGMAP_KEY, SCRAPE_CONFIGMAP_NAMESPACE
 
 # ------------------------------------------------------------------ Azure's fixed names
 
@@ -87,10 +88,6 @@ CONTAINER_INSIGHTS_EXTENSION = "ContainerInsights"
 CONFIGURATION_ACCESS_ENDPOINT = "configurationAccessEndpoint"
 PROMETHEUS_ASSOCIATION = "ContainerInsightsMetricsExtension"
 CONTAINER_INSIGHTS_ASSOCIATION = "ContainerInsightsExtension"
-# the custom scrape ConfigMap the managed agent's replica reads
-SCRAPE_CONFIGMAP = "ama-metrics-prometheus-config"
-SCRAPE_CONFIGMAP_NAMESPACE = "kube-system"
-SCRAPE_CONFIGMAP_KEY = "prometheus-config"
 # Log Analytics (PerGB2018) interactive retention, days
 RETENTION_MIN_DAYS = 30
 RETENTION_MAX_DAYS = 730
@@ -107,10 +104,6 @@ MONITORING_ROLES: dict[str, str] = {
 }
 
 DASHBOARD_FILE = Path(__file__).resolve().parent.parent / "monitoring" / "dashboards" / "airflow.json"
-
-
-def monitoring_role_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
-    return role_definition_id(subscription_id, role)
 
 
 # ------------------------------------------------------------------ alert rules
@@ -648,7 +641,7 @@ class ClusterMonitoring(pulumi.ComponentResource):
                 self.role_assignments[resource_name] = authorization.RoleAssignment(
                     resource_name,
                     scope=scope,
-                    role_definition_id=monitoring_role_id(args.subscription_id, role),
+                    role_definition_id=role_definition_id(args.subscription_id, role),
                     principal_id=principal,
                     principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
                     opts=child,
@@ -659,7 +652,7 @@ class ClusterMonitoring(pulumi.ComponentResource):
                 self.role_assignments[resource_name] = authorization.RoleAssignment(
                     resource_name,
                     scope=grafana.id,
-                    role_definition_id=monitoring_role_id(args.subscription_id, GRAFANA_ADMIN),
+                    role_definition_id=role_definition_id(args.subscription_id, GRAFANA_ADMIN),
                     principal_id=principal_id,
                     principal_type=principal_type,
                     opts=child,

@@ -447,6 +447,7 @@ def data_plane_lines(result: Any) -> list[str]:
 def operate_lines(result: Any) -> list[str]:
     """How the stack is operated, read from the registrations: metrics and alerts, container
     logs, dashboards, and how the UI is reached; one line each, for a reviewer."""
+    from plan import SCRAPE_CONFIGMAP
     from policy.kube import lookup
 
     of = result.by_type
@@ -457,9 +458,7 @@ def operate_lines(result: Any) -> list[str]:
         rules = [r for g in groups for r in g.inputs.get("rules") or [] if r.get("alert")]
         notified = sorted({a.get("actionGroupId") for r in rules for a in r.get("actions") or []})
         jobs = [
-            c
-            for c in of("kubernetes:core/v1:ConfigMap")
-            if lookup(c.inputs, "metadata", "name") == "ama-metrics-prometheus-config"
+            c for c in of("kubernetes:core/v1:ConfigMap") if lookup(c.inputs, "metadata", "name") == SCRAPE_CONFIGMAP
         ]
         workspace = workspaces[0].inputs.get("azureMonitorWorkspaceName")
         lines.append(

@@ -13,6 +13,14 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from plan import (
+    SCRAPE_CONFIGMAP,
+    SCRAPE_CONFIGMAP_KEY,
+    SCRAPE_CONFIGMAP_NAMESPACE,
+    UI_KEYVAULT_URI_ANNOTATION,
+    ui_tls_secret_name,
+)
+
 if TYPE_CHECKING:
     from synth.render import Rendered
     from synth.runner import RunResult
@@ -21,12 +29,6 @@ if TYPE_CHECKING:
 CONFIGMAP = "kubernetes:core/v1:ConfigMap"
 RULE_GROUP = "azure-native:alertsmanagement:PrometheusRuleGroup"
 KEY_VAULT_SECRET = "azure-native:keyvault:Secret"  # noqa: S105 - a type token
-# The managed Prometheus agent's custom scrape ConfigMap (the facts folder quotes its name
-# and key: azure-monitor-prometheus-scrape.yaml).
-SCRAPE_CONFIGMAP = ("kube-system", "ama-metrics-prometheus-config")
-SCRAPE_KEY = "prometheus-config"
-KEYVAULT_URI_ANNOTATION = "kubernetes.azure.com/tls-cert-keyvault-uri"
-TLS_SECRET_PREFIX = "keyvault-"  # noqa: S105 - a name prefix
 
 
 def _rendered_objects(rendered: Rendered) -> list[tuple[str, dict[str, Any]]]:
@@ -62,17 +64,17 @@ def check_scrape(result: RunResult, rendered: Rendered, report: Report) -> None:
     services = _services(rendered)
     for record in result.by_type(CONFIGMAP):
         meta = record.inputs.get("metadata") or {}
-        if (meta.get("namespace"), meta.get("name")) != SCRAPE_CONFIGMAP:
+        if (meta.get("namespace"), meta.get("name")) != (SCRAPE_CONFIGMAP_NAMESPACE, SCRAPE_CONFIGMAP):
             continue
-        subject = f"ConfigMap/{'/'.join(SCRAPE_CONFIGMAP)}"
+        subject = f"ConfigMap/{SCRAPE_CONFIGMAP_NAMESPACE}/{SCRAPE_CONFIGMAP}"
         try:
-            config = yaml.safe_load(str((record.inputs.get("data") or {}).get(SCRAPE_KEY, "")))
+            config = yaml.safe_load(str((record.inputs.get("data") or {}).get(SCRAPE_CONFIGMAP_KEY, "")))
         except yaml.YAMLError as err:
-            report.add("scrape", subject, f"{SCRAPE_KEY} is not YAML: {err}")
+            report.add("scrape", subject, f"{SCRAPE_CONFIGMAP_KEY} is not YAML: {err}")
             continue
         jobs = (config or {}).get("scrape_configs") if isinstance(config, Mapping) else None
         if not jobs:
-            report.add("scrape", subject, f"{SCRAPE_KEY} has no scrape_configs")
+            report.add("scrape", subject, f"{SCRAPE_CONFIGMAP_KEY} has no scrape_configs")
             continue
         for job in jobs:
             report.validated["scrape job (rendered Service port)"] += 1
@@ -134,19 +136,18 @@ def check_ui_ingress(result: RunResult, rendered: Rendered, report: Report) -> N
             subject = f"Ingress/{ns}/{ingress}"
             report.validated["UI ingress (render, vault, base_url)"] += 1
             spec = obj.get("spec") or {}
-            uri = str((meta.get("annotations") or {}).get(KEYVAULT_URI_ANNOTATION) or "")
+            uri = str((meta.get("annotations") or {}).get(UI_KEYVAULT_URI_ANNOTATION) or "")
             if uri.rstrip("/") not in vault_uris:
-                report.add(
-                    "ingress", subject, f"{KEYVAULT_URI_ANNOTATION} {uri!r} names no Key Vault secret the stack writes"
-                )
+                named = f"{UI_KEYVAULT_URI_ANNOTATION} {uri!r}"
+                report.add("ingress", subject, f"{named} names no Key Vault secret the stack writes")
             tls = spec.get("tls") or []
             hosts = [str(r.get("host")) for r in spec.get("rules") or []]
-            if [t.get("secretName") for t in tls] != [TLS_SECRET_PREFIX + ingress]:
+            if [t.get("secretName") for t in tls] != [ui_tls_secret_name(ingress)]:
                 report.add(
                     "ingress",
                     subject,
                     f"tls secretName {[t.get('secretName') for t in tls]} is not the one the add-on fills "
-                    f"({TLS_SECRET_PREFIX + ingress})",
+                    f"({ui_tls_secret_name(ingress)})",
                 )
             for rule in spec.get("rules") or []:
                 for path in (rule.get("http") or {}).get("paths") or []:

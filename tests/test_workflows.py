@@ -379,29 +379,55 @@ def check_permissions(workflows: list[Workflow], root: Path, tmp: Path) -> Probl
     return problems
 
 
-def check_stacks_synthesized(workflows: list[Workflow], root: Path, tmp: Path) -> Problems:
-    """Every root stack goes through `python -m synth <stack> --strict` in a pull_request workflow,
-    which writes the result to the job summary."""
-    problems: Problems = []
-    covered: set[str] = set()
+@dataclass(frozen=True)
+class PullRequestStep:
+    """One step of a job of a pull_request workflow (composite actions' steps included)."""
+
+    wf: Workflow
+    job_name: str
+    job: dict[str, Any]
+    step: dict[str, Any]
+
+    @property
+    def run(self) -> str:
+        return str(self.step.get("run", ""))
+
+    @property
+    def where(self) -> str:
+        return f"{self.wf.name}: job {self.job_name}"
+
+    def stacks(self, stack: str, root: Path, tmp: Path, problems: Problems) -> set[str]:
+        """The stacks this step's `stack` argument covers (a problem, and none, if unknowable)."""
+        try:
+            return _stacks_of(self.wf, self.job, stack, self.step, root, tmp)
+        except AssertionError as err:
+            problems.append(f"{self.where}: {err}")
+            return set()
+
+
+def pull_request_steps(workflows: list[Workflow], root: Path) -> Iterator[PullRequestStep]:
     for wf in workflows:
         if "pull_request" not in wf.triggers:
             continue
         for name, job in wf.jobs.items():
             for step in steps(job, root):
-                run = str(step.get("run", ""))
-                found = SYNTH_CALL.search(run)
-                if not found:
-                    continue
-                where = f"{wf.name}: job {name}"
-                if "--strict" not in found.group(0).split():
-                    problems.append(f"{where}: synth without --strict (a missing reference schema is then a warning)")
-                if "GITHUB_STEP_SUMMARY" not in run:
-                    problems.append(f"{where}: the synth step writes no job summary ($GITHUB_STEP_SUMMARY)")
-                try:
-                    covered |= _stacks_of(wf, job, found.group(1), step, root, tmp)
-                except AssertionError as err:
-                    problems.append(f"{where}: {err}")
+                yield PullRequestStep(wf, name, job, step)
+
+
+def check_stacks_synthesized(workflows: list[Workflow], root: Path, tmp: Path) -> Problems:
+    """Every root stack goes through `python -m synth <stack> --strict` in a pull_request workflow,
+    which writes the result to the job summary."""
+    problems: Problems = []
+    covered: set[str] = set()
+    for pr in pull_request_steps(workflows, root):
+        found = SYNTH_CALL.search(pr.run)
+        if not found:
+            continue
+        if "--strict" not in found.group(0).split():
+            problems.append(f"{pr.where}: synth without --strict (a missing reference schema is then a warning)")
+        if "GITHUB_STEP_SUMMARY" not in pr.run:
+            problems.append(f"{pr.where}: the synth step writes no job summary ($GITHUB_STEP_SUMMARY)")
+        covered |= pr.stacks(found.group(1), root, tmp, problems)
     on_disk = disk_stacks(root)
     if not covered and not problems:
         problems.append("no pull_request workflow runs python -m synth")
@@ -569,35 +595,26 @@ def check_diff_posted(workflows: list[Workflow], root: Path, tmp: Path) -> Probl
     comment, only for this repository's branches (a fork's token cannot comment)."""
     problems: Problems = []
     diffed: set[str] = set()
-    commenters = []
-    for wf in workflows:
-        if "pull_request" not in wf.triggers:
+    commenters: list[PullRequestStep] = []
+    for pr in pull_request_steps(workflows, root):
+        if GH_COMMENT.search(pr.run):
+            commenters.append(pr)
+        found = SYNTH_CALL.search(pr.run)
+        if not found or "--diff" not in found.group(0).split():
             continue
-        for name, job in wf.jobs.items():
-            for step in steps(job, root):
-                run = str(step.get("run", ""))
-                if GH_COMMENT.search(run):
-                    commenters.append((wf, name, job))
-                found = SYNTH_CALL.search(run)
-                if not found or "--diff" not in found.group(0).split():
-                    continue
-                where = f"{wf.name}: job {name}"
-                words = found.group(0).split()
-                if "--format" not in words or words[words.index("--format") + 1] != "markdown":
-                    problems.append(f"{where}: synth --diff without --format markdown")
-                if "GITHUB_STEP_SUMMARY" not in run:
-                    problems.append(f"{where}: the diff is not written to the job summary")
-                try:
-                    diffed |= _stacks_of(wf, job, found.group(1), step, root, tmp)
-                except AssertionError as err:
-                    problems.append(f"{where}: {err}")
+        words = found.group(0).split()
+        if "--format" not in words or words[words.index("--format") + 1] != "markdown":
+            problems.append(f"{pr.where}: synth --diff without --format markdown")
+        if "GITHUB_STEP_SUMMARY" not in pr.run:
+            problems.append(f"{pr.where}: the diff is not written to the job summary")
+        diffed |= pr.stacks(found.group(1), root, tmp, problems)
     problems += [f"stack {s} is not diffed on pull requests" for s in sorted(disk_stacks(root) - diffed)]
     if not commenters:
         problems.append("no pull_request job posts the synth diff (gh pr comment)")
     problems += [
-        f"{wf.name}: job {name} comments on the pull request but runs for forks (its if lacks `{FORK_GUARD}`)"
-        for wf, name, job in commenters
-        if not fork_gated(job)
+        f"{pr.where} comments on the pull request but runs for forks (its if lacks `{FORK_GUARD}`)"
+        for pr in commenters
+        if not fork_gated(pr.job)
     ]
     return problems
 

@@ -28,6 +28,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from components import ingress as ingress_module
 from components.airflow_values import APP_ROUTING_NAMESPACE, UiIngress
 from components.ingress import AppRoutingIngress, AppRoutingIngressArgs, pem_bundle_problems
+from plan import UI_KEYVAULT_URI_ANNOTATION, UI_TLS_SECRET_PREFIX
 from synth.mocks import SUBSCRIPTION_ID, TLS_PRIVATE_KEY, AzureMocks, Secret, decode_wire, unwrap
 from synth.reference import load_json
 from synth.runner import RunResult, run
@@ -372,9 +373,9 @@ def test_the_ui_uses_the_add_ons_default_controller_and_creates_none() -> None:
 @pytest.mark.parametrize(
     ("constant", "source", "name"),
     [
-        (ingress_module.KEYVAULT_URI_ANNOTATION, "aks-app-routing-tls", "keyvault_uri_annotation"),
-        (ingress_module.KEYVAULT_URI_ANNOTATION, "aks-app-routing-tls", "operator_annotation_constant"),
-        (ingress_module.TLS_SECRET_PREFIX, "aks-app-routing-tls", "tls_secret_name_prefix"),
+        (UI_KEYVAULT_URI_ANNOTATION, "aks-app-routing-tls", "keyvault_uri_annotation"),
+        (UI_KEYVAULT_URI_ANNOTATION, "aks-app-routing-tls", "operator_annotation_constant"),
+        (UI_TLS_SECRET_PREFIX, "aks-app-routing-tls", "tls_secret_name_prefix"),
         (ingress_module.DEFAULT_INGRESS_CLASS, "aks-app-routing-tls", "default_ingress_class"),
         (APP_ROUTING_NAMESPACE, "aks-app-routing-nginx", "operator_namespace"),
     ],
