@@ -43,8 +43,9 @@ USER_POOL = "airflow"
 CRITICAL_ADDONS_ONLY = "CriticalAddonsOnly=true:NoSchedule"
 
 # How long a new Azure RBAC grant on the cluster takes to reach its API server: Microsoft
-# documents "up to five minutes" for Azure RBAC for Kubernetes authorization; the wait runs
-# once, when the grant is created (or replaced), never on later updates.
+# documents "New role assignments can take up to five minutes to propagate and be updated by the
+# authorization server" (https://learn.microsoft.com/en-us/azure/aks/manage-azure-rbac); the wait
+# runs once, when the grant is created (or replaced), never on later updates.
 ENTRA_RBAC_PROPAGATION = "300s"
 # Auto-upgrade channels that move the cluster to a new minor version by themselves (their
 # values: the settings hold plain strings).

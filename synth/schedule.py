@@ -27,6 +27,7 @@ import dataclasses
 import heapq
 import os
 import re
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +91,58 @@ def _lookup(obj: Any, path: str) -> Any:
     return obj
 
 
+MIN_SAMPLES = 2
+# a Terraform apply log's completion line: "Creation complete after 4m18s", "... after 15m"
+_COMPLETE_AFTER = re.compile(r"complete after ((?:\d+h)?(?:\d+m)?(?:\d+s)?)\b")
+
+
+def _sample_seconds(sample: Any, where: str) -> float:
+    """One published timing: `seconds`, its `url` and the source's own words (`quote`). When the
+    quote is a completion line ("Creation complete after 4m18s") the seconds must be what it
+    says; any other quote (start and end timestamps) needs a `note` saying how they were read."""
+    if not isinstance(sample, Mapping):
+        raise ValueError(f"{where}: a sample is a mapping of seconds, url, quote")
+    url, quote = sample.get("url"), sample.get("quote")
+    if not isinstance(url, str) or not url.startswith("https://") or not isinstance(quote, str) or not quote.strip():
+        raise ValueError(f"{where}: needs an https `url` and the source's `quote`")
+    try:
+        seconds = float(sample["seconds"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{where}: needs numeric `seconds`") from err
+    said = _COMPLETE_AFTER.search(quote)
+    if said and said.group(1):
+        if go_duration_seconds(said.group(1)) != seconds:
+            raise ValueError(f"{where}: seconds {seconds:g} but the quote says {said.group(1)}")
+    elif not str(sample.get("note") or "").strip():
+        raise ValueError(f"{where}: the quote is not a completion line: a `note` must say how {seconds:g}s was read")
+    return seconds
+
+
+def _sampled(entry: Mapping[str, Any], where: str) -> Duration:
+    """A figure that is the median of several published timings (`samples`), not one: a single
+    apply log is one cluster, one region, one day."""
+    samples = entry["samples"]
+    if "create" in entry:
+        raise ValueError(f"{where}: with `samples`, `create` is their median: drop `create`")
+    if not isinstance(samples, list) or len(samples) < MIN_SAMPLES:
+        raise ValueError(f"{where}: `samples` needs at least {MIN_SAMPLES} published timings")
+    seconds = [_sample_seconds(x, f"{where} sample {i}") for i, x in enumerate(samples)]
+    create = float(statistics.median(seconds))
+    try:
+        update = float(entry.get("update", create))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: `update` must be numeric seconds") from err
+    if update < 0:
+        raise ValueError(f"{where}: a duration cannot be negative")
+    if entry.get("confidence") != "measured":
+        raise ValueError(f"{where}: published timings are `confidence: measured`")
+    urls = "; ".join(f"{x['url']} ({fmt_seconds(v)})" for x, v in zip(samples, seconds, strict=True))
+    return Duration(create, update, f"[measured] median of {len(seconds)} published timings: {urls}")
+
+
 def _duration(entry: Mapping[str, Any], where: str) -> Duration:
+    if "samples" in entry:
+        return _sampled(entry, where)
     try:
         create, update = float(entry["create"]), float(entry["update"])
     except (KeyError, TypeError, ValueError) as err:

@@ -193,7 +193,13 @@ def test_every_nonzero_figure_has_a_source_with_url_and_quote() -> None:
     data = yaml.safe_load(sch.DURATIONS_FILE.read_text())
     for typ, entry in data["types"].items():
         for e in [entry, *(entry.get("variants") or [])]:
-            if e["create"] or e["update"]:
+            if "samples" in e:  # each published timing carries its own source
+                assert len(e["samples"]) >= sch.MIN_SAMPLES, typ
+                for sample in e["samples"]:
+                    assert sample["url"].startswith("https://"), typ
+                    assert sample["quote"].strip(), typ
+                assert e["confidence"] == "measured", typ
+            elif e["create"] or e["update"]:
                 assert e["source"]["url"].startswith("https://"), typ
                 assert e["source"]["quote"].strip(), typ
                 assert e["confidence"] in ("measured", "estimate"), typ
@@ -212,6 +218,56 @@ def test_a_figure_without_a_source_is_refused(tmp_path: Path) -> None:
     table["types"]["a:b:C"] = {"create": -1, "update": 0, "why": "x"}
     with pytest.raises(ValueError, match="negative"):
         sch.load_durations(write_table(tmp_path, table))
+
+
+def _sample(seconds: float, quote: str, **extra: str) -> dict[str, Any]:
+    return {"seconds": seconds, "url": "https://example.org/log", "quote": quote, **extra}
+
+
+_GOOD = [_sample(1, "complete after 1s"), _sample(2, "complete after 2s")]
+
+
+def _sampled_table(samples: list[dict[str, Any]], **entry: Any) -> dict[str, Any]:
+    return {
+        "default": {"create": 1, "update": 1, "why": "DEFAULT"},
+        "types": {"a:b:C": {"confidence": "measured", "samples": samples, **entry}},
+    }
+
+
+def test_samples_give_their_median_and_each_is_read_from_its_quote(tmp_path: Path) -> None:
+    samples = [
+        _sample(258, "aks: Creation complete after 4m18s [id=/subscriptions/...]"),
+        _sample(450, "module.aks.azurerm_kubernetes_cluster.aks: Creation complete after 7m30s"),
+        _sample(900, "aks: Creation complete after 15m"),
+        _sample(799, "08:39:03 creating | 08:52:22 done", note="08:39:03 -> 08:52:22"),
+    ]
+    d = sch.load_durations(write_table(tmp_path, _sampled_table(samples))).types["a:b:C"]
+    assert (d.create, d.update) == ((450 + 799) / 2, (450 + 799) / 2)  # even count: the middle two
+    assert d.source.startswith("[measured] median of 4 published timings")
+    assert "https://example.org/log (4m18s)" in d.source
+    d = sch.load_durations(write_table(tmp_path, _sampled_table(samples[:3], update=60))).types["a:b:C"]
+    assert (d.create, d.update) == (450, 60)
+
+
+@pytest.mark.parametrize(
+    ("samples", "entry", "message"),
+    [
+        # the figure typed beside the quote disagrees with what the quote says
+        ([_sample(250, "Creation complete after 4m18s"), *_GOOD], {}, "seconds 250 but the quote says 4m18s"),
+        # a timestamp pair without saying how it was read
+        ([_sample(799, "08:39:03 | 08:52:22"), *_GOOD], {}, "a `note` must say how 799s was read"),
+        ([_sample(1, "complete after 1s")], {}, "at least 2"),
+        ([_sample(1, "complete after 1s")] * 3, {"create": 5}, "drop `create`"),
+        ([_sample(1, "complete after 1s")] * 3, {"confidence": "estimate"}, "measured"),
+        ([{**_sample(1, "complete after 1s"), "url": "http://x"}] * 3, {}, "https"),
+        ([{"url": "https://x", "quote": "complete after 1s"}] * 3, {}, "numeric `seconds`"),
+    ],
+)
+def test_bad_samples_are_refused(
+    tmp_path: Path, samples: list[dict[str, Any]], entry: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        sch.load_durations(write_table(tmp_path, _sampled_table(samples, **entry)))
 
 
 def test_a_type_both_sourced_and_defaulted_is_refused(tmp_path: Path) -> None:
@@ -300,3 +356,18 @@ def test_a_diff_schedules_only_the_changes(stack_result: Any) -> None:
     assert s.makespan == sch.load_durations().for_record(release.type, release.inputs).update
     with pytest.raises(ValueError, match="unknown operation"):
         sch.plan_changes(stack_result, {release.urn: "explode"}, parallel=8)
+
+
+_README_PLAN = re.compile(r"```text\n\$ python -m synth (\w+) --plan +# [^\n]*--parallel (\d+)\n(.*?)```", re.S)
+
+
+def test_the_readme_plan_excerpt_is_what_plan_prints(stack_result: Any) -> None:
+    """The README's `--plan` excerpt is this table's output today, not a stale copy."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    excerpts = [(int(p), body) for name, p, body in _README_PLAN.findall(readme) if name == stack_result.stack]
+    assert excerpts or stack_result.stack != "prod", "README shows prod's --plan"
+    for parallel, body in excerpts:
+        lines = sch.plan_lines(stack_result, parallel=parallel)
+        start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("makespan"))
+        shown = body.rstrip("\n").split("\n")
+        assert lines[start : start + len(shown)] == shown
