@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 from collections import Counter
@@ -189,11 +190,45 @@ def dot(result: RunResult) -> str:
 
 
 # ---------------------------------------------------------------------- output
+def stable_order(records: list[ResourceRecord]) -> list[ResourceRecord]:
+    """The records in a topological order of their parents and dependencies whose ties go by
+    URN. The engine's registration order varies from run to run (outputs resolve concurrently,
+    RPCs go through a thread pool); what synth prints must not (deterministic output), and a
+    parent or a dependency still comes before what waits for it, as in a preview."""
+    by_urn = {r.urn: r for r in records}
+    waiting = {r.urn: {u for u in [r.parent, *r.dependencies] if u in by_urn and u != r.urn} for r in records}
+    dependents: dict[str, list[str]] = {u: [] for u in by_urn}
+    for u, before in waiting.items():
+        for b in before:
+            dependents[b].append(u)
+    ready = [u for u, before in waiting.items() if not before]
+    heapq.heapify(ready)
+    ordered: list[str] = []
+    while ready:
+        u = heapq.heappop(ready)
+        ordered.append(u)
+        for v in dependents[u]:
+            waiting[v].discard(u)
+            if not waiting[v]:
+                heapq.heappush(ready, v)
+    done = set(ordered)
+    ordered += sorted(u for u in by_urn if u not in done)  # a cycle (never in a Pulumi graph)
+    return [by_urn[u] for u in ordered]
+
+
 def tree(result: RunResult) -> str:
-    """A preview-like tree: component -> children, `+ type name`."""
+    """A preview-like tree: component -> children, `+ type name`, in stable_order; a component
+    sits where its first resource does (a component has no dependencies of its own)."""
     children: dict[str, list[ResourceRecord]] = {}
-    for rec in result.records:
+    for rec in stable_order(result.records):
         children.setdefault(rec.parent, []).append(rec)
+    index = {r.urn: i for i, r in enumerate(stable_order(result.records))}
+
+    def first(urn: str) -> int:
+        return min((first(c.urn) for c in children[urn]), default=index[urn]) if urn in children else index[urn]
+
+    for siblings in children.values():
+        siblings.sort(key=lambda r: (first(r.urn), index[r.urn]))
     urns = {r.urn for r in result.records}
     stack_urn = next((r.parent for r in result.records if r.parent not in urns), "")
     lines = [f"+ pulumi:pulumi:Stack {stack_urn.split('::')[-1] or result.stack}"]
