@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -43,3 +44,12 @@ def test_the_cluster_comes_before_what_runs_on_it(dev_run: RunResult) -> None:
     top = [line.split()[-1] for line in tree(dev_run).split("\n") if line.startswith("    + ")]
     assert top[0] == "cluster"
     assert top.index("secrets") < top.index("airflow") == len(top) - 1
+
+
+def test_the_readme_tree_is_how_dev_prints(dev_run: RunResult) -> None:
+    """README step 1 shows the start of dev's tree: the same lines, in the same order."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("+ pulumi:pulumi:Stack airflow-aks-dev")
+    shown = readme[start:].split("\n    ...\n", 1)[0].split("\n")
+    assert len(shown) > 5
+    assert tree(dev_run).split("\n")[: len(shown)] == shown
