@@ -7,7 +7,9 @@
 Our own driver: the standard library, plus the project's interpreter running pytest.
 
 Snapshot. The project is copied to a temporary folder from the COMMITTED tree
-(``git archive REV | tar -x``, REV defaults to HEAD; read-only git), or from ``--tree DIR``.
+(``git archive REV | tar -x``, REV defaults to HEAD; read-only git), or from ``--tree DIR``,
+and committed there as a one-commit repository of its own (a clone is a repository, and
+``synth --diff`` asks git for revisions).
 Every job gets its own copy; mutants are generated from and applied to those copies only, so
 the working tree is never touched. ``.venv`` is symlinked into the copy, tests run with this
 interpreter, ``PYTHONDONTWRITEBYTECODE=1`` (no stale ``.pyc`` of a mutated file), and
@@ -949,10 +951,22 @@ def snapshot(dest: Path, tree: Path | None, rev: str) -> tuple[Path, str]:
         if archive.wait() != 0 or extract.returncode != 0:
             raise SystemExit(f"mutation: could not extract {rev} of {ROOT}")
         what = commit
+    as_checkout(dest)
     venv = source / ".venv"
     if venv.is_dir() and not (dest / ".venv").exists():
         (dest / ".venv").symlink_to(venv.resolve())
     return source, what
+
+
+def as_checkout(dest: Path) -> None:
+    """Make the copy a git repository of one commit, as a clone is: `python -m synth --diff REV`
+    and its tests ask git for the project's revisions (in a plain folder they fail before any
+    mutant runs). Each job's copy carries it along; mutants only touch the working tree."""
+    git = ["git", "-C", str(dest), "-c", "user.name=mutation", "-c", "user.email=mutation@localhost"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-gpg-sign", "-m", "mutation snapshot"]):
+        done = subprocess.run([*git, *args], capture_output=True, text=True, check=False)  # noqa: S603
+        if done.returncode != 0:
+            raise SystemExit(f"mutation: git {args[0]} in the snapshot failed: {done.stderr.strip()[:300]}")
 
 
 def child_env(source: Path) -> dict[str, str]:

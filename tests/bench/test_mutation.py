@@ -285,3 +285,22 @@ def test_list_prints_mutants_without_running(tmp_path: Path, capsys: pytest.Capt
     assert printed[0].endswith("running 2")
     assert len(printed) == 3
     assert all(line.startswith("calc.py:") for line in printed[1:])
+
+
+def test_the_snapshot_is_a_one_commit_repository_of_the_project(tmp_path: Path) -> None:
+    """synth --diff and its tests ask git for the project's revisions: the copy the mutants run
+    in is a repository, as a clone is, holding exactly the project's files."""
+    import subprocess
+
+    project = _fixture(tmp_path)
+    dest = tmp_path / "snap"
+    mutation.snapshot(dest, project, "HEAD")
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(dest), *args], capture_output=True, text=True, check=True).stdout  # noqa: S603, S607
+
+    assert git("rev-list", "--count", "HEAD").strip() == "1"
+    tracked = set(git("ls-files").split())
+    on_disk = {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
+    assert tracked == on_disk
+    assert git("status", "--porcelain") == ""
