@@ -1,6 +1,8 @@
 """The cluster add-ons the operate keys turn on (monitoring, containerInsights, uiIngress):
 what the ManagedCluster request carries, checked against the azure-native SDK's own wire
-names (its input classes' getters), not against strings this file repeats from the code."""
+names (its input classes' getters) and, where the SDK has none (the monitoring add-on's name
+and config keys), against Microsoft's own words in facts/aks-monitoring-addon.yaml; not
+against strings this file repeats from the code."""
 
 from __future__ import annotations
 
@@ -13,11 +15,16 @@ from pulumi_azure_native import containerservice
 from components.cluster import Cluster, ClusterArgs
 from synth.mocks import SUBSCRIPTION_ID
 from tests.helpers import deps_of, resolve, run_component, settings_for
+from tests.test_external_facts import fact
 
 WORKSPACE = (
     f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/airflow-dev-rg"
     "/providers/Microsoft.OperationalInsights/workspaces/airflow-dev-law"
 )
+
+
+# the monitoring add-on (Container Insights), as Microsoft's onboarding template and the Azure CLI write it
+MONITORING = "aks-monitoring-addon"
 
 
 def _wire(cls: type, attr: str) -> str:
@@ -58,12 +65,23 @@ def test_container_insights_sends_to_the_workspace_with_entra_auth() -> None:
     aks, cluster = _aks(log_analytics=("airflow-dev-law", 45))
     assert resolve(cluster.log_analytics_workspace_id) == WORKSPACE
     addons = aks[_wire(containerservice.ManagedClusterArgs, "addon_profiles")]
-    assert list(addons) == ["omsagent"]
-    # the add-on's config keys are documented strings, not SDK properties
-    assert addons["omsagent"] == {
-        "enabled": True,
-        "config": {"logAnalyticsWorkspaceResourceID": WORKSPACE, "useAADAuth": "true"},
+    # the add-on's name and config keys are no SDK properties: Microsoft's managed identity
+    # onboarding template states them (facts/aks-monitoring-addon.yaml)
+    assert list(addons) == [fact(MONITORING, "addon_name")]
+    assert addons[fact(MONITORING, "addon_name")] == {
+        _wire(containerservice.ManagedClusterAddonProfileArgs, "enabled"): True,
+        _wire(containerservice.ManagedClusterAddonProfileArgs, "config"): {
+            fact(MONITORING, "workspace_config_key"): WORKSPACE,
+            fact(MONITORING, "aad_auth_config_key"): fact(MONITORING, "aad_auth_value"),
+        },
     }
+
+
+@pytest.mark.parametrize("name", ["addon_name", "workspace_config_key", "aad_auth_config_key"])
+def test_the_template_and_the_azure_cli_name_the_monitoring_add_on_alike(name: str) -> None:
+    """Two independent Microsoft sources for each name the cluster writes: the ARM template
+    Microsoft Learn links and the constants `az aks enable-addons -a monitoring` uses."""
+    assert fact(MONITORING, name) == fact(MONITORING, f"azure_cli_{name}")
 
 
 @pytest.mark.parametrize(
@@ -127,7 +145,7 @@ def test_the_controller_types_do_what_the_api_documents(
 
 def test_both_add_ons_together() -> None:
     aks, _ = _aks(log_analytics=("airflow-dev-law", 30), app_routing="Internal", metrics=True)
-    assert sorted(aks["addonProfiles"]) == ["azureKeyvaultSecretsProvider", "omsagent"]
+    assert sorted(aks["addonProfiles"]) == sorted(["azureKeyvaultSecretsProvider", fact(MONITORING, "addon_name")])
 
 
 def test_the_workspace_is_made_in_the_clusters_group_before_the_cluster() -> None:

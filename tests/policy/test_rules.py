@@ -193,6 +193,11 @@ def _drop(name: str, *path: str) -> Callable[[list[PolicyResource]], None]:
     return mutate
 
 
+# the monitoring add-on's name and config keys, in Microsoft's words (facts/aks-monitoring-addon.yaml)
+_OMS_FACTS = yaml.safe_load((PROJECT_DIR / "facts" / "aks-monitoring-addon.yaml").read_text())["facts"]
+_OMS = {name: entry["value"] for name, entry in _OMS_FACTS.items()}
+
+
 def _prod_aks(**changes: Any) -> PolicyResource:
     """A prod stack's cluster as networkMode=create builds it (protected, in the stack's subnet,
     Cilium), with `changes` applied (None drops a property)."""
@@ -203,7 +208,9 @@ def _prod_aks(**changes: Any) -> PolicyResource:
         "networkProfile": {"networkPlugin": "azure", "networkPluginMode": "overlay", "networkPolicy": "cilium"},
         "agentPoolProfiles": [{"name": "system", "vnetSubnetID": f"{SUB}/resourceGroups/rg/providers/x/subnets/a"}],
         "azureMonitorProfile": {"metrics": {"enabled": True}},
-        "addonProfiles": {"omsagent": {"enabled": True, "config": {"useAADAuth": "true"}}},
+        "addonProfiles": {
+            _OMS["addon_name"]: {"enabled": True, "config": {_OMS["aad_auth_config_key"]: _OMS["aad_auth_value"]}}
+        },
     }
     props.update(changes)
     props = {k: v for k, v in props.items() if v is not None}
@@ -402,12 +409,14 @@ PRODUCTION_VIOLATIONS: list[tuple[str, str, Make]] = [
     (
         "production-observed",
         "Container Insights off",
-        lambda s: _aks_in(s, addonProfiles={"omsagent": {"enabled": False}}),
+        lambda s: _aks_in(s, addonProfiles={_OMS["addon_name"]: {"enabled": False}}),
     ),
     (
         "production-observed",
         "Container Insights with the workspace key",
-        lambda s: _aks_in(s, addonProfiles={"omsagent": {"enabled": True, "config": {"useAADAuth": "false"}}}),
+        lambda s: _aks_in(
+            s, addonProfiles={_OMS["addon_name"]: {"enabled": True, "config": {_OMS["aad_auth_config_key"]: "false"}}}
+        ),
     ),
     ("production-observed", "UI ingress without TLS", lambda s: _airflow_ui(s, enabled=False)),
     ("production-observed", "UI ingress TLS without a Secret", lambda s: _airflow_ui(s, enabled=True)),
