@@ -25,6 +25,8 @@ WORKSPACE = (
 
 # the monitoring add-on (Container Insights), as Microsoft's onboarding template and the Azure CLI write it
 MONITORING = "aks-monitoring-addon"
+# the Secrets Store CSI driver with the Key Vault provider, as the Azure CLI names it
+KEY_VAULT = "aks-keyvault-secrets-provider-addon"
 
 
 def _wire(cls: type, attr: str) -> str:
@@ -107,7 +109,14 @@ def test_app_routing_puts_its_default_controller_on_the_chosen_load_balancer(
     }
     # the add-on reads the certificate through the Key Vault CSI provider (--enable-kv)
     addons = aks[_wire(containerservice.ManagedClusterArgs, "addon_profiles")]
-    assert addons == {"azureKeyvaultSecretsProvider": {"enabled": True, "config": {"enableSecretRotation": "true"}}}
+    assert addons == {
+        fact(KEY_VAULT, "addon_name"): {
+            _wire(containerservice.ManagedClusterAddonProfileArgs, "enabled"): True,
+            _wire(containerservice.ManagedClusterAddonProfileArgs, "config"): {
+                fact(KEY_VAULT, "rotation_config_key"): fact(KEY_VAULT, "rotation_on_value")
+            },
+        }
+    }
     assert cluster.app_routing_object_id is not None
     # the identity AKS reports for the add-on (the mocks answer as Azure does)
     assert resolve(cluster.app_routing_object_id) == state["ingressProfile"]["webAppRouting"]["identity"]["objectId"]
@@ -145,7 +154,7 @@ def test_the_controller_types_do_what_the_api_documents(
 
 def test_both_add_ons_together() -> None:
     aks, _ = _aks(log_analytics=("airflow-dev-law", 30), app_routing="Internal", metrics=True)
-    assert sorted(aks["addonProfiles"]) == sorted(["azureKeyvaultSecretsProvider", fact(MONITORING, "addon_name")])
+    assert sorted(aks["addonProfiles"]) == sorted([fact(KEY_VAULT, "addon_name"), fact(MONITORING, "addon_name")])
 
 
 def test_the_workspace_is_made_in_the_clusters_group_before_the_cluster() -> None:
