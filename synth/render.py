@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import json
 import re
 from collections import Counter
@@ -192,28 +191,14 @@ def dot(result: RunResult) -> str:
 # ---------------------------------------------------------------------- output
 def stable_order(records: list[ResourceRecord]) -> list[ResourceRecord]:
     """The records in a topological order of their parents and dependencies whose ties go by
-    URN. The engine's registration order varies from run to run (outputs resolve concurrently,
-    RPCs go through a thread pool); what synth prints must not (deterministic output), and a
-    parent or a dependency still comes before what waits for it, as in a preview."""
+    URN (synth.schedule.topological_order). The engine's registration order varies from run
+    to run (outputs resolve concurrently, RPCs go through a thread pool); what synth prints
+    must not (deterministic output), and a parent or a dependency still comes before what
+    waits for it, as in a preview."""
+    from synth.schedule import topological_order
+
     by_urn = {r.urn: r for r in records}
-    waiting = {r.urn: {u for u in [r.parent, *r.dependencies] if u in by_urn and u != r.urn} for r in records}
-    dependents: dict[str, list[str]] = {u: [] for u in by_urn}
-    for u, before in waiting.items():
-        for b in before:
-            dependents[b].append(u)
-    ready = [u for u, before in waiting.items() if not before]
-    heapq.heapify(ready)
-    ordered: list[str] = []
-    while ready:
-        u = heapq.heappop(ready)
-        ordered.append(u)
-        for v in dependents[u]:
-            waiting[v].discard(u)
-            if not waiting[v]:
-                heapq.heappush(ready, v)
-    done = set(ordered)
-    ordered += sorted(u for u in by_urn if u not in done)  # a cycle (never in a Pulumi graph)
-    return [by_urn[u] for u in ordered]
+    return [by_urn[u] for u in topological_order({r.urn: [r.parent, *r.dependencies] for r in records})]
 
 
 def tree(result: RunResult) -> str:

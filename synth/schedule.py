@@ -328,28 +328,35 @@ def build_graph(
     return Graph(_stable_order(tasks, edges), edges, section)
 
 
-def _stable_order(tasks: Mapping[str, Task], edges: Mapping[str, list[Edge]]) -> dict[str, Task]:
-    """The tasks renumbered in a topological order whose ties go by URN: the engine's own
-    registration order varies from run to run (outputs resolve concurrently), and the plan
-    must not (deterministic output). Dependencies still come first, as they register first."""
-    import heapq
-
-    waiting = {u: {e.before for e in edges.get(u, [])} for u in tasks}
-    dependents: dict[str, list[str]] = {u: [] for u in tasks}
+def topological_order(waits_for: Mapping[str, Iterable[str]]) -> list[str]:
+    """Every key of `waits_for` after everything it waits for (names outside the keys are
+    ignored), ties by name: one order for one graph, whatever order the engine registered it
+    in (its registration order varies from run to run: outputs resolve concurrently). Names
+    left in a cycle (never in a Pulumi graph) come last, by name."""
+    waiting = {u: {b for b in before if b in waits_for and b != u} for u, before in waits_for.items()}
+    dependents: dict[str, list[str]] = {u: [] for u in waiting}
     for u, before in waiting.items():
         for b in before:
             dependents[b].append(u)
     ready = [u for u, before in waiting.items() if not before]
     heapq.heapify(ready)
-    ordered: dict[str, Task] = {}
+    ordered: list[str] = []
     while ready:
         u = heapq.heappop(ready)
-        ordered[u] = dataclasses.replace(tasks[u], order=len(ordered))
+        ordered.append(u)
         for v in dependents[u]:
             waiting[v].discard(u)
             if not waiting[v]:
                 heapq.heappush(ready, v)
-    return ordered
+    done = set(ordered)
+    return ordered + sorted(u for u in waiting if u not in done)
+
+
+def _stable_order(tasks: Mapping[str, Task], edges: Mapping[str, list[Edge]]) -> dict[str, Task]:
+    """The tasks renumbered in topological_order: the plan must not vary from run to run
+    (deterministic output). Dependencies still come first, as they register first."""
+    order = topological_order({u: [e.before for e in edges.get(u, [])] for u in tasks})
+    return {u: dataclasses.replace(tasks[u], order=i) for i, u in enumerate(order)}
 
 
 def graph_from_tasks(tasks: Sequence[Task], edges: Iterable[tuple[str, str]], kind: str = "input") -> Graph:
