@@ -19,6 +19,7 @@ import hashlib
 import re
 import urllib.parse
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -223,13 +224,14 @@ def test_an_imported_bundle_is_stored_as_given_and_stays_secret() -> None:
         (lambda pem: re.sub(r"-----BEGIN CERTIFICATE-----.*", "", pem, flags=re.S), "no CERTIFICATE block"),
         (lambda pem: re.sub(r"-----BEGIN EC PRIVATE KEY-----.*?-----END EC PRIVATE KEY-----\n", "", pem, flags=re.S),
          "no PRIVATE KEY block"),
-        (lambda pem: pem.replace("EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY"), "encrypted"),
+        (lambda pem: pem.replace("EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY"),
+         "the private key is encrypted (the CSI driver reads unencrypted keys only)"),
     ],
 )  # fmt: skip
 def test_a_broken_imported_bundle_is_refused_without_echoing_it(broken: Any, expected: str) -> None:
     generated, _ = _run()
     pem = broken(_stored_pem(generated))
-    assert [p for p in pem_bundle_problems(pem) if expected in p]
+    assert pem_bundle_problems(pem) == [expected]  # that problem, said that way, and no other
     with pytest.raises(Exception, match="not a PEM key \\+ certificate bundle") as err:
         _run(certificate="imported", imported_pem=pulumi.Output.secret(pem))
     assert "-----BEGIN" not in str(err.value)
@@ -420,3 +422,15 @@ def test_the_add_on_identity_is_a_managed_cluster_output() -> None:
     assert "identity" in inspect.signature(web.__init__).parameters
     assert "get certificates from Azure Key Vault" in (web.__init__.__doc__ or "")
     assert "object_id" in inspect.signature(outputs.UserAssignedIdentityManagedClusterResponse.__init__).parameters
+
+
+def test_the_generated_certificate_lives_as_long_as_the_readme_says(prod_run: RunResult) -> None:
+    """README: a generated certificate is valid "one year, replaced by the first `pulumi up` in
+    its last 30 days"; prod (uiCertificate left at its default) registers exactly that."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    said = re.search(
+        r"`uiCertificate: generated` \(default\): .*?one\s+year, replaced by .*? in its last (\d+) days", readme, re.S
+    )
+    assert said, "README no longer says how long the generated certificate lives"
+    cert = prod_run.one(CERT).inputs
+    assert (cert["validityPeriodHours"], cert["earlyRenewalHours"]) == (365 * 24, int(said.group(1)) * 24)
