@@ -263,6 +263,83 @@ def test_a_scrape_that_misses_the_charts_port_is_caught(wrong: dict[str, Any]) -
     assert not _kept(config, _endpoint_labels(service, scrape[0], NAMESPACE))
 
 
+# Prometheus decodes its configuration strictly: a key its reference does not document fails the load.
+PROMETHEUS = "prometheus-scrape-config"
+
+
+def prometheus_schema_problems(config: dict[str, Any]) -> list[str]:
+    """Every key of `config` that Prometheus' configuration reference does not document for its
+    section, and every scheme, discovery role and relabel action it does not document there
+    (facts/prometheus-scrape-config.yaml)."""
+    problems: list[str] = []
+
+    def fields(where: str, mapping: dict[str, Any], section: str) -> None:
+        documented = fact(PROMETHEUS, section)
+        problems.extend(f"{where}.{key}: no field of {section}" for key in mapping if key not in documented)
+
+    fields("config", config, "config_file_fields")
+    for j, job in enumerate(config.get("scrape_configs", [])):
+        at = f"config.scrape_configs[{j}]"
+        fields(at, job, "scrape_config_fields")
+        if "scheme" in job and job["scheme"] != fact(PROMETHEUS, "scheme"):
+            problems.append(f"{at}.scheme: {job['scheme']!r} is not the documented scheme")
+        for s, sd in enumerate(job.get("kubernetes_sd_configs", [])):
+            sd_at = f"{at}.kubernetes_sd_configs[{s}]"
+            fields(sd_at, sd, "kubernetes_sd_config_fields")
+            fields(f"{sd_at}.namespaces", sd.get("namespaces", {}), "kubernetes_sd_namespaces_fields")
+            if sd.get("role") != fact(PROMETHEUS, "kubernetes_sd_role"):
+                problems.append(f"{sd_at}.role: {sd.get('role')!r} is not the documented role")
+        for r, rule in enumerate(job.get("relabel_configs", [])):
+            fields(f"{at}.relabel_configs[{r}]", rule, "relabel_config_fields")
+            if "action" in rule and rule["action"] not in fact(PROMETHEUS, "relabel_actions"):
+                problems.append(f"{at}.relabel_configs[{r}].action: {rule['action']!r} is no documented action")
+    return problems
+
+
+def _statsd_scrape_config() -> dict[str, Any]:
+    return mon.scrape_config(NAMESPACE, f"{RELEASE}-statsd", "statsd-scrape", 9102)
+
+
+def test_the_scrape_configuration_has_only_fields_prometheus_documents() -> None:
+    config = _statsd_scrape_config()
+    assert config["scrape_configs"], "no job to check"
+    assert prometheus_schema_problems(config) == []
+
+
+def _renamed(mapping: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    return {new if k == old else k: v for k, v in mapping.items()}
+
+
+def _job_key(job: dict[str, Any]) -> dict[str, Any]:
+    return _renamed(job, "metrics_path", "metrics_pathx")
+
+
+def _relabel_key(job: dict[str, Any]) -> dict[str, Any]:
+    return {**job, "relabel_configs": [_renamed(job["relabel_configs"][0], "source_labels", "source_label")]}
+
+
+def _namespaces_key(job: dict[str, Any]) -> dict[str, Any]:
+    return {**job, "kubernetes_sd_configs": [{"role": "endpoints", "namespaces": {"name": [NAMESPACE]}}]}
+
+
+@pytest.mark.parametrize(
+    ("break_it", "expected"),
+    [
+        (_job_key, "scrape_configs[0].metrics_pathx: no field of scrape_config_fields"),
+        (_relabel_key, ".relabel_configs[0].source_label: no field of relabel_config_fields"),
+        (_namespaces_key, ".namespaces.name: no field of kubernetes_sd_namespaces_fields"),
+        (lambda job: {**job, "kubernetes_sd_configs": [{"role": "endpoint"}]}, "'endpoint' is not the documented role"),
+        (lambda job: {**job, "relabel_configs": [{"action": "keeps"}]}, "'keeps' is no documented action"),
+        (lambda job: {**job, "scheme": "tcp"}, "'tcp' is not the documented scheme"),
+    ],
+    ids=["scrape_config key", "relabel_config key", "namespaces key", "role", "action", "scheme"],
+)
+def test_a_field_prometheus_does_not_document_is_caught(break_it: Any, expected: str) -> None:
+    (job,) = _statsd_scrape_config()["scrape_configs"]
+    problems = prometheus_schema_problems({"scrape_configs": [break_it(job)]})
+    assert [p for p in problems if expected in p], problems
+
+
 # ------------------------------------------------------------------ alert rules
 def test_every_rule_group_is_scoped_to_the_workspace_and_the_cluster() -> None:
     result, mc = _cluster()
