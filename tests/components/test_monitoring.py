@@ -166,6 +166,20 @@ def test_container_insights_sends_the_group_stream_to_the_log_analytics_workspac
     (law,) = dcr["destinations"]["logAnalytics"]
     assert law["workspaceResourceId"] == LAW_ID
     assert dcr["dataFlows"] == [{"streams": ext["streams"], "destinations": [law["name"]]}]
+    # the agent's settings: only the keys and values Microsoft's onboarding template sends
+    settings = ext["extensionSettings"]["dataCollectionSettings"]
+    assert set(settings) <= set(fact("aks-monitoring-addon", "data_collection_settings_keys"))
+    assert settings["namespaceFilteringMode"] in fact("aks-monitoring-addon", "namespace_filtering_modes")
+    low, high = (_minutes(v) for v in fact("aks-monitoring-addon", "data_collection_interval_range"))
+    assert low <= _minutes(settings["interval"]) <= high
+    assert settings["enableContainerLogV2"] is True
+
+
+def _minutes(duration: str) -> int:
+    """`5m` -> 5: the template's interval unit (minutes, "1m to 30m")."""
+    match = re.fullmatch(r"(\d+)m", duration)
+    assert match, f"not a whole number of minutes: {duration!r}"
+    return int(match.group(1))
 
 
 def test_each_association_targets_the_cluster_and_follows_what_it_associates() -> None:
