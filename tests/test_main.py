@@ -72,12 +72,19 @@ def test_graph_has_every_resource_of_the_article(dev: RunResult) -> None:
     }
 
 
-def test_children_are_parented_and_kubernetes_objects_use_the_cluster_provider(dev: RunResult) -> None:
-    components = {r.urn for r in dev.records if not r.custom}
-    provider = dev.one("pulumi:providers:kubernetes").urn
-    for rec in dev.records:
+@pytest.mark.parametrize("run", ["dev_run", "prod_run"])
+def test_children_are_parented_and_kubernetes_objects_use_the_cluster_provider(
+    run: str, request: pytest.FixtureRequest
+) -> None:
+    """Every resource sits under a component and is named after it (`<component>-<role>`), as
+    the components' contract says; every Kubernetes object goes through the cluster's provider."""
+    result: RunResult = request.getfixturevalue(run)
+    components = {r.urn: r for r in result.records if not r.custom}
+    provider = result.one("pulumi:providers:kubernetes").urn
+    for rec in result.records:
         if rec.custom:
             assert rec.parent in components, rec.name
+            assert rec.name.startswith(components[rec.parent].name + "-"), rec.name
         if rec.custom and rec.type.startswith("kubernetes:"):
             assert rec.provider.startswith(provider + "::"), rec.name
 

@@ -317,6 +317,44 @@ def test_rendered_chart_objects_are_compared_under_their_release() -> None:
     assert "helm upgrade would fail: spec.template" in text
 
 
+def test_a_chart_rendered_secret_is_compared_by_digest_and_never_shown() -> None:
+    """A Secret the chart renders is plain in the render: the diff sees its data as keyed
+    digests, so a changed value is an update of that object and no value reaches the output."""
+    release = "kubernetes:helm.sh/v3:Release"
+
+    def secret(value: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "airflow-broker-url", "namespace": "airflow"},
+            "data": {"connection": value},
+        }
+
+    def snap(value: str) -> dict[str, Any]:
+        out = _snap({"airflow": (release, RELEASE)})
+        obj = secret(value)
+        out["charts"] = {
+            "airflow": {"rendered": True, "objects": {synth_diff.object_key(obj): synth_diff._chart_object(obj, KEY)}}
+        }
+        return out
+
+    old, new = snap("aHVudGVyMi1vbGQ="), snap("aHVudGVyMi1uZXc=")
+    assert "aHVudGVy" not in json.dumps([old, new])
+    (entry,) = synth_diff.compare(old, new).entries
+    assert entry.chart is not None
+    assert list(entry.chart.updated) == ["Secret airflow/airflow-broker-url"]
+    assert "aHVudGVy" not in synth_diff.format_text(synth_diff.compare(old, new))
+    assert synth_diff.compare(old, snap("aHVudGVyMi1vbGQ=")).entries == []
+
+
+def test_a_secret_digest_does_not_depend_on_key_order() -> None:
+    """The same secret map in another order (a provider answering in its own order) is no change."""
+    one = synth_diff.normalize(Secret({"user": "u", "password": "p"}), KEY)
+    other = synth_diff.normalize(Secret({"password": "p", "user": "u"}), KEY)
+    assert one == other
+    assert one != synth_diff.normalize(Secret({"user": "u", "password": "q"}), KEY)
+
+
 def test_usage_errors_exit_2_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dev", "--format", "markdown"]) == 2
     assert "need --diff" in capsys.readouterr().err
