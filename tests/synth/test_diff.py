@@ -461,6 +461,10 @@ def test_helm_value_change_updates_the_release_in_place(repo: Path) -> None:
     assert "~ Deployment airflow/airflow-scheduler" in out  # the rendered object, under its release
     assert "REPLACE" not in out
     assert "0 to replace" in out
+    # the release and nothing else: both sides digest the secrets with one key, so the vault's
+    # secrets, unchanged, are no change
+    changed = [line.split()[2:4] for line in out.splitlines() if line.startswith(("~ update", "+ create", "- delete"))]
+    assert changed == [["kubernetes:helm.sh/v3:Release", "airflow-release"]]
 
 
 @pytest.mark.parametrize(
