@@ -347,6 +347,38 @@ def test_a_chart_rendered_secret_is_compared_by_digest_and_never_shown() -> None
     assert synth_diff.compare(old, snap("aHVudGVyMi1vbGQ=")).entries == []
 
 
+def test_a_release_rendered_on_one_side_only_says_so() -> None:
+    """No Helm engine on one side (or a chart that failed): the release's objects are not
+    compared, and the diff says which side and why instead of listing every object."""
+    release = "kubernetes:helm.sh/v3:Release"
+    job = synth_diff.normalize(JOB, KEY)
+    old = _snap({"airflow": (release, RELEASE)})
+    new = _snap({"airflow": (release, changed(RELEASE, "values.a", 2))})
+    old["charts"] = {"airflow": {"rendered": False, "why": "no Helm engine", "objects": {}}}
+    new["charts"] = {"airflow": {"rendered": True, "objects": {"Job migrate": job}}}
+    (entry,) = synth_diff.compare(old, new).entries
+    assert entry.chart is not None
+    assert entry.chart.note == "rendered objects not compared (old side not rendered: no Helm engine)"
+    assert entry.chart.created == []
+    del old["charts"], new["charts"]  # neither side rendered anything: nothing to say
+    (entry,) = synth_diff.compare(old, new).entries
+    assert entry.chart is None
+
+
+def test_a_read_resource_is_never_planned() -> None:
+    """A resource the program only reads (a `get`) is not managed: `pulumi up` neither creates,
+    updates nor deletes it, whatever its inputs say."""
+    cluster = "azure-native:containerservice:ManagedCluster"  # clusterMode=existing reads it
+    inputs = {"resourceName": "aks", "resourceGroupName": "rg"}
+    read = {"aks": {"read": True}}
+    old = _snap({"aks": (cluster, inputs)}, **read)
+    new = _snap({"aks": (cluster, {**inputs, "resourceGroupName": "rg2"})}, **read)
+    assert synth_diff.compare(old, new).entries == []
+    assert synth_diff.compare(old, _snap({})).entries == []
+    managed = _snap({"aks": (cluster, {**inputs, "resourceGroupName": "rg2"})})
+    assert [e.op for e in synth_diff.compare(_snap({"aks": (cluster, inputs)}), managed).entries] == ["replace"]
+
+
 def test_a_secret_digest_does_not_depend_on_key_order() -> None:
     """The same secret map in another order (a provider answering in its own order) is no change."""
     one = synth_diff.normalize(Secret({"user": "u", "password": "p"}), KEY)
