@@ -379,6 +379,24 @@ def test_a_read_resource_is_never_planned() -> None:
     assert [e.op for e in synth_diff.compare(_snap({"aks": (cluster, inputs)}), managed).entries] == ["replace"]
 
 
+def test_protection_and_replace_on_changes_are_read_from_the_new_side() -> None:
+    """A resource newly protected (prod's stateful resources) is flagged where a replacement
+    would stop `pulumi up`; a property named in replaceOnChanges forces a replacement even
+    where the type's own rules do not."""
+    config_map = K8S + "ConfigMap"
+    old = _snap({"cm": (config_map, CONFIG_MAP)})
+    moved = changed(CONFIG_MAP, "metadata.name", "renamed")
+    result = synth_diff.compare(old, _snap({"cm": (config_map, moved)}, cm={"protect": True}))
+    (entry,) = result.entries
+    assert (entry.op, entry.protected) == ("replace", True)
+    assert "protected: pulumi up stops before deleting it" in synth_diff.format_text(result)
+    edited = changed(CONFIG_MAP, "data", {"a": "2"})
+    (plain,) = synth_diff.compare(old, _snap({"cm": (config_map, edited)})).entries
+    assert plain.op == "update"
+    forced = synth_diff.compare(old, _snap({"cm": (config_map, edited)}, cm={"replaceOnChanges": ["data"]}))
+    assert [e.op for e in forced.entries] == ["replace"]
+
+
 def test_a_secret_digest_does_not_depend_on_key_order() -> None:
     """The same secret map in another order (a provider answering in its own order) is no change."""
     one = synth_diff.normalize(Secret({"user": "u", "password": "p"}), KEY)
