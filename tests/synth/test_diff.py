@@ -397,6 +397,15 @@ def test_protection_and_replace_on_changes_are_read_from_the_new_side() -> None:
     assert [e.op for e in forced.entries] == ["replace"]
 
 
+def test_a_property_added_or_removed_reads_none_on_the_other_side() -> None:
+    container = "azure-native:storage:BlobContainer"
+    old = _snap({"logs": (container, CONTAINER)})
+    new = _snap({"logs": (container, {**CONTAINER, "metadata": {"team": "data"}})})
+    text = synth_diff.format_text(synth_diff.compare(old, new))
+    assert 'metadata: (none) -> {"team": "data"}' in text
+    assert 'metadata: {"team": "data"} -> (none)' in synth_diff.format_text(synth_diff.compare(new, old))
+
+
 def test_a_secret_digest_does_not_depend_on_key_order() -> None:
     """The same secret map in another order (a provider answering in its own order) is no change."""
     one = synth_diff.normalize(Secret({"user": "u", "password": "p"}), KEY)
