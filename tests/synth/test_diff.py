@@ -406,6 +406,19 @@ def test_a_property_added_or_removed_reads_none_on_the_other_side() -> None:
     assert 'metadata: {"team": "data"} -> (none)' in synth_diff.format_text(synth_diff.compare(new, old))
 
 
+def test_no_change_says_so_and_labels_cannot_break_the_markdown() -> None:
+    container = "azure-native:storage:BlobContainer"
+    same = synth_diff.compare(_snap({"logs": (container, CONTAINER)}), _snap({"logs": (container, CONTAINER)}))
+    assert "\nno changes\n" in synth_diff.format_text(same)
+    # a branch name is the reader's text: a backtick or a pipe in it must not end the code
+    # span or the table cell it is shown in
+    md = synth_diff.format_markdown(
+        synth_diff.compare(_snap({}), _snap({}), old_label="feat`x|y", new_label="working tree")
+    )
+    heading = md.splitlines()[0]
+    assert heading == "### `synth dev --diff`: feat'x\\|y → working tree"
+
+
 def test_a_secret_digest_does_not_depend_on_key_order() -> None:
     """The same secret map in another order (a provider answering in its own order) is no change."""
     one = synth_diff.normalize(Secret({"user": "u", "password": "p"}), KEY)
