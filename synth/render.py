@@ -204,10 +204,11 @@ def stable_order(records: list[ResourceRecord]) -> list[ResourceRecord]:
 def tree(result: RunResult) -> str:
     """A preview-like tree: component -> children, `+ type name`, in stable_order; a component
     sits where its first resource does (a component has no dependencies of its own)."""
+    ordered = stable_order(result.records)
     children: dict[str, list[ResourceRecord]] = {}
-    for rec in stable_order(result.records):
+    for rec in ordered:
         children.setdefault(rec.parent, []).append(rec)
-    index = {r.urn: i for i, r in enumerate(stable_order(result.records))}
+    index = {r.urn: i for i, r in enumerate(ordered)}
 
     def first(urn: str) -> int:
         return min((first(c.urn) for c in children[urn]), default=index[urn]) if urn in children else index[urn]
