@@ -19,7 +19,6 @@ import hashlib
 import re
 import urllib.parse
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -31,6 +30,7 @@ from components.airflow_values import APP_ROUTING_NAMESPACE, UiIngress
 from components.ingress import AppRoutingIngress, AppRoutingIngressArgs, pem_bundle_problems
 from plan import UI_KEYVAULT_URI_ANNOTATION, UI_TLS_SECRET_PREFIX
 from synth.mocks import SUBSCRIPTION_ID, TLS_PRIVATE_KEY, AzureMocks, Secret, decode_wire, unwrap
+from synth.project import PROJECT_DIR
 from synth.reference import load_json
 from synth.runner import RunResult, run
 from tests.helpers import is_secret_output, plain_strings, resolve, unmarked_leaks
@@ -427,7 +427,7 @@ def test_the_add_on_identity_is_a_managed_cluster_output() -> None:
 def test_the_generated_certificate_lives_as_long_as_the_readme_says(prod_run: RunResult) -> None:
     """README: a generated certificate is valid "one year, replaced by the first `pulumi up` in
     its last 30 days"; prod (uiCertificate left at its default) registers exactly that."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (PROJECT_DIR / "README.md").read_text()
     said = re.search(
         r"`uiCertificate: generated` \(default\): .*?one\s+year, replaced by .*? in its last (\d+) days", readme, re.S
     )

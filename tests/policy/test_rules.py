@@ -47,6 +47,7 @@ from policy.rules import (
 from synth.mocks import Secret, Unknown
 from synth.project import PROJECT_DIR
 from synth.reference import airflow_chart_schema
+from tests.test_external_facts import fact
 
 POLICY_DIR = PROJECT_DIR / "policy"
 REGISTRY = "airflowdevacr.azurecr.io"
@@ -194,8 +195,7 @@ def _drop(name: str, *path: str) -> Callable[[list[PolicyResource]], None]:
 
 
 # the monitoring add-on's name and config keys, in Microsoft's words (facts/aks-monitoring-addon.yaml)
-_OMS_FACTS = yaml.safe_load((PROJECT_DIR / "facts" / "aks-monitoring-addon.yaml").read_text())["facts"]
-_OMS = {name: entry["value"] for name, entry in _OMS_FACTS.items()}
+_OMS = {name: fact("aks-monitoring-addon", name) for name in ("addon_name", "aad_auth_config_key", "aad_auth_value")}
 
 
 def _prod_aks(**changes: Any) -> PolicyResource:

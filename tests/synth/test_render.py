@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from synth.project import PROJECT_DIR
 from synth.render import stable_order, tree
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def test_the_cluster_comes_before_what_runs_on_it(dev_run: RunResult) -> None:
 
 def test_the_readme_tree_is_how_dev_prints(dev_run: RunResult) -> None:
     """README step 1 shows the start of dev's tree: the same lines, in the same order."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (PROJECT_DIR / "README.md").read_text()
     start = readme.index("+ pulumi:pulumi:Stack airflow-aks-dev")
     shown = readme[start:].split("\n    ...\n", 1)[0].split("\n")
     assert len(shown) > 5

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from synth import schedule as sch
+from synth.project import PROJECT_DIR
 from synth.runner import ResourceRecord
 
 
@@ -363,7 +364,7 @@ _README_PLAN = re.compile(r"```text\n\$ python -m synth (\w+) --plan +# [^\n]*--
 
 def test_the_readme_plan_excerpt_is_what_plan_prints(stack_result: Any) -> None:
     """The README's `--plan` excerpt is this table's output today, not a stale copy."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (PROJECT_DIR / "README.md").read_text()
     excerpts = [(int(p), body) for name, p, body in _README_PLAN.findall(readme) if name == stack_result.stack]
     assert excerpts or stack_result.stack != "prod", "README shows prod's --plan"
     for parallel, body in excerpts:
