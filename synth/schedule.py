@@ -24,6 +24,7 @@ order). Durations come from ``synth/durations.yaml`` (a public source per figure
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import heapq
 import os
 import re
@@ -94,6 +95,8 @@ def _lookup(obj: Any, path: str) -> Any:
 MIN_SAMPLES = 2
 # a Terraform apply log's completion line: "Creation complete after 4m18s", "... after 15m"
 _COMPLETE_AFTER = re.compile(r"complete after ((?:\d+h)?(?:\d+m)?(?:\d+s)?)\b")
+# an HTTP `date:` header (RFC 9110 IMF-fixdate), as a recorded ARM response carries it
+_HTTP_DATE = re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT\b")
 
 
 def _sample_seconds(sample: Any, where: str) -> float:
@@ -113,8 +116,20 @@ def _sample_seconds(sample: Any, where: str) -> float:
     if said and said.group(1):
         if go_duration_seconds(said.group(1)) != seconds:
             raise ValueError(f"{where}: seconds {seconds:g} but the quote says {said.group(1)}")
-    elif not str(sample.get("note") or "").strip():
+        return seconds
+    if not str(sample.get("note") or "").strip():
         raise ValueError(f"{where}: the quote is not a completion line: a `note` must say how {seconds:g}s was read")
+    dates = _HTTP_DATE.findall(quote)
+    if len(dates) == 2:  # a recorded request's and its completion's `date:` headers
+        try:
+            start, end = (email.utils.parsedate_to_datetime(d) for d in dates)
+        except ValueError as err:
+            raise ValueError(f"{where}: not a date in the quote: {err}") from None
+        apart = (end - start).total_seconds()
+        if apart != seconds:
+            raise ValueError(f"{where}: seconds {seconds:g} but the quote's two dates are {apart:g}s apart")
+    elif dates:
+        raise ValueError(f"{where}: a quote of HTTP dates holds two (start, end), not {len(dates)}")
     return seconds
 
 

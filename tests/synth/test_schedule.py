@@ -241,10 +241,15 @@ def test_samples_give_their_median_and_each_is_read_from_its_quote(tmp_path: Pat
         _sample(450, "module.aks.azurerm_kubernetes_cluster.aks: Creation complete after 7m30s"),
         _sample(900, "aks: Creation complete after 15m"),
         _sample(799, "08:39:03 creating | 08:52:22 done", note="08:39:03 -> 08:52:22"),
+        # a recorded request's `date:` header and its completion's, across midnight
+        _sample(242, "date: Sat, 10 Jul 2021 23:59:07 GMT | date: Sun, 11 Jul 2021 00:03:09 GMT", note="PUT, done"),
     ]
     d = sch.load_durations(write_table(tmp_path, _sampled_table(samples))).types["a:b:C"]
+    assert (d.create, d.update) == (450, 450)
+    assert d.source.startswith("[measured] median of 5 published timings")
+    assert "https://example.org/log (4m02s)" in d.source
+    d = sch.load_durations(write_table(tmp_path, _sampled_table(samples[:4]))).types["a:b:C"]
     assert (d.create, d.update) == ((450 + 799) / 2, (450 + 799) / 2)  # even count: the middle two
-    assert d.source.startswith("[measured] median of 4 published timings")
     assert "https://example.org/log (4m18s)" in d.source
     d = sch.load_durations(write_table(tmp_path, _sampled_table(samples[:3], update=60))).types["a:b:C"]
     assert (d.create, d.update) == (450, 60)
@@ -257,6 +262,31 @@ def test_samples_give_their_median_and_each_is_read_from_its_quote(tmp_path: Pat
         ([_sample(250, "Creation complete after 4m18s"), *_GOOD], {}, "seconds 250 but the quote says 4m18s"),
         # a timestamp pair without saying how it was read
         ([_sample(799, "08:39:03 | 08:52:22"), *_GOOD], {}, "a `note` must say how 799s was read"),
+        # the figure beside two HTTP dates is not their difference (a minute off)
+        (
+            [_sample(302, "Sat, 10 Jul 2021 23:59:07 GMT | Sun, 11 Jul 2021 00:03:09 GMT", note="n"), *_GOOD],
+            {},
+            "seconds 302 but the quote's two dates are 242s apart",
+        ),
+        (
+            [
+                _sample(
+                    60,
+                    "Mon, 15 Feb 2021 10:11:13 GMT, Mon, 15 Feb 2021 10:12:13 GMT, Mon, 15 Feb 2021 10:13:13 GMT",
+                    note="n",
+                ),
+                *_GOOD,
+            ],
+            {},
+            "holds two (start, end), not 3",
+        ),
+        (
+            [_sample(60, "Mon, 31 Feb 2021 10:11:13 GMT | Mon, 31 Feb 2021 10:12:13 GMT", note="n"), *_GOOD],
+            {},
+            "not a date",
+        ),
+        # HTTP dates without saying how they were read
+        ([_sample(242, "Sat, 10 Jul 2021 23:59:07 GMT | Sun, 11 Jul 2021 00:03:09 GMT"), *_GOOD], {}, "a `note`"),
         ([_sample(1, "complete after 1s")], {}, "at least 2"),
         ([_sample(1, "complete after 1s")] * 3, {"create": 5}, "drop `create`"),
         ([_sample(1, "complete after 1s")] * 3, {"confidence": "estimate"}, "measured"),
@@ -332,6 +362,16 @@ def test_makespan_meets_the_critical_path_unbounded_and_nearly_at_the_default(st
     assert s.makespan - s.critical_length <= 60  # the bound costs at most a minute
     if stack_result.stack == "prod":
         assert s.ratio <= 0.5
+
+
+def test_from_zero_meets_issue_14s_goal_at_pulumis_default_on_four_cpus(stack_result: Any) -> None:
+    """From zero at `--parallel 16` (4 x 4 CPUs): the makespan is the critical path and at most
+    20 minutes; prod's is at most half its serial sum. An edge that lengthens the path fails here."""
+    s = sch.plan(stack_result, parallel=sch.default_parallel(4))
+    assert s.makespan == s.critical_length
+    assert s.makespan <= 20 * 60
+    if stack_result.stack == "prod":
+        assert s.makespan <= 0.5 * s.serial_sum
 
 
 def test_gantt_is_mermaid_shaped(stack_result: Any) -> None:
