@@ -15,6 +15,9 @@ import json
 import os
 import shutil
 import stat
+import threading
+import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -506,6 +509,65 @@ def test_a_real_helm_binary_renders_what_the_sdk_renders(monkeypatch: pytest.Mon
 
     key = lambda o: (o["kind"], o["metadata"]["name"])  # noqa: E731
     assert sorted(render("binary"), key=key) == sorted(render("sdk"), key=key)
+
+
+class _RecordingEngine:
+    """Stands in for Helm: records the order and overlap of renders; `fail` names a render to refuse."""
+
+    name = "recording"
+
+    def __init__(self, fail: tuple[str, bool] | None = None) -> None:
+        self.calls: list[tuple[str, bool]] = []
+        self.running = 0
+        self.most = 0
+        self.fail = fail
+        self._lock = threading.Lock()
+
+    def render(self, *_: Any, release: str, **kw: Any) -> dict[str, str]:
+        with self._lock:
+            self.calls.append((release, kw["upgrade"]))
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.05)  # long enough for renders that may overlap to overlap
+        with self._lock:
+            self.running -= 1
+        if (release, kw["upgrade"]) == self.fail:
+            raise helm.RenderError("refused")
+        kind = "ConfigMap" if kw["upgrade"] else "Secret"
+        return {f"{release}/templates/x.yaml": f"apiVersion: v1\nkind: {kind}\nmetadata: {{name: {release}}}\n"}
+
+
+def _two_releases() -> Any:
+    meta = {"chart": "airflow", "version": DEV_CHART, "namespace": "ns"}
+    return types.SimpleNamespace(helm={"a": {}, "b": {}}, helm_meta={"a": meta, "b": meta})
+
+
+@pytest.mark.parametrize(("cpus", "most"), [(1, 1), (2, 2), (64, 4)])
+def test_renders_run_at_most_one_per_cpu_every_install_queued_first(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, most: int
+) -> None:
+    eng = _RecordingEngine()
+    monkeypatch.setattr(helm, "engine", lambda: eng)
+    monkeypatch.setattr(helm.os, "cpu_count", lambda: cpus)
+    charts = helm.render_releases(_two_releases(), "1.33")
+    assert eng.most == most
+    assert sorted(eng.calls) == [("a", False), ("a", True), ("b", False), ("b", True)]
+    if cpus <= 2:  # each release's first render starts before any upgrade
+        assert eng.calls[:2] == [("a", False), ("b", False)]
+    for release in ("a", "b"):  # each release's own install and upgrade, parsed
+        rel = charts[release]
+        assert rel.rendered
+        assert [o["kind"] for _, o in rel.objects] == ["Secret"]
+        assert [o["kind"] for _, o in rel.upgrade_objects] == ["ConfigMap"]
+
+
+@pytest.mark.parametrize("upgrade", [False, True])
+def test_a_refused_render_is_its_release_error_only(monkeypatch: pytest.MonkeyPatch, upgrade: bool) -> None:
+    eng = _RecordingEngine(fail=("b", upgrade))
+    monkeypatch.setattr(helm, "engine", lambda: eng)
+    charts = helm.render_releases(_two_releases(), "1.33")
+    assert charts["a"].rendered
+    assert charts["b"].error == f"{'upgrade' if upgrade else 'install'} render: refused"
 
 
 def test_renders_do_not_leak_into_each_other() -> None:
