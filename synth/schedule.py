@@ -102,7 +102,9 @@ _HTTP_DATE = re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2}
 def _sample_seconds(sample: Any, where: str) -> float:
     """One published timing: `seconds`, its `url` and the source's own words (`quote`). When the
     quote is a completion line ("Creation complete after 4m18s") the seconds must be what it
-    says; any other quote (start and end timestamps) needs a `note` saying how they were read."""
+    says; any other quote (start and end timestamps) needs a `note` saying how they were read,
+    and a quote of two HTTP `date:` headers (a recorded request and its completion) must be
+    `seconds` apart."""
     if not isinstance(sample, Mapping):
         raise ValueError(f"{where}: a sample is a mapping of seconds, url, quote")
     url, quote = sample.get("url"), sample.get("quote")
