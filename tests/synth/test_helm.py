@@ -388,6 +388,7 @@ def test_rbac_of_each_release_is_shown(tmp_path: Path, capsys: pytest.CaptureFix
     _code, out = _synth(tmp_path, capsys)
     main(["dev", "--no-write", "--json"])
     summary = json.loads(capsys.readouterr().out)
+    aggregated = 0  # roles the chart aggregates into the built-in view/edit/admin roles
     for release in ("airflow", "external-secrets"):
         rbac = [
             o
@@ -404,6 +405,15 @@ def test_rbac_of_each_release_is_shown(tmp_path: Path, capsys: pytest.CaptureFix
             sorted(rbac, key=lambda o: (o["kind"], o["metadata"]["name"])),
             strict=True,
         ):
+            assert entry.get("namespace") == obj["metadata"].get("namespace")
+            labels = obj["metadata"].get("labels") or {}
+            into = sorted(
+                k.removeprefix("rbac.authorization.k8s.io/aggregate-to-")
+                for k, v in labels.items()
+                if k.startswith("rbac.authorization.k8s.io/aggregate-to-") and v == "true"
+            )
+            assert entry.get("aggregatedInto", []) == into
+            aggregated += bool(into)
             if "rules" in entry:
                 assert len(entry["rules"]) == len(obj.get("rules") or [])
                 for rule, text in zip(obj.get("rules") or [], entry["rules"], strict=True):
@@ -414,6 +424,7 @@ def test_rbac_of_each_release_is_shown(tmp_path: Path, capsys: pytest.CaptureFix
                 assert [s.rsplit("/", 1)[-1].split(" ")[-1] for s in entry["subjects"]] == [
                     s["name"] for s in obj["subjects"]
                 ]
+    assert aggregated >= 1  # ESO's view and edit roles: the check above is not vacuous
 
 
 # ------------------------------------------------------------------ the engines
