@@ -39,6 +39,7 @@ from synth.replacement import (
     k8s_reasons,
     replacement_reasons,
 )
+from synth.schedule import provider_urn
 
 if TYPE_CHECKING:
     from synth.helm import ReleaseRender
@@ -117,6 +118,7 @@ def snapshot(result: RunResult, charts: Mapping[str, ReleaseRender], key: bytes)
             "replaceOnChanges": list(getattr(rec, "replace_on_changes", []) or []),
             "deleteBeforeReplace": bool(getattr(rec, "delete_before_replace", False)),
             "inputs": normalize(rec.inputs, key),
+            "provider": provider_urn(rec.provider),  # its provider resource ("": a default provider)
         }
     rendered: dict[str, Any] = {}
     for release, rel in charts.items():
@@ -467,7 +469,10 @@ def compare(
         before = olds[matched[urn]]
         inputs = _without_ignored(before["inputs"], rec["inputs"], rec.get("ignoreChanges", []))
         found = changes(before["inputs"], inputs)
-        reasons = replacement_reasons(rec["type"], before["inputs"], inputs, rec.get("replaceOnChanges", []))
+        provider = news.get(str(rec.get("provider") or ""), {}).get("inputs")
+        reasons = replacement_reasons(
+            rec["type"], before["inputs"], inputs, rec.get("replaceOnChanges", []), provider=provider
+        )
         if before["type"] != rec["type"]:
             reasons.insert(
                 0, Reason("type", f"{before['type']} -> {rec['type']}", "Pulumi: a resource's type is its identity")

@@ -205,6 +205,16 @@ K8S_API_IMMUTABLE: dict[str, tuple[str, ...]] = {
     "core/v1/PersistentVolumeClaim": ("spec.volumeMode", "spec.dataSource", "spec.dataSourceRef"),
 }
 
+# A ConfigMap's or Secret's contents: pulumi-kubernetes replaces the object when they change
+# unless its provider allows changing them (enableConfigMapMutable / enableSecretMutable, a
+# "BETA FEATURE ... disabled by default") and the object is not `immutable: true`
+# (forceNewProperties; a Secret's `type` is in K8S_FORCE_NEW). Only for objects Pulumi applies:
+# Helm patches the objects a release renders in place.
+K8S_CONTENTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "core/v1/ConfigMap": (("binaryData", "data"), "enableConfigMapMutable"),
+    "core/v1/Secret": (("stringData", "data"), "enableSecretMutable"),
+}
+
 
 def k8s_gvk(type_token: str) -> str | None:
     """'kubernetes:core/v1:PersistentVolume' -> 'core/v1/PersistentVolume'; None if not a k8s object."""
@@ -484,6 +494,20 @@ def k8s_reasons(gvk: str, old: Any, new: Any) -> list[Reason]:
     return _dedupe(reasons)
 
 
+def k8s_contents_reasons(gvk: str, old: Any, new: Any, provider: Mapping[str, Any] | None = None) -> list[Reason]:
+    """Why changed ConfigMap or Secret contents replace the object: the provider's inputs
+    (`provider`; none: its defaults) say whether they may change in place."""
+    rule = K8S_CONTENTS.get(gvk)
+    if rule is None:
+        return []
+    fields, flag = rule
+    immutable = isinstance(new, Mapping) and new.get("immutable") is True
+    if not immutable and str((provider or {}).get(flag)).strip().lower() == "true":
+        return []
+    why = "the object is immutable: true" if immutable else f"its provider leaves {flag} off (the default)"
+    return _check(old, new, fields, f"changed contents replace the object: {why}", K8S_SOURCE)
+
+
 def _dedupe(reasons: list[Reason]) -> list[Reason]:
     """Keep the outermost field of nested matches (spec.selector covers spec.selector.matchLabels)."""
     fields = {r.field for r in reasons}
@@ -502,13 +526,20 @@ def azure_reasons(rule: AzureRule, old: Any, new: Any) -> list[Reason]:
     return _dedupe(reasons)
 
 
-def replacement_reasons(type_token: str, old: Any, new: Any, replace_on_changes: Sequence[str] = ()) -> list[Reason]:
+def replacement_reasons(
+    type_token: str,
+    old: Any,
+    new: Any,
+    replace_on_changes: Sequence[str] = (),
+    provider: Mapping[str, Any] | None = None,
+) -> list[Reason]:
     """Why a resource of `type_token` whose inputs change from `old` to `new` is replaced by
-    `pulumi up` (the fields and their rules); [] for an update in place."""
+    `pulumi up` (the fields and their rules); [] for an update in place. `provider`: the
+    inputs of the provider resource it is registered with (None: a default provider)."""
     reasons: list[Reason] = []
     gvk = k8s_gvk(type_token)
     if gvk is not None:
-        reasons = k8s_reasons(gvk, old, new)
+        reasons = k8s_reasons(gvk, old, new) + k8s_contents_reasons(gvk, old, new, provider)
     elif type_token == HELM_RELEASE:
         reasons = _check(old, new, ("name", "namespace"), "the release's identity", HELM_SOURCE)
     elif type_token in AZURE:

@@ -64,6 +64,7 @@ STATEFUL_SET = {
     "spec": {"replicas": 1, "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"storage": "8Gi"}}]},
 }
 CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "airflow"}, "data": {}}
+SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "type": "Opaque", "stringData": {"k": "v"}}
 CONTAINER = {"accountName": "acct", "containerName": "airflow-logs", "resourceGroupName": "rg", "publicAccess": "None"}
 VAULT = {
     "vaultName": "kv",
@@ -106,6 +107,11 @@ REPLACED = [
     ("kubernetes:apps/v1:Deployment", DEPLOYMENT, "spec.selector.matchLabels.app", "web2", "spec.selector"),
     ("kubernetes:apps/v1:StatefulSet", STATEFUL_SET, "spec.volumeClaimTemplates[0].spec.storage", "16Gi", None),
     (K8S + "ConfigMap", CONFIG_MAP, "metadata.name", "c2", "metadata.name"),
+    # contents, with the provider's defaults (enableConfigMapMutable / enableSecretMutable off)
+    (K8S + "ConfigMap", CONFIG_MAP, "data", {"k": "v"}, "data"),
+    (K8S + "ConfigMap", CONFIG_MAP, "binaryData", {"k": "dg=="}, "binaryData"),
+    (K8S + "Secret", SECRET, "stringData.k", "v2", "stringData"),
+    (K8S + "Secret", SECRET, "type", "kubernetes.io/tls", "type"),
     ("azure-native:storage:BlobContainer", CONTAINER, "containerName", "task-logs", "containerName"),
     ("azure-native:storage:BlobContainer", CONTAINER, "accountName", "acct2", "accountName"),
     ("azure-native:keyvault:Vault", VAULT, "location", "westeurope", "location"),
@@ -125,7 +131,8 @@ UPDATED = [
     ("kubernetes:batch/v1:Job", JOB, "metadata.labels.a", "2"),
     ("kubernetes:apps/v1:Deployment", DEPLOYMENT, "spec.replicas", 3),
     ("kubernetes:apps/v1:StatefulSet", STATEFUL_SET, "spec.replicas", 3),
-    (K8S + "ConfigMap", CONFIG_MAP, "data", {"k": "v"}),
+    (K8S + "ConfigMap", CONFIG_MAP, "metadata.labels", {"a": "2"}),
+    (K8S + "Secret", SECRET, "metadata.annotations", {"a": "2"}),
     ("azure-native:storage:BlobContainer", CONTAINER, "publicAccess", "Blob"),
     ("azure-native:keyvault:Vault", VAULT, "properties.sku.name", "premium"),
     ("azure-native:storage:StorageAccount", ACCOUNT, "allowSharedKeyAccess", False),
@@ -390,11 +397,67 @@ def test_protection_and_replace_on_changes_are_read_from_the_new_side() -> None:
     (entry,) = result.entries
     assert (entry.op, entry.protected) == ("replace", True)
     assert "protected: pulumi up stops before deleting it" in synth_diff.format_text(result)
-    edited = changed(CONFIG_MAP, "data", {"a": "2"})
+    edited = changed(CONFIG_MAP, "metadata.labels", {"a": "2"})
     (plain,) = synth_diff.compare(old, _snap({"cm": (config_map, edited)})).entries
     assert plain.op == "update"
-    forced = synth_diff.compare(old, _snap({"cm": (config_map, edited)}, cm={"replaceOnChanges": ["data"]}))
+    forced = synth_diff.compare(old, _snap({"cm": (config_map, edited)}, cm={"replaceOnChanges": ["metadata.labels"]}))
     assert [e.op for e in forced.entries] == ["replace"]
+
+
+@pytest.mark.parametrize(
+    ("gvk", "obj", "flag"),
+    [("core/v1/ConfigMap", CONFIG_MAP, "enableConfigMapMutable"), ("core/v1/Secret", SECRET, "enableSecretMutable")],
+)
+def test_contents_are_replaced_unless_the_provider_allows_changing_them(
+    gvk: str, obj: dict[str, Any], flag: str
+) -> None:
+    """pulumi-kubernetes (forceNewProperties): changed contents replace a ConfigMap or Secret,
+    unless its provider sets the flag and the object is not `immutable: true`."""
+    typ = "kubernetes:" + gvk.rsplit("/", 1)[0] + ":" + gvk.rsplit("/", 1)[1]
+    new = changed(obj, "data", {"k": "dg=="})
+    default = replacement.replacement_reasons(typ, obj, new)
+    assert [(r.field, r.source) for r in default] == [("data", replacement.K8S_SOURCE)]
+    assert f"leaves {flag} off" in default[0].why
+    for on in (True, "true"):  # a provider input as the engine may carry it
+        assert replacement.replacement_reasons(typ, obj, new, provider={flag: on}) == []
+    assert replacement.replacement_reasons(typ, obj, new, provider={flag: False}) == default
+    frozen = replacement.replacement_reasons(
+        typ, {**obj, "immutable": True}, {**new, "immutable": True}, provider={flag: True}
+    )
+    assert [r.field for r in frozen] == ["data"]
+    assert "immutable: true" in frozen[0].why
+
+
+def test_the_contents_rule_is_the_providers() -> None:
+    """K8S_CONTENTS against pulumi-kubernetes' own source (facts/pulumi-kubernetes-force-new.yaml)
+    and the installed SDK: both flags are off unless set."""
+    from tests.test_external_facts import fact
+
+    config_map, _ = replacement.K8S_CONTENTS["core/v1/ConfigMap"]
+    secret, _ = replacement.K8S_CONTENTS["core/v1/Secret"]
+    assert sorted(config_map) == sorted(fact("pulumi-kubernetes-force-new", "configmap_contents"))
+    assert sorted((*replacement.K8S_FORCE_NEW["core/v1/Secret"], *secret)) == sorted(
+        fact("pulumi-kubernetes-force-new", "secret_contents")
+    )
+    import pulumi_kubernetes
+
+    for _gvk, (_fields, flag) in replacement.K8S_CONTENTS.items():
+        attr = re.sub(r"(?<=[a-z])([A-Z])", r"_\1", flag).lower()  # enableConfigMapMutable -> enable_config_map_mutable
+        doc = getattr(pulumi_kubernetes.ProviderArgs, attr).__doc__ or ""
+        assert "is disabled by default" in doc, flag
+
+
+def test_a_stack_configmap_edit_is_a_replacement_and_a_chart_configmap_edit_is_not() -> None:
+    """Through compare(): the provider resource the object is registered with decides; a
+    ConfigMap a Helm release renders is patched by Helm, not replaced."""
+    cm, provider = K8S + "ConfigMap", "pulumi:providers:kubernetes"
+    edited = changed(CONFIG_MAP, "data", {"a": "2"})
+    old = _snap({"cm": (cm, CONFIG_MAP), "k8s": (provider, {})})
+    for inputs, op in (({}, "replace"), ({"enableConfigMapMutable": True}, "update")):
+        new = _snap({"cm": (cm, edited), "k8s": (provider, inputs)}, cm={"provider": URN + f"{provider}::k8s"})
+        entry = next(e for e in synth_diff.compare(old, new).entries if e.name == "cm")
+        assert entry.op == op, inputs
+    assert replacement.k8s_reasons("core/v1/ConfigMap", CONFIG_MAP, edited) == []  # a chart's object
 
 
 def test_a_property_added_or_removed_reads_none_on_the_other_side() -> None:
