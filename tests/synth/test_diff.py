@@ -64,6 +64,8 @@ STATEFUL_SET = {
     "spec": {"replicas": 1, "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"storage": "8Gi"}}]},
 }
 CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "airflow"}, "data": {}}
+PDB = {"metadata": {"name": "p"}, "spec": {"minAvailable": 1}}
+ROLE_BINDING = {"metadata": {"name": "b"}, "roleRef": {"kind": "ClusterRole", "name": "view"}, "subjects": []}
 SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "type": "Opaque", "stringData": {"k": "v"}}
 CONTAINER = {"accountName": "acct", "containerName": "airflow-logs", "resourceGroupName": "rg", "publicAccess": "None"}
 VAULT = {
@@ -112,6 +114,11 @@ REPLACED = [
     (K8S + "ConfigMap", CONFIG_MAP, "binaryData", {"k": "dg=="}, "binaryData"),
     (K8S + "Secret", SECRET, "stringData.k", "v2", "stringData"),
     (K8S + "Secret", SECRET, "type", "kubernetes.io/tls", "type"),
+    # pulumi-kubernetes diff.go: `"policy": {"v1beta1": {"PodDisruptionBudget": {".spec"}}}`,
+    # `"rbac.authorization.k8s.io": {"v1": {"RoleBinding": {".roleRef"}, ...}}`
+    ("kubernetes:policy/v1beta1:PodDisruptionBudget", PDB, "spec.minAvailable", 2, "spec"),
+    ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", ROLE_BINDING, "roleRef.name", "admin", "roleRef"),
+    ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", ROLE_BINDING, "roleRef.name", "admin", "roleRef"),
     ("azure-native:storage:BlobContainer", CONTAINER, "containerName", "task-logs", "containerName"),
     ("azure-native:storage:BlobContainer", CONTAINER, "accountName", "acct2", "accountName"),
     ("azure-native:keyvault:Vault", VAULT, "location", "westeurope", "location"),
@@ -139,6 +146,7 @@ UPDATED = [
     ("azure-native:containerservice:ManagedCluster", AKS, "kubernetesVersion", "1.34"),
     ("azure-native:containerservice:ManagedCluster", AKS, "networkProfile.loadBalancerSku", "basic"),
     ("kubernetes:helm.sh/v3:Release", RELEASE, "values.a", 2),
+    ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", ROLE_BINDING, "subjects", [{"kind": "User", "name": "u"}]),
 ]
 
 
@@ -384,6 +392,20 @@ def test_a_read_resource_is_never_planned() -> None:
     assert synth_diff.compare(old, _snap({})).entries == []
     managed = _snap({"aks": (cluster, {**inputs, "resourceGroupName": "rg2"})})
     assert [e.op for e in synth_diff.compare(_snap({"aks": (cluster, inputs)}), managed).entries] == ["replace"]
+
+
+def test_quantities_read_as_kubernetes_documents_them() -> None:
+    """Kubernetes' resource docs: "the following represent roughly the same value: 128974848,
+    129e6, 129M, 128974848000m, 123Mi" (suffixes E, P, T, G, M, k decimal; Ei ... Ki binary)."""
+    q = replacement.quantity
+    assert q("128974848") == q("128974848000m") == q("123Mi") == 128974848
+    assert q("129e6") == q("129M") == 129 * 10**6
+    decimal = {"k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+    for n, (suffix, exp) in enumerate(decimal.items()):
+        assert q(f"{n + 2}{suffix}") == (n + 2) * 10**exp, suffix
+        assert q(f"{n + 2}{suffix.upper()}i") == (n + 2) * 2 ** (10 * (n + 1)), suffix
+    assert q("0.1") == q("100m")
+    assert q("5x") is None
 
 
 def test_protection_and_replace_on_changes_are_read_from_the_new_side() -> None:
