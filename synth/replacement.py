@@ -248,6 +248,9 @@ def _azure(arm_path: str, force_new: Sequence[str] = (), source: str = "") -> Az
 
 
 _RG = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
+# The cluster's network profile: forceNewMap listed the whole `networkProfile` until
+# pulumi-azure-native#4771 (merged 2026-07-16, fixing #4756) narrowed it to these leaves;
+# `loadBalancerProfile`, `loadBalancerSku`, `natGatewayProfile`, `advancedNetworking` update in place.
 _AKS_NETWORK = tuple(
     f"networkProfile.{p}"
     for p in [

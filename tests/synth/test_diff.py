@@ -469,6 +469,20 @@ def test_the_contents_rule_is_the_providers() -> None:
         assert "is disabled by default" in doc, flag
 
 
+def test_the_aks_network_profile_rule_is_the_providers() -> None:
+    """The cluster's networkProfile leaves that force a replacement, and those that do not, as
+    pulumi-azure-native#4771 lists them (facts/pulumi-azure-native-force-new.yaml)."""
+    from tests.test_external_facts import fact
+
+    rule = replacement.AZURE["azure-native:containerservice:ManagedCluster"]
+    leaves = sorted(p.removeprefix("networkProfile.") for p in rule.force_new if p.startswith("networkProfile."))
+    assert leaves == sorted(fact("pulumi-azure-native-force-new", "aks_network_profile_force_new"))
+    assert "networkProfile" not in rule.force_new
+    for leaf in fact("pulumi-azure-native-force-new", "aks_network_profile_in_place"):
+        new = changed(AKS, f"networkProfile.{leaf}", "x")
+        assert replacement.replacement_reasons("azure-native:containerservice:ManagedCluster", AKS, new) == [], leaf
+
+
 def test_a_stack_configmap_edit_is_a_replacement_and_a_chart_configmap_edit_is_not() -> None:
     """Through compare(): the provider resource the object is registered with decides; a
     ConfigMap a Helm release renders is patched by Helm, not replaced."""
