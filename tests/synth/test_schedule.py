@@ -374,6 +374,16 @@ def test_from_zero_meets_issue_14s_goal_at_pulumis_default_on_four_cpus(stack_re
         assert s.makespan <= 0.5 * s.serial_sum
 
 
+def test_the_header_counts_the_components_and_the_bound_line_shows_only_what_it_adds(stack_result: Any) -> None:
+    components = sum(1 for r in stack_result.records if r.type.startswith("airflow-aks:"))  # ours, by token
+    unbounded = sch.plan_lines(stack_result, parallel=10_000)
+    assert unbounded[0].endswith(f"; {components} components cost 0)")
+    assert not any("the parallelism bound adds" in line for line in unbounded)
+    serial = sch.plan(stack_result, parallel=1)
+    added = sch.fmt_seconds(serial.makespan - serial.critical_length)
+    assert f"  the parallelism bound adds {added} over the critical path" in sch.plan_lines(stack_result, parallel=1)
+
+
 def test_gantt_is_mermaid_shaped(stack_result: Any) -> None:
     text = sch.gantt(stack_result, parallel=8)
     lines = text.splitlines()
