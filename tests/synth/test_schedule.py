@@ -384,6 +384,11 @@ def test_the_header_counts_the_components_and_the_bound_line_shows_only_what_it_
     assert f"  the parallelism bound adds {added} over the critical path" in sch.plan_lines(stack_result, parallel=1)
 
 
+def test_mermaid_text_replaces_what_mermaid_parses_one_character_for_one() -> None:
+    """`:` ends a gantt task's name, `;` a statement, `#` starts an entity: each becomes `_`."""
+    assert sch._mermaid_text("a:b;c#d\ne") == "a_b_c_d_e"
+
+
 def test_gantt_is_mermaid_shaped(stack_result: Any) -> None:
     text = sch.gantt(stack_result, parallel=8)
     lines = text.splitlines()
