@@ -429,7 +429,8 @@ def _check(old: Any, new: Any, paths: Sequence[str], why: str, source: str) -> l
     return [Reason(p, why, source) for p in paths if _changed(old, new, p)]
 
 
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([KMGTPE]i?|[mun]|k)?$")
+# Kubernetes' suffixes: binary Ki..Ei, decimal n u m k M G T P E (a bare `K` is not one)
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([KMGTPE]i|[numkMGTPE])?$")
 _FACTORS: dict[str | None, int | Decimal] = {
     None: 1,
     "": 1,
@@ -437,7 +438,6 @@ _FACTORS: dict[str | None, int | Decimal] = {
     "u": Decimal("1e-6"),
     "m": Decimal("1e-3"),
     "k": 10**3,
-    "K": 10**3,
     "M": 10**6,
     "G": 10**9,
     "T": 10**12,

@@ -405,7 +405,8 @@ def test_quantities_read_as_kubernetes_documents_them() -> None:
         assert q(f"{n + 2}{suffix}") == (n + 2) * 10**exp, suffix
         assert q(f"{n + 2}{suffix.upper()}i") == (n + 2) * 2 ** (10 * (n + 1)), suffix
     assert q("0.1") == q("100m")
-    assert q("5x") is None
+    for bad in ("5x", "1K", "1ki", "1mi"):  # not Kubernetes suffixes
+        assert q(bad) is None, bad
 
 
 def test_protection_and_replace_on_changes_are_read_from_the_new_side() -> None:
