@@ -465,8 +465,7 @@ def test_the_contents_rule_is_the_providers() -> None:
     import pulumi_kubernetes
 
     for _gvk, (_fields, flag) in replacement.K8S_CONTENTS.items():
-        attr = re.sub(r"(?<=[a-z])([A-Z])", r"_\1", flag).lower()  # enableConfigMapMutable -> enable_config_map_mutable
-        doc = getattr(pulumi_kubernetes.ProviderArgs, attr).__doc__ or ""
+        doc = getattr(pulumi_kubernetes.ProviderArgs, _snake(flag)).__doc__ or ""
         assert "is disabled by default" in doc, flag
 
 
