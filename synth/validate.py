@@ -568,7 +568,14 @@ def _decoded_fields(obj: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 # Go's text/template and fmt leave these in the output for a missing or nil value.
-UNRESOLVED = re.compile(r"<no value>|<nil>|%!")
+UNRESOLVED_MARKS = ("<no value>", "<nil>", "%!")
+UNRESOLVED = re.compile("|".join(map(re.escape, UNRESOLVED_MARKS)))
+
+
+def _has_unresolved(text: str) -> bool:
+    """UNRESOLVED.search(text) is not None, by substring search: a tenth of the time over the
+    4 MB a dev synth renders (mostly the ESO CRDs)."""
+    return any(mark in text for mark in UNRESOLVED_MARKS)
 
 
 def _excerpt(text: str, match: re.Match[str], width: int = 30) -> str:
@@ -583,7 +590,7 @@ def check_chart_unresolved(charts: Mapping[str, ReleaseRender], report: Report) 
             ("install", rel.install, rel.objects),
             ("upgrade", rel.upgrade, rel.upgrade_objects),
         ):
-            hits = {path for path, text in texts.items() if UNRESOLVED.search(text)}
+            hits = {path for path, text in texts.items() if _has_unresolved(text)}
             named: set[str] = set()
             for path, obj in objs:
                 report.validated[f"rendered object without unresolved template output ({label} render)"] += 1
