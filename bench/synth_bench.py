@@ -3,10 +3,20 @@
     .venv/bin/python bench/synth_bench.py [--runs 5] [--json] [--baseline DIR] [stack ...]
 
 Each synth run is a fresh `python -m synth <stack> --no-write` (imports included, chart
-rendering on, as a user runs it); its wall time is measured around the process and its peak
-RSS comes from the kernel's rusage of that one child (os.wait4). The import floor is a fresh
-process that only imports what synth needs and runs nothing: the modules a probe run of the
-same stack left in sys.modules, imported again in the same order. Medians of --runs.
+rendering on, as a user runs it); its wall time is measured around the process. Memory, two ways:
+- `peak RSS`: the kernel's rusage of that child (os.wait4): the largest peak of any one process
+  of its tree (synth, or the Helm worker it starts: synth/helm_process.py);
+- `tree peak`: the largest sum of the resident sets of synth and its children at one time,
+  sampled every 10 ms from /proc (Linux): what the machine needs at once. A child that lives
+  less than 10 ms can be missed; a longer one is seen within 10 ms of its peak.
+The import floor is a fresh process that only imports what synth's own process needs and runs
+nothing: the modules a probe run of the same stack left in sys.modules, imported again in the
+same order. Medians of --runs.
+
+The first (probe) run of a stack leaves synth's render hint (the last run's Helm request) in the
+cache, so the timed runs are repeat runs, as on a developer's machine. --cold adds rows run
+with AIRFLOW_AKS_HELM_HINT=off: the first run on a machine (a CI job without a cache), where the
+worker renders only once the program has run.
 
 --baseline DIR runs the same measurements on another checkout of the project (a copy of the
 tree before a change) interleaved with this one, run for run, so both are measured in the
@@ -27,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +82,63 @@ _SKIP_PREFIXES = ("__main__", "__mp_main__", "_pytest", "pytest", "runpy")
 @dataclass(frozen=True)
 class Run:
     wall: float  # seconds, around the process
-    cpu: float  # user + system seconds of that process (all its threads)
-    rss_mb: float  # peak resident set of that process
+    cpu: float  # user + system seconds of that process (all its threads) and its waited children
+    rss_mb: float  # the largest peak resident set of one process of its tree (rusage)
     code: int  # its exit code
+    tree_mb: float = 0.0  # the largest sum of its tree's resident sets at one time (sampled)
+    processes: int = 1  # processes seen in its tree
+
+
+SAMPLE_SECONDS = 0.010
+# synth/helm_process.py's switch; spelled here too, since a baseline tree may predate it
+HINT_VAR = "AIRFLOW_AKS_HELM_HINT"
+
+
+def _kib(status: str, key: str) -> int:
+    for line in status.splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def tree_rss_kib(root: int) -> dict[int, int]:
+    """pid -> resident set (KiB) of `root` and every descendant alive now (Linux /proc)."""
+    out: dict[int, int] = {}
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            out[pid] = _kib(Path(f"/proc/{pid}/status").read_text(), "VmRSS")
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:  # gone meanwhile
+            continue
+        for task in tasks:
+            try:
+                todo += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return out
+
+
+class TreeSampler:
+    """Samples a process tree's total resident set until stopped: the peak sum, the pids seen."""
+
+    def __init__(self, root: int) -> None:
+        self.root, self.peak_kib, self.pids = root, 0, {root}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            sample = tree_rss_kib(self.root)
+            self.peak_kib = max(self.peak_kib, sum(sample.values()))
+            self.pids.update(sample)
+            self._stop.wait(SAMPLE_SECONDS)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def run_child(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
@@ -82,11 +147,21 @@ def run_child(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> 
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=out, env=env)  # noqa: S603 - our own argv
+        sampler = TreeSampler(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
+        sampler.stop()
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-    # ru_maxrss is in KiB on Linux
-    return Run(wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss_mb=usage.ru_maxrss / 1024, code=proc.returncode)
+    # ru_maxrss is in KiB on Linux; the tree's sampled peak is never below one process's peak
+    rss = usage.ru_maxrss / 1024
+    return Run(
+        wall=wall,
+        cpu=usage.ru_utime + usage.ru_stime,
+        rss_mb=rss,
+        code=proc.returncode,
+        tree_mb=max(rss, sampler.peak_kib / 1024),
+        processes=len(sampler.pids),
+    )
 
 
 def synth_argv(stack: str) -> list[str]:
@@ -123,6 +198,8 @@ def summarize(label: str, stack: str, synth: list[Run], floor: list[Run], module
         "wall_s_min": round(min(r.wall for r in synth), 3),
         "cpu_s_median": round(statistics.median(r.cpu for r in synth), 3),
         "peak_rss_mb_median": round(statistics.median(r.rss_mb for r in synth), 1),
+        "tree_peak_mb_median": round(statistics.median(r.tree_mb for r in synth), 1),
+        "processes_max": max(r.processes for r in synth),
         "floor_s_median": round(statistics.median(r.wall for r in floor), 3) if floor else None,
         "floor_rss_mb_median": round(statistics.median(r.rss_mb for r in floor), 1) if floor else None,
         "floor_modules": modules,
@@ -136,40 +213,49 @@ def bench(
     trees: dict[str, Path],
     env: dict[str, str] | None = None,
     argv_for: Any = synth_argv,
+    cold: bool = False,
 ) -> list[dict[str, Any]]:
     """Per stack and tree: `runs` synth runs and `runs` import-floor runs, the trees
-    interleaved run for run (same sitting, same load)."""
+    interleaved run for run (same sitting, same load); with `cold`, each tree also as
+    `<tree> cold`: synth run with its render hint off."""
+    base = dict(env if env is not None else os.environ)
+    variants: dict[str, tuple[Path, dict[str, str] | None]] = {}
+    for label, root in trees.items():
+        variants[label] = (root, env)
+        if cold:
+            variants[f"{label} cold"] = (root, {**base, HINT_VAR: "off"})
     rows = []
     with tempfile.TemporaryDirectory(prefix="synth-bench-") as tmp:
         for stack in stacks:
             lists: dict[str, tuple[Path, int]] = {}
-            for label, root in trees.items():
-                modules = floor_modules(stack, root, env)
+            for label, (root, variant_env) in variants.items():
+                modules = floor_modules(stack, root, variant_env)
                 path = Path(tmp) / f"{stack}.{label}.modules"
                 path.write_text("\n".join(modules))
                 lists[label] = (path, len(modules))
-            synth: dict[str, list[Run]] = {label: [] for label in trees}
-            floor: dict[str, list[Run]] = {label: [] for label in trees}
+            synth: dict[str, list[Run]] = {label: [] for label in variants}
+            floor: dict[str, list[Run]] = {label: [] for label in variants}
             for _ in range(runs):
-                for label, root in trees.items():
-                    synth[label].append(run_child(argv_for(stack), root, env))
-                    floor[label].append(floor_run(lists[label][0], root, env))
-            rows += [summarize(label, stack, synth[label], floor[label], lists[label][1]) for label in trees]
+                for label, (root, variant_env) in variants.items():
+                    synth[label].append(run_child(argv_for(stack), root, variant_env))
+                    floor[label].append(floor_run(lists[label][0], root, variant_env))
+            rows += [summarize(label, stack, synth[label], floor[label], lists[label][1]) for label in variants]
     return rows
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        f"{'stack':<8} {'tree':<7} {'runs':>4} {'wall median':>12} {'wall min':>9} {'CPU':>7} {'peak RSS':>10} "
-        f"{'import floor':>13} {'floor RSS':>10}  exit"
+        f"{'stack':<8} {'tree':<12} {'runs':>4} {'wall median':>12} {'wall min':>9} {'CPU':>7} {'peak RSS':>10} "
+        f"{'tree peak':>10} {'procs':>5} {'import floor':>13} {'floor RSS':>10}  exit"
     ]
     for r in rows:
         floor = f"{r['floor_s_median']:.2f}s" if r["floor_s_median"] is not None else "-"
         floor_rss = f"{r['floor_rss_mb_median']:.1f}MB" if r["floor_rss_mb_median"] is not None else "-"
         lines.append(
-            f"{r['stack']:<8} {r['tree']:<7} {r['runs']:>4} {r['wall_s_median']:>11.2f}s {r['wall_s_min']:>8.2f}s "
+            f"{r['stack']:<8} {r['tree']:<12} {r['runs']:>4} {r['wall_s_median']:>11.2f}s {r['wall_s_min']:>8.2f}s "
             f"{r['cpu_s_median']:>6.2f}s "
-            f"{r['peak_rss_mb_median']:>8.1f}MB {floor:>13} {floor_rss:>10}  {r['exit_codes']}"
+            f"{r['peak_rss_mb_median']:>8.1f}MB {r['tree_peak_mb_median']:>8.1f}MB {r['processes_max']:>5} "
+            f"{floor:>13} {floor_rss:>10}  {r['exit_codes']}"
         )
     return "\n".join(lines)
 
@@ -181,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--baseline", type=Path, metavar="DIR", help="another checkout, measured interleaved")
     parser.add_argument("--bytecode-cache", type=Path, metavar="DIR", help="let the children cache bytecode here")
+    parser.add_argument("--cold", action="store_true", help="also run each tree with synth's render hint off")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be 1 or more")
@@ -190,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         env["PYTHONPYCACHEPREFIX"] = str(args.bytecode_cache.resolve())
     stacks = args.stacks or sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
     trees = {"before": args.baseline.resolve(), "after": ROOT} if args.baseline else {"tree": ROOT}
-    rows = bench(stacks, args.runs, trees, env)
+    rows = bench(stacks, args.runs, trees, env, cold=args.cold)
     print(json.dumps(rows, indent=2) if args.json else table(rows))
     return 0
 

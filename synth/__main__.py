@@ -14,19 +14,15 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from synth.project import (
-    PROJECT_DIR,
-    StackConfig,
-    StackFileError,
-    StackNameError,
-    StackNotFoundError,
-    read_stack,
-    read_stack_file,
-)
+from synth import PROJECT_DIR, helm_process
 from synth.reference import OFFLINE_VAR
-from synth.stackfile import printable, redact, stack_name_problem
+
+# Imported where used, not here: synth.project and synth.stackfile import config (pydantic, about
+# 0.15 s), and Helm's worker starts before that (synth/helm_process.py).
+if TYPE_CHECKING:
+    from synth.project import StackConfig
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 # What a key the stack file gets wrong is given to the settings instead of its value: invalid for
@@ -42,6 +38,9 @@ class UsageError(Exception):
 def configure(stack: str, stack_file: Path | None) -> tuple[StackConfig, Any, frozenset[str]]:
     """The stack's config and validated settings, and the strings no message may show; every
     problem (stack name, file, keys, settings) is a UsageError whose message lists all of them."""
+    from synth.project import StackFileError, StackNameError, StackNotFoundError, read_stack, read_stack_file
+    from synth.stackfile import redact, stack_name_problem
+
     problem = stack_name_problem(stack)
     if problem:
         raise UsageError(problem)
@@ -166,13 +165,39 @@ def _main(argv: list[str] | None) -> int:
     if args.parallel is not None and args.parallel < 1:
         print(f"error: --parallel {args.parallel}: must be 1 or more", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        config, settings, sensitive = configure(args.stack, args.stack_file)
-    except UsageError as err:  # every line printable: nothing from a file can steer the terminal
-        print("\n".join(printable(line, 10_000) for line in f"error: {err}".split("\n")), file=sys.stderr)
-        return EXIT_USAGE
     if args.diff:
+        try:
+            config, settings, sensitive = configure(args.stack, args.stack_file)
+        except UsageError as err:
+            return _usage(err)
         return _diff(args, config, settings, sensitive)
+    # Helm renders in a worker on another core, given the last run's values now (synth/helm_process.py)
+    with helm_process.EarlyRenders(PROJECT_DIR, args.stack) as early:
+        try:
+            config, settings, sensitive = configure(args.stack, args.stack_file)
+        except UsageError as err:
+            return _usage(err)
+        return _synth(args, config, settings, sensitive, early, started)
+
+
+def _usage(err: UsageError) -> int:
+    """Every line printable: nothing from a file can steer the terminal."""
+    from synth.stackfile import printable
+
+    print("\n".join(printable(line, 10_000) for line in f"error: {err}".split("\n")), file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _synth(
+    args: argparse.Namespace,
+    config: StackConfig,
+    settings: Any,
+    sensitive: frozenset[str],
+    early: helm_process.EarlyRenders,
+    started: float,
+) -> int:
+    from synth.stackfile import printable, redact
+
     out = args.out or PROJECT_DIR / "build" / config.stack
     if not args.out and not out.resolve().is_relative_to((PROJECT_DIR / "build").resolve()):
         print(f"error: {out} is not inside build/: refusing to write there (give --out)", file=sys.stderr)
@@ -186,7 +211,6 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_USAGE
 
     from plan import build_plan
-    from synth import helm
     from synth.render import render, tree, write
     from synth.runner import run_stack
     from synth.validate import check_charts, validate
@@ -197,7 +221,7 @@ def _main(argv: list[str] | None) -> int:
         print(redact(f"error: the program failed under mocks: {type(err).__name__}: {err}", sensitive), file=sys.stderr)
         return EXIT_INVALID
     rendered = render(result)
-    charts = helm.start_rendering(rendered, settings.kubernetes_version)  # meanwhile: the checks below
+    charts = early.renders(rendered.helm, rendered.helm_meta, settings.kubernetes_version)  # meanwhile: the checks
     mirrors = dict(build_plan(settings).images)  # the images the stack runs, from the same plan
     report = validate(
         result,
@@ -209,7 +233,8 @@ def _main(argv: list[str] | None) -> int:
         mirrors=mirrors,
     )
     violations = _policy_violations(result, settings.registry_server)
-    rendered.charts = charts.result()
+    renders = charts.result()
+    rendered.charts = renders.charts
     check_charts(
         result,
         rendered,
@@ -227,7 +252,13 @@ def _main(argv: list[str] | None) -> int:
     protected = sorted(f"{r.type} {r.name}" for r in result.records if r.protect)
     if args.json:
         summary = _summary(config.stack, rendered, report, violations, out, written, elapsed, failed)
-        summary.update(helmEngine=helm.engine_name(), helmRenders=releases, protected=protected)
+        summary.update(
+            helmEngine=renders.engine,
+            helmRenders=releases,
+            # where the renders ran and whether the last run's request was this one (helm_process)
+            helmWorker={"renderedIn": renders.where, "hint": early.hint_state},
+            protected=protected,
+        )
         print(json.dumps(summary, indent=2))
     else:
         from synth.output import Printer, finding_lines
@@ -243,7 +274,7 @@ def _main(argv: list[str] | None) -> int:
         for typ, n in rendered.counts.items():
             say(f"  {n:3d}  {typ}", "count")
         say()
-        say(f"Helm engine: {helm.engine_name() or 'none'}", "heading")
+        say(f"Helm engine: {renders.engine or 'none'}", "heading")
         for release, info in releases.items():
             pods = info["podTemplates"]
             what = (
@@ -306,6 +337,7 @@ def _diff(args: argparse.Namespace, config: StackConfig, settings: Any, sensitiv
     or JSON, to stdout or to the file --out names."""
     from synth.diff import DiffError, format_markdown, format_text, run_diff, summary_line, to_json
     from synth.output import Printer
+    from synth.stackfile import printable, redact
 
     def emit(text: str, stream: Any) -> None:
         print("\n".join(printable(line, 100_000) for line in text.split("\n")), file=stream, end="")

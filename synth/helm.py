@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
-import contextlib
 import functools
 import json
 import os
@@ -35,7 +34,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -59,17 +57,9 @@ ARCHIVES = {
 BINARY_TIMEOUT_SECONDS = 120.0
 
 
-def _import_sdk() -> None:
-    """Import helm-python-sdk: it loads Helm's 85 MB Go library (~0.15 s, mostly outside the
-    GIL). A failure is not reported here: :func:`engine` finds it again when it matters."""
-    with contextlib.suppress(Exception):
-        import helm_python  # noqa: F401
-
-
-# Where the SDK may be the engine, its import starts now, in the background: the library is
-# loaded while the program runs, not after it, when the releases wait for it.
-if os.environ.get(ENGINE_VAR, "").strip().lower() in {"", "auto", "sdk"}:
-    threading.Thread(target=_import_sdk, name="synth-helm-import", daemon=True).start()
+def sdk_allowed() -> bool:
+    """Whether the SDK may be the engine here (AIRFLOW_AKS_HELM_ENGINE unset, auto or sdk)."""
+    return os.environ.get(ENGINE_VAR, "").strip().lower() in {"", "auto", "sdk"}
 
 
 class NotRendered(Exception):  # noqa: N818 - a state to report, not a failure
@@ -241,7 +231,7 @@ def _binary_engine(path: str) -> BinaryEngine:
 def engine() -> Engine | None:
     """The engine to use here: the SDK if importable, else `helm` on PATH, else None."""
     choice = os.environ.get(ENGINE_VAR, "").strip().lower() or "auto"
-    if choice in {"auto", "sdk"}:
+    if sdk_allowed():
         sdk = _sdk_engine()
         if sdk is not None or choice == "sdk":
             return sdk
@@ -497,14 +487,25 @@ def render_workers(renders: int) -> int:
 
 
 def render_releases(rendered: Rendered, kubernetes_version: str) -> dict[str, ReleaseRender]:
-    """Render every Helm release of a synth run for an install and for an upgrade: every
-    install is queued before any upgrade, so each release's first render starts at once."""
+    """Render every Helm release of a synth run for an install and for an upgrade."""
+    return render_values(rendered.helm, rendered.helm_meta, kubernetes_version)
+
+
+def render_values(
+    values: Mapping[str, Mapping[str, Any]],
+    metas: Mapping[str, Mapping[str, Any]],
+    kubernetes_version: str,
+    workers: int | None = None,
+) -> dict[str, ReleaseRender]:
+    """Render releases (name -> values, name -> chart, version and namespace) for an install
+    and for an upgrade: every install is queued before any upgrade, so each release's first
+    render starts at once. `workers`: renders at once (default: render_workers)."""
     eng = engine()
     kube = helm_kube_version(kubernetes_version)
     out: dict[str, ReleaseRender] = {}
     jobs: list[tuple[ReleaseRender, Path]] = []
-    for release in sorted(rendered.helm):
-        meta = rendered.helm_meta[release]
+    for release in sorted(values):
+        meta = metas[release]
         rel = ReleaseRender(release, str(meta["chart"]), str(meta["version"]), str(meta["namespace"]))
         out[release] = rel
         if eng is None:
@@ -516,24 +517,15 @@ def render_releases(rendered: Rendered, kubernetes_version: str) -> dict[str, Re
             rel.not_rendered = f"no chart archive: {err}"
     if eng is not None and jobs:
         started = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(render_workers(2 * len(jobs))) as pool:
+        with concurrent.futures.ThreadPoolExecutor(workers or render_workers(2 * len(jobs))) as pool:
             renders = {
-                (rel.release, upgrade): pool.submit(_render, eng, rel, path, rendered.helm[rel.release], kube, upgrade)
+                (rel.release, upgrade): pool.submit(_render, eng, rel, path, values[rel.release], kube, upgrade)
                 for upgrade in (False, True)
                 for rel, path in jobs
             }
             for rel, _ in jobs:
                 _parse(rel, renders[rel.release, False], renders[rel.release, True], started)
     return out
-
-
-def start_rendering(rendered: Rendered, kubernetes_version: str) -> concurrent.futures.Future[dict[str, ReleaseRender]]:
-    """render_releases in a background thread: Helm renders outside the GIL, so synth's other
-    checks run meanwhile. `.result()` gives what render_releases returns."""
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="synth-helm")
-    future = pool.submit(render_releases, rendered, kubernetes_version)
-    pool.shutdown(wait=False)
-    return future
 
 
 def engine_name() -> str | None:

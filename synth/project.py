@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synth import PROJECT_DIR
 from synth.stackfile import (
     STACK_NAME,
     FileProblem,
@@ -21,7 +22,6 @@ from synth.stackfile import (
     stack_name_problem,
 )
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 SECRET_PLACEHOLDER = "[secret:{key}]"
 
 __all__ = [

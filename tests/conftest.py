@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 # No test touches the network: a reference schema that is not on disk is not downloaded.
 # The fetch tests (tests/synth/test_fetch.py) lift this for their own file:// repositories.
 os.environ["AIRFLOW_AKS_OFFLINE"] = "1"
+# No test reads or writes the user's render hints (synth/helm_process.py): every synth run here is
+# a first run. tests/synth/test_helm_process.py turns them on, in a cache of its own.
+os.environ["AIRFLOW_AKS_HELM_HINT"] = "off"
 
 
 def _run(stack: str) -> RunResult:

@@ -4,6 +4,7 @@ measured by bench/, not by timed tests."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -24,12 +25,20 @@ def tiny(tmp_path: Path) -> Path:
     (root / "synth" / "__main__.py").write_text(
         textwrap.dedent(
             """\
+            import os
+            import subprocess
             import sys
 
             import tinydep
 
             if __name__ == "__main__":
                 assert sys.argv[2:] == ["--no-write"], sys.argv
+                if sys.argv[1] == "pair":  # 40 MB here while a child holds 60 MB
+                    mine = b"p" * (40 << 20)
+                    child = "import time; held = b'c' * (60 << 20); time.sleep(0.5)"
+                    subprocess.run([sys.executable, "-c", child], check=True)
+                if sys.argv[1] == "hint":
+                    sys.exit(3 if os.environ.get("AIRFLOW_AKS_HELM_HINT") == "off" else 0)
                 sys.exit(1 if sys.argv[1] == "bad" else 0)
             """
         )
@@ -79,10 +88,42 @@ def test_bench_interleaves_trees_and_summarizes_each(tiny: Path, tmp_path: Path)
     assert "import floor" in text
 
 
+def test_tree_peak_adds_up_processes_alive_at_once(tiny: Path) -> None:
+    """synth beside its Helm worker: the tree peak is their sum at one time (40 MB held here,
+    60 MB in the child, each with its interpreter: more than 100 MB, which neither is alone)."""
+    proc = subprocess.Popen(synth_bench.synth_argv("pair"), cwd=tiny)  # noqa: S603 - our own argv
+    sampler = synth_bench.TreeSampler(proc.pid)
+    assert proc.wait() == 0
+    sampler.stop()
+    assert len(sampler.pids) == 2
+    assert sampler.peak_kib / 1024 > 100
+    run = synth_bench.run_child(synth_bench.synth_argv("pair"), tiny)
+    assert run.code == 0
+    assert run.processes == 2
+    assert run.tree_mb > 100
+    # rusage's peak is exact where sampling may miss a spike: the tree peak is never below it
+    # (a child forked from a large process, as pytest is, even reports that process's size)
+    alone = synth_bench.run_child(synth_bench.synth_argv("dev"), tiny)
+    assert alone.processes == 1
+    assert alone.tree_mb >= alone.rss_mb
+
+
+def test_cold_rows_run_with_the_hint_off(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(synth_bench.HINT_VAR, raising=False)  # conftest turns hints off for tests
+    rows = synth_bench.bench(["hint"], 1, {"tree": tiny}, cold=True)
+    assert [(r["tree"], r["exit_codes"]) for r in rows] == [("tree", [0]), ("tree cold", [3])]
+
+
 def test_main_refuses_zero_runs(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         synth_bench.main(["--runs", "0", "dev"])
     assert "--runs" in capsys.readouterr().err
+
+
+def test_the_hint_switch_is_synths() -> None:
+    from synth import helm_process
+
+    assert synth_bench.HINT_VAR == helm_process.HINT_VAR
 
 
 def test_children_use_this_interpreter() -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from synth import helm, reference
+from synth import helm, helm_process, reference
 from synth import validate as checks
 from synth.__main__ import main
 from synth.project import load_stack_config
@@ -351,6 +351,7 @@ def test_a_missing_chart_archive_is_a_warning_not_an_error(
     monkeypatch.setenv(reference.ENV_VAR, str(refs))
     monkeypatch.setenv(reference.OFFLINE_VAR, "1")
     monkeypatch.setattr(reference, "search_path", lambda: [refs])
+    monkeypatch.setenv(helm_process.WORKER_VAR, "off")  # the search path above is this process's
     reference.load_json.cache_clear()
     reference.load_yaml.cache_clear()
     try:
@@ -570,6 +571,17 @@ def test_renders_run_at_most_one_per_cpu_every_install_queued_first(
         assert rel.rendered
         assert [o["kind"] for _, o in rel.objects] == ["Secret"]
         assert [o["kind"] for _, o in rel.upgrade_objects] == ["ConfigMap"]
+
+
+def test_an_early_worker_renders_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """synth/helm_process.py asks for one render at a time beside synth: whatever the CPUs."""
+    eng = _RecordingEngine()
+    monkeypatch.setattr(helm, "engine", lambda: eng)
+    monkeypatch.setattr(helm.os, "cpu_count", lambda: 64)
+    releases = _two_releases()
+    helm.render_values(releases.helm, releases.helm_meta, "1.33", workers=1)
+    assert eng.most == 1
+    assert eng.calls == [("a", False), ("b", False), ("a", True), ("b", True)]
 
 
 @pytest.mark.parametrize("upgrade", [False, True])

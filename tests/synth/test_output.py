@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from components import secrets_operator
-from synth import output, reference
+from synth import helm_process, output, reference
 from synth.__main__ import main
 from synth.output import Printer, compact, finding_lines, grouped_line, styled, terminal_console
 from synth.validate import Finding
@@ -34,8 +34,10 @@ def _no_colour_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def no_reference(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """A newcomer's machine, offline: no reference schema, no chart archive."""
+    """A newcomer's machine, offline: no reference schema, no chart archive (for this process:
+    Helm renders here too, not in a worker that would not see the search path)."""
     monkeypatch.setattr(reference, "search_path", lambda: [tmp_path])
+    monkeypatch.setenv(helm_process.WORKER_VAR, "off")
     reference.load_json.cache_clear()
     reference.load_yaml.cache_clear()
     yield
