@@ -164,6 +164,33 @@ def test_hints_off_read_and_write_nothing(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert read_hint(path) == request_bytes(*_request("old"))
 
 
+def test_an_early_worker_gets_one_core_and_a_memory_limit_unless_the_user_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[dict[str, str]] = []
+
+    class Recorder:
+        def __init__(self, argv: list[str], **kwargs: Any) -> None:  # noqa: ARG002 - Popen's signature
+            seen.append(kwargs["env"])
+
+    monkeypatch.setattr(helm_process.subprocess, "Popen", Recorder)
+    for var in ("GOMAXPROCS", "GOMEMLIMIT", "GOGC"):
+        monkeypatch.delenv(var, raising=False)
+    helm_process.Worker.start(early=True)
+    helm_process.Worker.start(early=False)  # synth waits for this one: every core, Go's defaults
+    monkeypatch.setenv("GOMAXPROCS", "4")
+    monkeypatch.setenv("GOGC", "50")
+    helm_process.Worker.start(early=True)
+    early, late, chosen = seen
+    assert (early["GOMAXPROCS"], early["GOMEMLIMIT"]) == ("1", helm_process.EARLY_GO_MEMORY_LIMIT)
+    assert "GOMAXPROCS" not in late
+    assert "GOMEMLIMIT" not in late
+    assert chosen["GOMAXPROCS"] == "4"
+    assert "GOMEMLIMIT" not in chosen  # GOGC set: the user tunes Go's collector
+    for env in seen:  # the worker imports this project's synth, wherever synth was started from
+        assert env["PYTHONPATH"].split(os.pathsep)[0] == str(PROJECT_DIR)
+
+
 # ------------------------------------------------------------------ when the worker cannot help
 @pytest.mark.parametrize(
     "command",
