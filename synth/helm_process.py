@@ -35,11 +35,12 @@ import os
 import pickle
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from synth import PROJECT_DIR, helm, reference
 
@@ -128,10 +129,17 @@ class WorkerError(Exception):
 @dataclass
 class Worker:
     """One child process for one request: started (it loads Helm's library and waits), then
-    given the request; its renders arrive in the background."""
+    given the request; its renders arrive in the background.
+
+    Its output goes to an unnamed temporary file, not a pipe: the worker writes its 4 MB
+    (dev) and exits at once, whatever synth is doing. Through a pipe it waited for synth's
+    reading thread, which gets the GIL between synth's own imports: 32 KB at a time, up to
+    5 ms apart, and the worker lived (and held its 100 MB) twice as long."""
 
     request: bytes | None = None
     _proc: subprocess.Popen[bytes] | None = None
+    _out: IO[bytes] | None = None
+    _err: IO[bytes] | None = None
     _done: concurrent.futures.Future[Renders] = field(default_factory=concurrent.futures.Future)
 
     @classmethod
@@ -148,17 +156,19 @@ class Worker:
             env["GOMEMLIMIT"] = EARLY_GO_MEMORY_LIMIT
         if early:  # Go on one core: the other is synth's own (it renders one release at a time anyway)
             env.setdefault("GOMAXPROCS", "1")
+        out = err = None
         try:
+            # closed by _close_files once the worker has answered or been stopped
+            out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
             proc = subprocess.Popen(  # noqa: S603 - this interpreter, this project's module
-                worker_command(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
+                worker_command(), stdin=subprocess.PIPE, stdout=out, stderr=err, env=env
             )
         except OSError:
+            for file in (out, err):
+                if file is not None:
+                    file.close()
             return None
-        return cls(_proc=proc)
+        return cls(_proc=proc, _out=out, _err=err)
 
     def submit(self, request: bytes, renderers: int | None = None) -> None:
         """Give the worker its one request: `renderers` renders at once (None: one per CPU)."""
@@ -167,15 +177,18 @@ class Worker:
         threading.Thread(target=self._communicate, args=(header + request,), name="synth-helm", daemon=True).start()
 
     def _communicate(self, stdin: bytes) -> None:
-        proc = self._proc
+        proc, out, err = self._proc, self._out, self._err
         try:
-            if proc is None:
+            if proc is None or out is None or err is None:
                 raise WorkerError("not started")
-            out, err = proc.communicate(stdin, timeout=WORKER_TIMEOUT_SECONDS)
+            proc.communicate(stdin, timeout=WORKER_TIMEOUT_SECONDS)  # writes, then waits for the exit
             if proc.returncode != 0:
-                last = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+                err.seek(0)
+                last = err.read().decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
                 raise WorkerError(f"exit {proc.returncode}: {last[0][:300]}")
-            renders = pickle.loads(out)  # noqa: S301 - from the child this process just started
+            out.seek(0)
+            data = out.read()  # one read: each read of a buffered load would wait for the GIL
+            renders = pickle.loads(data)  # noqa: S301 - from the child this process just started
             if not isinstance(renders, Renders):
                 raise WorkerError(f"wrote a {type(renders).__name__}, not renders")
             renders.where = "worker"
@@ -183,6 +196,8 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - any failure means: render in-process instead
             self.stop()
             self._done.set_exception(exc if isinstance(exc, WorkerError) else WorkerError(repr(exc)))
+        finally:
+            self._close_files()
 
     def result(self, timeout: float | None = None) -> Renders:
         return self._done.result(timeout)
@@ -196,11 +211,17 @@ class Worker:
             proc.kill()
             with contextlib.suppress(Exception):
                 proc.wait(timeout=5)
-        if self.request is None:  # nobody reads its pipes: close them here
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if self.request is None:  # never given a request: nothing else closes its stdin and files
+            if proc.stdin is not None:
                 with contextlib.suppress(Exception):
-                    if stream is not None:
-                        stream.close()
+                    proc.stdin.close()
+            self._close_files()
+
+    def _close_files(self) -> None:
+        for file in (self._out, self._err):
+            if file is not None:
+                with contextlib.suppress(Exception):
+                    file.close()
 
 
 def _switched_off(var: str) -> bool:

@@ -176,11 +176,14 @@ def test_an_early_worker_gets_one_core_and_a_memory_limit_unless_the_user_chose(
     monkeypatch.setattr(helm_process.subprocess, "Popen", Recorder)
     for var in ("GOMAXPROCS", "GOMEMLIMIT", "GOGC"):
         monkeypatch.delenv(var, raising=False)
-    helm_process.Worker.start(early=True)
-    helm_process.Worker.start(early=False)  # synth waits for this one: every core, Go's defaults
+    workers = [helm_process.Worker.start(early=True)]
+    workers.append(helm_process.Worker.start(early=False))  # synth waits for it: every core, Go's defaults
     monkeypatch.setenv("GOMAXPROCS", "4")
     monkeypatch.setenv("GOGC", "50")
-    helm_process.Worker.start(early=True)
+    workers.append(helm_process.Worker.start(early=True))
+    for worker in workers:
+        assert worker is not None
+        worker._close_files()  # no process to answer: its output files are closed here
     early, late, chosen = seen
     assert (early["GOMAXPROCS"], early["GOMEMLIMIT"]) == ("1", helm_process.EARLY_GO_MEMORY_LIMIT)
     assert "GOMAXPROCS" not in late
