@@ -191,11 +191,11 @@ def dot(result: RunResult) -> str:
 # ---------------------------------------------------------------------- output
 def stable_order(records: list[ResourceRecord]) -> list[ResourceRecord]:
     """The records in a topological order of their parents and dependencies whose ties go by
-    URN (synth.schedule.topological_order). The engine's registration order varies from run
+    URN (synth.graph.topological_order). The engine's registration order varies from run
     to run (outputs resolve concurrently, RPCs go through a thread pool); what synth prints
     must not (deterministic output), and a parent or a dependency still comes before what
     waits for it, as in a preview."""
-    from synth.schedule import topological_order
+    from synth.graph import topological_order
 
     by_urn = {r.urn: r for r in records}
     return [by_urn[u] for u in topological_order({r.urn: [r.parent, *r.dependencies] for r in records})]

@@ -36,6 +36,8 @@ from typing import Any
 
 import yaml
 
+from synth.graph import topological_order
+
 DURATIONS_FILE = Path(__file__).with_name("durations.yaml")
 DEFAULT_PARALLEL_SOURCE = (
     "pulumi/pulumi#15016 (Jan 2024, fixes #14989): `defaultParallel = int32(runtime.NumCPU()) * 4`, "
@@ -343,30 +345,6 @@ def build_graph(
                 raise ValueError(f"{after} waits for {e.before}, which is not a custom resource")
     _check_acyclic(tasks, edges)
     return Graph(_stable_order(tasks, edges), edges, section)
-
-
-def topological_order(waits_for: Mapping[str, Iterable[str]]) -> list[str]:
-    """Every key of `waits_for` after everything it waits for (names outside the keys are
-    ignored), ties by name: one order for one graph, whatever order the engine registered it
-    in (its registration order varies from run to run: outputs resolve concurrently). Names
-    left in a cycle (never in a Pulumi graph) come last, by name."""
-    waiting = {u: {b for b in before if b in waits_for and b != u} for u, before in waits_for.items()}
-    dependents: dict[str, list[str]] = {u: [] for u in waiting}
-    for u, before in waiting.items():
-        for b in before:
-            dependents[b].append(u)
-    ready = [u for u, before in waiting.items() if not before]
-    heapq.heapify(ready)
-    ordered: list[str] = []
-    while ready:
-        u = heapq.heappop(ready)
-        ordered.append(u)
-        for v in dependents[u]:
-            waiting[v].discard(u)
-            if not waiting[v]:
-                heapq.heappush(ready, v)
-    done = set(ordered)
-    return ordered + sorted(u for u in waiting if u not in done)
 
 
 def _stable_order(tasks: Mapping[str, Task], edges: Mapping[str, list[Edge]]) -> dict[str, Task]:
