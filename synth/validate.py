@@ -573,8 +573,8 @@ UNRESOLVED = re.compile("|".join(map(re.escape, UNRESOLVED_MARKS)))
 
 
 def _has_unresolved(text: str) -> bool:
-    """UNRESOLVED.search(text) is not None, by substring search: a tenth of the time over the
-    4 MB a dev synth renders (mostly the ESO CRDs)."""
+    """UNRESOLVED.search(text) is not None, by substring search: over the 4 MB a dev synth
+    renders (mostly the ESO CRDs), 10 ms where the regex takes 24 ms."""
     return any(mark in text for mark in UNRESOLVED_MARKS)
 
 

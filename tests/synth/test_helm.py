@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from synth import helm, helm_process, reference
 from synth import validate as checks
@@ -1058,3 +1060,9 @@ def test_kinds_and_versions_without_schemas_are_named() -> None:
     assert all(
         "NOT validated: kubernetes-validate has no schemas for Kubernetes 9.99" in str(w) for w in report.warnings
     )
+
+
+@given(st.text(st.sampled_from("<>%!novaluei l\n"), max_size=40))
+def test_the_unresolved_prefilter_answers_as_the_regex(text: str) -> None:
+    """check_chart_unresolved looks for a mark by substring first: the same answer as the regex."""
+    assert checks._has_unresolved(text) == (checks.UNRESOLVED.search(text) is not None)
