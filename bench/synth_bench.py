@@ -47,8 +47,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Run synth as a user does, then list the modules it imported (in import order) into a file.
 PROBE = """
-import runpy, sys
+import os, runpy, sys
 out, sys.argv = sys.argv[1], ["synth", *sys.argv[2:]]
+os._exit = sys.exit  # synth ends with os._exit (synth.__main__.exit_now): here, the listing comes first
 try:
     runpy.run_module("synth", run_name="__main__", alter_sys=True)
 except SystemExit:

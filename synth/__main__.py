@@ -8,6 +8,7 @@ deleted (unless --allow-replace names it) or a side failed to render; 2 bad usag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -623,5 +624,19 @@ def _summary(
     }
 
 
+def exit_now(code: int) -> None:
+    """End `python -m synth` without the interpreter's teardown of the ~3,000 modules the SDKs
+    load (22 ms of every run, measured from main's return to the process's end). Nothing is
+    left to finish: synth's files are closed and its Helm workers stopped when main returns;
+    only the standard streams are flushed here."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed pipe (`| head`) changes nothing here
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        exit_now(main())
+    except BrokenPipeError:  # `python -m synth dev | head`: the reader left; no traceback for that
+        exit_now(EXIT_INVALID)

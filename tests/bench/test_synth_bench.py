@@ -17,7 +17,7 @@ from bench import synth_bench
 @pytest.fixture
 def tiny(tmp_path: Path) -> Path:
     """A project whose `python -m synth <stack> --no-write` imports one module of its own and
-    exits 0, or 1 for the stack `bad`."""
+    exits 0, or 1 for the stack `bad`, through os._exit as synth does."""
     root = tmp_path / "tiny"
     (root / "synth").mkdir(parents=True)
     (root / "synth" / "__init__.py").write_text("")
@@ -39,7 +39,8 @@ def tiny(tmp_path: Path) -> Path:
                     subprocess.run([sys.executable, "-c", child], check=True)
                 if sys.argv[1] == "hint":
                     sys.exit(3 if os.environ.get("AIRFLOW_AKS_HELM_HINT") == "off" else 0)
-                sys.exit(1 if sys.argv[1] == "bad" else 0)
+                sys.stdout.flush()
+                os._exit(1 if sys.argv[1] == "bad" else 0)  # as synth ends: no interpreter teardown
             """
         )
     )

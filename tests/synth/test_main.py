@@ -2,6 +2,8 @@
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -343,3 +345,38 @@ def test_main_turns_the_collector_off_while_it_runs_and_back_on_after(monkeypatc
         main(["boom"])
     assert seen == [False, False]
     assert gc.isenabled()
+
+
+def test_python_m_synth_into_a_closed_pipe_ends_without_a_traceback() -> None:
+    """`python -m synth dev | head -1`: the reader leaves early; synth exits 1, quietly."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synth", "dev", "--no-write"],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 1
+    assert "Traceback" not in err
+    assert "BrokenPipeError" not in err
+
+
+def test_python_m_synth_exit_code_survives_the_fast_exit() -> None:
+    ok = subprocess.run(
+        [sys.executable, "-m", "synth", "dev", "--no-write", "--json"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0
+    assert json.loads(ok.stdout)["ok"] is True  # every byte of the output was flushed
+    bad = subprocess.run(
+        [sys.executable, "-m", "synth", "no-such-stack"], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2
+    assert "no stack file" in bad.stderr
