@@ -2,8 +2,8 @@
 
 `python -m synth <stack>` renders its Helm releases (synth.helm.render_values) in a child,
 ``python -m synth.helm_worker``: on stdin a header line and one request (every release's values,
-chart, version and namespace, and the Kubernetes version: all that the renders read, as JSON);
-on stdout the renders (pickled); then it exits. Why:
+chart, version and namespace, and the Kubernetes version: all that the renders read, as JSON); on
+stdout (a temporary file) its renders, pickled; then it exits. Why:
 
 - **Memory.** Helm's Go library (51 MB resident) and its heaps (30-60 MB while it renders) live
   and die with the worker: synth's own process never holds them.
@@ -12,13 +12,14 @@ on stdout the renders (pickled); then it exits. Why:
 
 What the worker is given at once is the request the last run of this stack made (the *hint*,
 kept in the cache: ``<cache>/airflow-aks/renders/<sha256 of project dir and stack>.json``). It
-renders it one release at a time, beside synth, and exits (dev: by 0.8 s, before synth's own
-peak). After the program has run, synth builds the real request and compares the bytes: the
-same, and the worker's renders are this run's renders (the request is everything they read; the
-charts and the engine are this run's); different, and that worker is stopped and another renders
-the real request (a *stale* hint). Without a hint (the first run here, or
-AIRFLOW_AKS_HELM_HINT=off) the worker loads the library and waits for the real request. A hint is
-only ever a guess: a missing, stale, corrupt or unwritable one costs time, never correctness.
+renders it one release at a time, beside synth, and exits (dev: about 0.7 s after synth starts,
+while synth is at 90 MB of its 141). After the program has run, synth builds the real request
+and compares the bytes: the same, and the worker's renders are this run's renders (the request
+is everything they read; the charts and the engine are this run's); different, and that worker
+is stopped and another renders the real request (a *stale* hint). Without a hint (the first run
+here, or AIRFLOW_AKS_HELM_HINT=off) the worker loads the library and waits for the real request.
+A hint is only ever a guess: a missing, stale, corrupt or unwritable one costs time, never
+correctness.
 
 Helm values hold no secrets (synth.render redacts them; the builders are secret-free), so the
 hint does not either. If the worker fails, or a request cannot be JSON exactly, the renders
@@ -241,9 +242,9 @@ def worker_enabled() -> bool:
 
 
 class EarlyRenders:
-    """A worker (the one started with synth, or one started now) given the last run's request
-    if there is one (see the module's docstring); :meth:`renders` then answers for the real
-    request. A context manager: a worker still running when synth is done is stopped."""
+    """A worker started now, given the last run's request if there is one (see the module's
+    docstring); :meth:`renders` then answers for this run's request. A context manager: a
+    worker still running when synth is done is stopped."""
 
     def __init__(self, project_dir: Path, stack: str) -> None:
         self.hint_file = hint_path(project_dir, stack)

@@ -359,7 +359,8 @@ def test_python_m_synth_into_a_closed_pipe_ends_without_a_traceback() -> None:
     assert proc.stderr is not None
     proc.stdout.readline()
     proc.stdout.close()
-    err = proc.stderr.read().decode()
+    with proc.stderr:
+        err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 1
     assert "Traceback" not in err
     assert "BrokenPipeError" not in err
