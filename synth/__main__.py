@@ -1,6 +1,7 @@
 """python -m synth <stack>: render and validate a whole stack offline (like `cdk synth`).
 
-Exit codes: 0 valid; 1 validation (or the program) failed; 2 bad usage or bad config.
+Exit codes: 0 valid; 1 validation (or the program) failed; 2 bad usage or bad config; 120 the
+output could not be written (a full disk, a reader that closed the pipe: as Python's own exit).
 With --diff REV (synth/diff.py): 0 nothing refused; 1 a stateful resource would be replaced or
 deleted (unless --allow-replace names it) or a side failed to render; 2 bad usage (a bad rev).
 """
@@ -98,7 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output directory (default: build/<stack>)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary instead of the tree")
     p.add_argument("--strict", action="store_true", help="a missing reference schema is an error, not a warning")
-    p.add_argument("--no-write", action="store_true", help="validate only; write no files")
+    p.add_argument(
+        "--no-write",
+        action="store_true",
+        help="validate only; write no output files (the Helm render hint is still kept in the cache)",
+    )
     p.add_argument(
         "--offline",
         action="store_true",
@@ -624,14 +629,20 @@ def _summary(
     }
 
 
+EXIT_OUTPUT_LOST = 120  # what Python exits with when flushing its output fails at exit
+
+
 def exit_now(code: int) -> None:
     """End `python -m synth` without the interpreter's teardown of the ~3,000 modules the SDKs
     load (22 ms of every run, measured from main's return to the process's end). Nothing is
     left to finish: synth's files are closed and its Helm workers stopped when main returns;
-    only the standard streams are flushed here."""
+    the standard streams are flushed here, and output that cannot be written is exit 120, as
+    the interpreter's own exit would make it."""
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):  # a closed pipe (`| head`) changes nothing here
+        try:
             stream.flush()
+        except OSError:  # a full disk, a closed pipe: the output is incomplete
+            code = EXIT_OUTPUT_LOST
     os._exit(code)
 
 
@@ -639,4 +650,6 @@ if __name__ == "__main__":
     try:
         exit_now(main())
     except BrokenPipeError:  # `python -m synth dev | head`: the reader left; no traceback for that
-        exit_now(EXIT_INVALID)
+        with contextlib.suppress(OSError):  # nothing more can reach that reader
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        exit_now(EXIT_OUTPUT_LOST)

@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import tempfile
@@ -51,9 +52,10 @@ WORKER_VAR = "AIRFLOW_AKS_HELM_WORKER"
 # on dev's renders, one at a time, 2 CPUs: peak 109 MB instead of 114 MB, +0.02 s; lower (24 MiB)
 # makes it collect without end (+0.5 s). The worker renders early, so the time is not synth's.
 EARLY_GO_MEMORY_LIMIT = "32MiB"
-# How long a worker may take before synth gives up on it and renders in its own process: the
-# binary engine's own bound, plus the worker's start.
-WORKER_TIMEOUT_SECONDS = helm.BINARY_TIMEOUT_SECONDS + 30.0
+# How long a worker may take before synth gives up on it and renders in its own process: its
+# start (and, for an early worker, the program it runs beside), then the binary engine's own
+# bound for each render, one after another at worst.
+WORKER_START_SECONDS = 120.0
 
 
 @dataclass
@@ -89,7 +91,8 @@ def _render_request(request: bytes, renderers: int | None = None) -> Renders:
 
 # ----------------------------------------------------------------- the hint
 def hint_path(project_dir: Path, stack: str) -> Path:
-    key = hashlib.sha256(f"{project_dir.resolve()}\0{stack}".encode()).hexdigest()
+    # any stack name, even one the shell gave as undecodable bytes: it is checked only later
+    key = hashlib.sha256(f"{project_dir.resolve()}\0{stack}".encode(errors="surrogateescape")).hexdigest()
     return reference.cache_dir().parent / "renders" / f"{key}.json"
 
 
@@ -118,13 +121,24 @@ def write_hint(path: Path, request: bytes) -> None:
 
 
 # ----------------------------------------------------------------- the worker, seen from synth
-def worker_command() -> list[str]:
-    """The worker's argv: --load-sdk where the SDK may be the engine (it loads it at once)."""
-    return [sys.executable, "-m", "synth.helm_worker", *(["--load-sdk"] if helm.sdk_allowed() else [])]
+def worker_command(background: bool = False) -> list[str]:
+    """The worker's argv: --load-sdk where the SDK may be the engine (it loads it at once);
+    --background for an early worker (it yields the CPU to synth; one synth waits for does not)."""
+    return [
+        sys.executable,
+        "-m",
+        "synth.helm_worker",
+        *(["--load-sdk"] if helm.sdk_allowed() else []),
+        *(["--background"] if background else []),
+    ]
 
 
 class WorkerError(Exception):
     """The worker did not give renders: it failed, timed out or wrote something else."""
+
+
+class WorkerStoppedError(WorkerError):
+    """synth stopped the worker (a stale hint, or synth is done): nothing to fall back to."""
 
 
 @dataclass
@@ -138,6 +152,7 @@ class Worker:
     5 ms apart, and the worker lived (and held its 100 MB) twice as long."""
 
     request: bytes | None = None
+    _stopped: bool = False
     _proc: subprocess.Popen[bytes] | None = None
     _out: IO[bytes] | None = None
     _err: IO[bytes] | None = None
@@ -162,7 +177,12 @@ class Worker:
             # closed by _close_files once the worker has answered or been stopped
             out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
             proc = subprocess.Popen(  # noqa: S603 - this interpreter, this project's module
-                worker_command(), stdin=subprocess.PIPE, stdout=out, stderr=err, env=env
+                worker_command(background=early),
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=err,
+                env=env,
+                start_new_session=True,  # a process group of its own: stop() kills what it starts
             )
         except OSError:
             for file in (out, err):
@@ -182,7 +202,11 @@ class Worker:
         try:
             if proc is None or out is None or err is None:
                 raise WorkerError("not started")
-            proc.communicate(stdin, timeout=WORKER_TIMEOUT_SECONDS)  # writes, then waits for the exit
+            releases = len(json.loads(self.request or b"{}").get("helm") or {})
+            timeout = WORKER_START_SECONDS + 2 * releases * helm.BINARY_TIMEOUT_SECONDS
+            proc.communicate(stdin, timeout=timeout)  # writes, then waits for the exit
+            if self._stopped:
+                raise WorkerStoppedError("stopped")
             if proc.returncode != 0:
                 err.seek(0)
                 last = err.read().decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
@@ -195,8 +219,10 @@ class Worker:
             renders.where = "worker"
             self._done.set_result(renders)
         except Exception as exc:  # noqa: BLE001 - any failure means: render in-process instead
+            by_synth = self._stopped  # before this stop: a worker that timed out is a failure
             self.stop()
-            self._done.set_exception(exc if isinstance(exc, WorkerError) else WorkerError(repr(exc)))
+            failure = exc if isinstance(exc, WorkerError) else WorkerError(repr(exc))
+            self._done.set_exception(WorkerStoppedError("stopped by synth") if by_synth else failure)
         finally:
             self._close_files()
 
@@ -204,12 +230,17 @@ class Worker:
         return self._done.result(timeout)
 
     def stop(self) -> None:
-        """Kill it if it still runs (a no-op once it has answered)."""
+        """Kill it, and any `helm` it started, if it still runs (a no-op once it has answered);
+        its result is then WorkerStoppedError."""
         proc = self._proc
         if proc is None:
             return
         if proc.poll() is None:
-            proc.kill()
+            self._stopped = True
+            try:  # its own process group (start_new_session): a `helm template` it runs goes too
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (AttributeError, OSError):  # no process groups (Windows), or already gone
+                proc.kill()
             with contextlib.suppress(Exception):
                 proc.wait(timeout=5)
         if self.request is None:  # never given a request: nothing else closes its stdin and files
@@ -287,6 +318,8 @@ class EarlyRenders:
         def wait() -> Renders:
             try:
                 return worker.result()
+            except WorkerStoppedError:  # synth is done (Ctrl-C, an error): no render is wanted now
+                raise
             except WorkerError:
                 return _render_request(request)
 

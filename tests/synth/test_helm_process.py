@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -169,9 +170,13 @@ def test_an_early_worker_gets_one_core_and_a_memory_limit_unless_the_user_chose(
 ) -> None:
     seen: list[dict[str, str]] = []
 
+    argvs: list[list[str]] = []
+
     class Recorder:
-        def __init__(self, argv: list[str], **kwargs: Any) -> None:  # noqa: ARG002 - Popen's signature
+        def __init__(self, argv: list[str], **kwargs: Any) -> None:
             seen.append(kwargs["env"])
+            argvs.append(argv)
+            assert kwargs["start_new_session"] is True  # stop() kills its process group
 
     monkeypatch.setattr(helm_process.subprocess, "Popen", Recorder)
     for var in ("GOMAXPROCS", "GOMEMLIMIT", "GOGC"):
@@ -192,6 +197,8 @@ def test_an_early_worker_gets_one_core_and_a_memory_limit_unless_the_user_chose(
     assert "GOMEMLIMIT" not in chosen  # GOGC set: the user tunes Go's collector
     for env in seen:  # the worker imports this project's synth, wherever synth was started from
         assert env["PYTHONPATH"].split(os.pathsep)[0] == str(PROJECT_DIR)
+    # an early worker yields the CPU to synth; one synth waits for does not
+    assert ["--background" in argv for argv in argvs] == [True, False, True]
 
 
 # ------------------------------------------------------------------ when the worker cannot help
@@ -204,7 +211,7 @@ def test_an_early_worker_gets_one_core_and_a_memory_limit_unless_the_user_chose(
     ],
 )
 def test_a_worker_that_fails_means_rendering_here(monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
-    monkeypatch.setattr(helm_process, "worker_command", lambda: command)
+    monkeypatch.setattr(helm_process, "worker_command", lambda **_: command)
     values, metas, kube = _request("eso")
     with EarlyRenders(PROJECT_DIR, "any") as early:
         got = early.renders(values, metas, kube).result()
@@ -214,8 +221,57 @@ def test_a_worker_that_fails_means_rendering_here(monkeypatch: pytest.MonkeyPatc
         early.workers[0].result()
 
 
+def test_a_worker_that_hangs_is_stopped_and_rendering_happens_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    monkeypatch.setattr(helm_process, "worker_command", lambda **_: sleeper)
+    monkeypatch.setattr(helm_process, "WORKER_START_SECONDS", 0.5)
+    monkeypatch.setattr(helm, "BINARY_TIMEOUT_SECONDS", 0.0)
+    with EarlyRenders(PROJECT_DIR, "any") as early:
+        got = early.renders(*_request("eso")).result(timeout=120)
+        (hung,) = early.workers
+    assert got.where == "in-process"
+    assert got.charts[RELEASE].rendered
+    assert hung._proc is not None
+    assert hung._proc.returncode == -signal.SIGKILL
+
+
+def test_synth_done_means_no_render_at_all() -> None:
+    """Ctrl-C or an error after synth asked for the renders: the worker is stopped, and its
+    renders are not made in-process instead (Python would wait for them at exit)."""
+    early = EarlyRenders(PROJECT_DIR, "any")
+    future = early.renders(*_request("eso"))
+    early.close()  # the worker is still loading Helm
+    with pytest.raises(helm_process.WorkerStoppedError):
+        future.result(timeout=60)
+
+
+def test_stopping_a_worker_stops_what_it_started(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A worker on the binary engine runs `helm template`: stopped, it goes with the worker."""
+    pid_file = tmp_path / "grandchild"
+    script = (
+        "import subprocess, sys, time\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(60)\n"
+    )
+    monkeypatch.setattr(helm_process, "worker_command", lambda **_: [sys.executable, "-c", script])
+    with EarlyRenders(PROJECT_DIR, "any"):
+        for _ in range(600):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.05)
+        grandchild = int(pid_file.read_text())
+    for _ in range(100):  # gone, or a zombie awaiting its reaper
+        stat = Path(f"/proc/{grandchild}/stat")
+        if not stat.exists() or stat.read_text().split(")")[-1].split()[0] == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"the worker's child {grandchild} still runs")
+
+
 def test_no_process_at_all_means_rendering_here(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(helm_process, "worker_command", lambda: [str(tmp_path / "no-such-python")])
+    monkeypatch.setattr(helm_process, "worker_command", lambda **_: [str(tmp_path / "no-such-python")])
     with EarlyRenders(PROJECT_DIR, "any") as early:
         assert early.workers == []
         got = early.renders(*_request("eso")).result()

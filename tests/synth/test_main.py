@@ -1,6 +1,7 @@
 """python -m synth: files written, exit codes, validation that can fail, README graph in sync."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import yaml
 
 import plan as plan_module
 from components import secrets_operator
-from synth import reference
+from synth import helm_process, reference
 from synth.__main__ import main
 from synth.project import PROJECT_DIR
 from tests.helpers import mutate_airflow_values
@@ -157,6 +158,7 @@ def test_missing_schema_warns_and_fails_with_strict(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(reference, "search_path", lambda: [tmp_path])
+    monkeypatch.setenv(helm_process.WORKER_VAR, "off")  # the search path above is this process's
     reference.load_json.cache_clear()
     reference.load_yaml.cache_clear()
     try:
@@ -348,7 +350,8 @@ def test_main_turns_the_collector_off_while_it_runs_and_back_on_after(monkeypatc
 
 
 def test_python_m_synth_into_a_closed_pipe_ends_without_a_traceback() -> None:
-    """`python -m synth dev | head -1`: the reader leaves early; synth exits 1, quietly."""
+    """`python -m synth dev | head -0`: the reader is gone before synth writes; synth exits 120
+    (its output is lost, as Python's own exit says it), quietly."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "synth", "dev", "--no-write"],
         cwd=PROJECT_DIR,
@@ -357,13 +360,19 @@ def test_python_m_synth_into_a_closed_pipe_ends_without_a_traceback() -> None:
     )
     assert proc.stdout is not None
     assert proc.stderr is not None
-    proc.stdout.readline()
     proc.stdout.close()
     with proc.stderr:
         err = proc.stderr.read().decode()
-    assert proc.wait(timeout=300) == 1
+    assert proc.wait(timeout=300) == 120
     assert "Traceback" not in err
     assert "BrokenPipeError" not in err
+
+
+def test_a_stack_name_the_shell_could_not_decode_is_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    """An undecodable argv byte arrives as a lone surrogate: named as a bad stack, no traceback
+    (the render hint's key is computed before the name is checked)."""
+    assert main(["dev\udcff", "--no-write"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
 
 
 def test_python_m_synth_exit_code_survives_the_fast_exit() -> None:
@@ -381,3 +390,21 @@ def test_python_m_synth_exit_code_survives_the_fast_exit() -> None:
     )
     assert bad.returncode == 2
     assert "no stack file" in bad.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_output_that_cannot_be_written_is_exit_120_not_0() -> None:
+    """synth's last output is flushed by exit_now: on a full disk (/dev/full) that fails, and the
+    exit code says so, where os._exit alone would have said 0."""
+    script = "import sys; from synth.__main__ import exit_now; sys.stdout.write('summary'); exit_now(0)"
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # the write waits for the flush
+    with Path("/dev/full").open("w") as full:
+        proc = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+            [sys.executable, "-c", script],
+            cwd=PROJECT_DIR,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=buffered,
+            check=False,
+        )
+    assert proc.returncode == 120
