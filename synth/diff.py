@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synth.graph import provider_urn
 from synth.replacement import (
     HELM_RELEASE,
     STATEFUL,
@@ -39,7 +40,6 @@ from synth.replacement import (
     k8s_reasons,
     replacement_reasons,
 )
-from synth.schedule import provider_urn
 
 if TYPE_CHECKING:
     from synth.helm import ReleaseRender

@@ -1,6 +1,7 @@
-"""One order for a dependency graph, whatever order the engine registered it in: shared by the
-tree synth prints (synth.render) and the deploy-time plan (synth.schedule). A module of its own,
-so that printing the tree does not import the scheduler (11 ms)."""
+"""Pulumi's dependency graph as synth reads it, shared by the tree synth prints (synth.render),
+the deploy-time plan (synth.schedule) and the diff (synth.diff): one order for the graph,
+whatever order the engine registered it in, and the provider a resource's reference names. A
+module of its own, so that printing the tree does not import the scheduler (11 ms)."""
 
 from __future__ import annotations
 
@@ -30,3 +31,8 @@ def topological_order(waits_for: Mapping[str, Iterable[str]]) -> list[str]:
                 heapq.heappush(ready, v)
     done = set(ordered)
     return ordered + sorted(u for u in waiting if u not in done)
+
+
+def provider_urn(ref: str) -> str:
+    """A provider reference is `<urn>::<id>`; the URN is everything before the last `::`."""
+    return ref.rsplit("::", 1)[0] if ref else ""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from policy.rules import HELM_RELEASE
+from synth.graph import provider_urn
 from synth.mocks import redact
 from synth.runner import ResourceRecord, RunResult
 
@@ -25,11 +26,6 @@ def short_urn(urn: str) -> str:
         return ""
     parts = urn.split("::")
     return f"{parts[2].split('$')[-1]}::{parts[3]}" if len(parts) >= 4 else urn
-
-
-def provider_urn(ref: str) -> str:
-    """A provider reference is '<urn>::<id>'."""
-    return ref.rsplit("::", 1)[0] if ref else ""
 
 
 def _clean(value: Any) -> Any:

@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from synth.graph import topological_order
+from synth.graph import provider_urn, topological_order
 
 DURATIONS_FILE = Path(__file__).with_name("durations.yaml")
 DEFAULT_PARALLEL_SOURCE = (
@@ -268,11 +268,6 @@ class Graph:
 
 def _short(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
-
-
-def provider_urn(ref: str) -> str:
-    """A provider reference is `<urn>::<id>`; the URN is everything before the last `::`."""
-    return ref.rsplit("::", 1)[0] if ref else ""
 
 
 def build_graph(
