@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from synth.project import StackConfig
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OUTPUT_LOST = 120  # what Python exits with when flushing its output fails at exit
 # What a key the stack file gets wrong is given to the settings instead of its value: invalid for
 # every key (a NUL), so the settings report nothing that depends on it; its problem is the file's.
 _REFUSED = "\x00"
@@ -627,9 +628,6 @@ def _summary(
         "out": str(out),
         "files": [str(p) for p in written],
     }
-
-
-EXIT_OUTPUT_LOST = 120  # what Python exits with when flushing its output fails at exit
 
 
 def exit_now(code: int) -> None:

@@ -64,7 +64,7 @@ class Renders:
 
     engine: str | None
     charts: dict[str, helm.ReleaseRender]
-    where: str = "worker"  # or "in-process": where the renders ran (bench and tests read it)
+    where: str  # "worker" or "in-process": where the renders ran (--json, tests)
 
 
 def request_bytes(
@@ -73,20 +73,16 @@ def request_bytes(
     """The canonical request (sorted keys, no spaces): equal bytes, equal renders. None when
     JSON would not give back exactly these values (NaN, a non-string key, a tuple): those are
     rendered in-process."""
-    data = {"helm": values, "helmMeta": metas, "kubernetesVersion": kubernetes_version}
-    try:
-        encoded = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError):
-        return None
-    if json.loads(encoded) != data:
-        return None
-    return encoded.encode()
+    encoded = reference.exact_json(
+        {"helm": values, "helmMeta": metas, "kubernetesVersion": kubernetes_version}, sort_keys=True
+    )
+    return None if encoded is None else encoded.encode()
 
 
 def _render_request(request: bytes, renderers: int | None = None) -> Renders:
     """The worker's job, and the in-process fallback's: the same call either way."""
     data = json.loads(request)
-    return Renders(*_render_here(data["helm"], data["helmMeta"], data["kubernetesVersion"], renderers))
+    return _render_here(data["helm"], data["helmMeta"], data["kubernetesVersion"], renderers)
 
 
 # ----------------------------------------------------------------- the hint
@@ -109,15 +105,7 @@ def read_hint(path: Path) -> bytes | None:
 
 
 def write_hint(path: Path, request: bytes) -> None:
-    """Whole or not at all (a reader never sees half a file); a failure is ignored."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(request)
-        tmp.replace(path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    reference.write_whole(path, request)
 
 
 # ----------------------------------------------------------------- the worker, seen from synth
@@ -301,7 +289,7 @@ class EarlyRenders:
         fails, or the request cannot be JSON. The request becomes the hint for the next run."""
         request = request_bytes(values, metas, kubernetes_version)
         if request is None:
-            return _in_process(lambda: Renders(*_render_here(values, metas, kubernetes_version)))
+            return _in_process(lambda: _render_here(values, metas, kubernetes_version))
         if self.hint is not None:
             self.hint_state = "matched" if request == self.hint else "stale"
         if self.enabled and request != self.hint:
@@ -341,9 +329,9 @@ def _render_here(
     metas: Mapping[str, Mapping[str, Any]],
     kubernetes_version: str,
     renderers: int | None = None,
-) -> tuple[str | None, dict[str, helm.ReleaseRender], str]:
+) -> Renders:
     charts = helm.render_values(values, metas, kubernetes_version, renderers)
-    return helm.engine_name(), charts, "in-process"
+    return Renders(helm.engine_name(), charts, "in-process")
 
 
 def _in_process(job: Callable[[], Renders]) -> concurrent.futures.Future[Renders]:

@@ -134,17 +134,29 @@ def parse_yaml_text(text: str) -> Any:
 
 
 def _store_parsed(path: Path, data: Any) -> None:
+    encoded = exact_json(data)
+    if encoded is not None:
+        write_whole(path, encoded.encode())
+
+
+def exact_json(data: Any, *, sort_keys: bool = False) -> str | None:
+    """`data` as compact JSON, or None when JSON would not give back exactly `data`: a date,
+    bytes, a set, NaN (not encodable), a tuple or an integer key (decoded as a list, a string)."""
     try:
-        encoded = json.dumps(data, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError):  # a date, bytes, a set, NaN: JSON would change it
-        return
-    if json.loads(encoded) != data:  # e.g. an integer key, which JSON makes a string
-        return
+        encoded = json.dumps(data, allow_nan=False, separators=(",", ":"), sort_keys=sort_keys)
+    except (TypeError, ValueError):
+        return None
+    return encoded if json.loads(encoded) == data else None
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Write a cache file whole or not at all (a reader never sees half a file); a failure is
+    ignored: a cache is an optimisation only."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(encoded)
-        tmp.replace(path)  # whole or not at all: a reader never sees half a file
+        tmp.write_bytes(data)
+        tmp.replace(path)
     except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink()
